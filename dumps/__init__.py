@@ -1,0 +1,9 @@
+"""Reading paper dumps: detect the format, parse entries into Paper records, de-duplicate."""
+
+from dumps.errors import DumpError
+from dumps.formats import FORMATS
+from dumps.frame import papers_frame
+from dumps.reader import DumpReading, FileReport, read_dumps
+from dumps.records import Paper
+
+__all__ = ["FORMATS", "DumpError", "DumpReading", "FileReport", "Paper", "papers_frame", "read_dumps"]

@@ -1,0 +1,70 @@
+"""CLI: python -m dumps FILE... [--format F] [--output papers.jsonl]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+
+from dumps.errors import DumpError
+from dumps.formats import FORMATS
+from dumps.reader import DumpReading, FileReport, read_dumps
+from dumps.records import Paper
+
+
+def write_jsonl(papers: Iterable[Paper], output: Path) -> None:
+    """Write one JSON object per paper; the file appears only when every paper was written."""
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8") as stream:
+            for paper in papers:
+                stream.write(json.dumps(paper.to_dict(), ensure_ascii=False) + "\n")
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def describe(report: FileReport) -> str:
+    """`path: format, N entries, M skipped (k reason, ...)`."""
+    skipped = sum(report.skipped.values())
+    reasons = ", ".join(f"{count} {reason}" for reason, count in report.skipped.most_common())
+    return f"{report.path}: {report.format}, {report.entries} entries, {skipped} skipped" + (
+        f" ({reasons})" if reasons else ""
+    )
+
+
+def summary(reading: DumpReading) -> str:
+    """Per-file lines, then the distinct and duplicate counts."""
+    lines = [describe(report) for report in reading.files]
+    lines.append(f"{reading.distinct} distinct papers, {reading.duplicates} duplicates dropped")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dumps", description="Read paper dumps into clean records.")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="dump files (plain or gzip)")
+    parser.add_argument("--format", choices=FORMATS, help="skip detection and read every file in this format")
+    parser.add_argument("--output", type=Path, help="write the distinct papers here as JSONL")
+    args = parser.parse_args(argv)
+    reading = read_dumps(args.files, args.format)
+    try:
+        if args.output:
+            write_jsonl(reading, args.output)
+        else:
+            deque(reading, maxlen=0)
+    except DumpError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print(summary(reading))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Opening dump files (plain or gzip), decoding them strictly, and streaming de-duplicated papers."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from dumps.detect import detect_format
+from dumps.errors import DumpError, FormatProblem
+from dumps.formats import FORMATS, PARSERS
+from dumps.records import Paper, Skip, dedupe_key, to_paper
+
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = codecs.BOM_UTF8
+SNIFF_BYTES = 64 * 1024
+READ_ERRORS = (OSError, EOFError, zlib.error)
+NO_TEXT = "no title or abstract"
+
+
+@dataclass
+class FileReport:
+    """What reading one file found: its format, the entries read and the entries skipped, by reason."""
+
+    path: str
+    format: str
+    entries: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+def read_failure(error: BaseException) -> str:
+    """One-line reason for an I/O or decompression error."""
+    return f"cannot read: {getattr(error, 'strerror', None) or error or type(error).__name__}"
+
+
+def open_bytes(path: Path) -> BinaryIO:
+    """The file's bytes, decompressed when it starts with the gzip magic number."""
+    with path.open("rb") as probe:
+        compressed = probe.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+    return gzip.open(path, "rb") if compressed else path.open("rb")
+
+
+def read_start(path: Path) -> str:
+    """The first SNIFF_BYTES of the file as text; raises DumpError for unreadable, empty or non-UTF-8 files."""
+    try:
+        with open_bytes(path) as stream:
+            sample = stream.read(SNIFF_BYTES)
+    except READ_ERRORS as error:
+        raise DumpError(str(path), 1, read_failure(error)) from None
+    if not sample.strip():
+        raise DumpError(str(path), 1, "empty file")
+    try:
+        return codecs.getincrementaldecoder("utf-8-sig")().decode(sample, final=len(sample) < SNIFF_BYTES)
+    except UnicodeDecodeError as error:
+        raise DumpError(str(path), sample.count(b"\n", 0, error.start) + 1, "not UTF-8 text") from None
+
+
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text without the line break), decoded strictly; errors name the line."""
+    number = 0
+    try:
+        with open_bytes(path) as stream:
+            for number, raw in enumerate(stream, 1):
+                if number == 1 and raw.startswith(UTF8_BOM):
+                    raw = raw[len(UTF8_BOM) :]
+                yield number, raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:  # raised while decoding line `number`
+        raise DumpError(str(path), number, "not UTF-8 text") from None
+    except READ_ERRORS as error:
+        raise DumpError(str(path), number + 1, read_failure(error)) from None
+
+
+class DumpReading:
+    """The distinct papers of some dumps, produced lazily (iterate once), with per-file reports."""
+
+    def __init__(self, paths: Iterable[str | Path], format: str | None = None) -> None:
+        if format is not None and format not in FORMATS:
+            raise ValueError(f"unknown dump format {format!r}; expected one of {', '.join(FORMATS)}")
+        self.paths = [Path(path) for path in paths]
+        self.format = format
+        self.files: list[FileReport] = []
+        self.duplicates = 0
+        self.distinct = 0
+        self._started = False
+
+    def __iter__(self) -> Iterator[Paper]:
+        if self._started:
+            raise RuntimeError("a DumpReading can be iterated only once")
+        self._started = True
+        return self._papers()
+
+    def _papers(self) -> Iterator[Paper]:
+        seen: set[bytes] = set()
+        for path in self.paths:
+            for paper in self._read_file(path):
+                key = hashlib.blake2b(dedupe_key(paper).encode("utf-8"), digest_size=16).digest()
+                if key in seen:
+                    self.duplicates += 1
+                    continue
+                seen.add(key)
+                self.distinct += 1
+                yield paper
+
+    def _read_file(self, path: Path) -> Iterator[Paper]:
+        sample = read_start(path)
+        format = self.format or detect_format(sample)
+        if format is None:
+            raise DumpError(str(path), 1, f"cannot tell the format (use --format: {', '.join(FORMATS)})")
+        report = FileReport(str(path), format)
+        self.files.append(report)
+        try:
+            for item in PARSERS[format](numbered_lines(path)):
+                if isinstance(item, Skip):
+                    report.skipped[item.reason] += 1
+                elif (paper := to_paper(item, report.path)) is None:
+                    report.skipped[NO_TEXT] += 1
+                else:
+                    report.entries += 1
+                    yield paper
+        except FormatProblem as problem:
+            raise DumpError(report.path, problem.line, problem.reason) from None
+
+
+def read_dumps(paths: Iterable[str | Path], format: str | None = None) -> DumpReading:
+    """Read dump files (format detected per file unless given), yielding distinct Papers in input order."""
+    return DumpReading(paths, format)

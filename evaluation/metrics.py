@@ -1,0 +1,53 @@
+"""One scoring function shared by the label model, majority vote and every end model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+ABSTAIN = -1
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Gold scores of one predictor; abstains (-1) count as wrong."""
+
+    accuracy: float
+    macro_f1: float
+    coverage: float
+    n: int
+    per_area: pd.DataFrame  # index: area names; columns precision, recall, f1, support
+    confusion: np.ndarray  # (n_areas, n_areas + 1): rows gold, columns predicted, last column abstain
+
+    def summary(self) -> dict[str, float]:
+        return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, "coverage": self.coverage}
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray, area_names: list[str]) -> Scores:
+    """Score integer predictions (-1 = abstain) against integer gold labels over all areas."""
+    y_true = np.asarray(y_true, dtype=int)
+    y_pred = np.asarray(y_pred, dtype=int)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"gold has {y_true.shape[0]} labels but predictions {y_pred.shape[0]}")
+    n_areas = len(area_names)
+    areas = list(range(n_areas))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=areas, zero_division=0
+    )
+    per_area = pd.DataFrame(
+        {"precision": precision, "recall": recall, "f1": f1, "support": support}, index=area_names
+    )
+    present = support > 0
+    confusion = confusion_matrix(y_true, np.where(y_pred == ABSTAIN, n_areas, y_pred), labels=[*areas, n_areas])
+    n = int(y_true.shape[0])
+    return Scores(
+        accuracy=float(np.mean(y_true == y_pred)) if n else 0.0,
+        macro_f1=float(f1[present].mean()) if present.any() else 0.0,
+        coverage=float(np.mean(y_pred != ABSTAIN)) if n else 0.0,
+        n=n,
+        per_area=per_area,
+        confusion=confusion[:n_areas],
+    )

@@ -1,0 +1,1 @@
+"""The training job: validated config, dumps -> votes -> labels -> end model -> evaluation -> MLflow."""

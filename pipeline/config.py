@@ -1,0 +1,190 @@
+"""The training configuration: YAML in, validated dataclasses out, errors that name the bad key."""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO / "configs" / "default.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+
+@dataclass
+class LabelModelConfig:
+    epochs: int = 300
+    learning_rate: float = 0.01
+    l2: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class EndModelConfig:
+    kind: str = "minilm"
+    model_path: str | None = None  # a Hugging Face model folder; None = the packaged all-MiniLM-L6-v2
+    epochs: int = 3
+    max_length: int = 256
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("minilm", "tfidf"):
+            raise ConfigError("end_model.kind: must be one of minilm, tfidf")
+        for key in ("epochs", "max_length", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"end_model.{key}: must be at least 1")
+
+
+@dataclass
+class MlflowConfig:
+    tracking_uri: str = "sqlite:///mlruns.db"
+    artifact_root: str = "mlartifacts"
+    experiment: str = "paper-areas"
+    registered_model: str = "paper-area-classifier"
+    champion_alias: str = "champion"
+
+
+@dataclass
+class TrainConfig:
+    dumps: list[str]
+    taxonomy: str
+    gold: str | None = None
+    engine: str = "local"
+    label_model: LabelModelConfig = field(default_factory=LabelModelConfig)
+    end_model: EndModelConfig = field(default_factory=EndModelConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+
+    def __post_init__(self) -> None:
+        if not self.dumps:
+            raise ConfigError("dumps: at least one dump is needed")
+        if self.engine not in ("local", "spark"):
+            raise ConfigError("engine: must be one of local, spark")
+
+    def flat(self) -> dict[str, Any]:
+        """The config as one level of dotted keys, for MLflow params."""
+        return _flatten(dataclasses.asdict(self))
+
+
+def _flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = ",".join(value) if isinstance(value, list) else value
+    return flat
+
+
+def _check_value(value: Any, expected: Any, key: str) -> Any:
+    """Return `value` converted to the annotated type, or raise ConfigError naming `key`."""
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(expected):
+            return None
+        (inner,) = [arg for arg in typing.get_args(expected) if arg is not type(None)]
+        return _check_value(value, inner, key)
+    if origin is list:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: must be a list")
+        (inner,) = typing.get_args(expected)
+        return [_check_value(item, inner, f"{key}[{i}]") for i, item in enumerate(value)]
+    if dataclasses.is_dataclass(expected):
+        return _build(expected, value, key)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is float and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{key}: must be {expected.__name__}, got {value!r}")
+    return value
+
+
+def _build(cls: type, mapping: Any, prefix: str = "") -> Any:
+    where = prefix or "config"
+    if mapping is None:
+        mapping = {}
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{where}: must be a mapping")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in mapping:
+        if key not in fields:
+            raise ConfigError(f"{prefix + '.' if prefix else ''}{key}: unknown key (known: {', '.join(fields)})")
+    kwargs = {}
+    for name, spec in fields.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if name in mapping:
+            kwargs[name] = _check_value(mapping[name], hints[name], key)
+        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{key}: required key is missing")
+    return cls(**kwargs)
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            merged[key] = _merge(merged.get(key) or {}, value)
+        elif value is not None:
+            merged[key] = value
+    return merged
+
+
+def _resolve_dumps(patterns: list[str], base: Path) -> list[str]:
+    """Expand globs relative to `base`; a pattern that matches nothing is an error."""
+    paths: list[str] = []
+    for i, pattern in enumerate(patterns):
+        full = os.path.normpath(base / pattern)
+        matches = sorted(glob.glob(full)) if glob.has_magic(full) else [full]
+        if not matches:
+            raise ConfigError(f"dumps[{i}]: {pattern!r} matches no file")
+        paths.extend(matches)
+    return paths
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Load and validate a training config; `overrides` (nested, None = keep) come from the command line.
+
+    Paths in the file are relative to the file; paths given as overrides are relative to the working directory.
+    """
+    path = Path(path or DEFAULT_CONFIG)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: must be a mapping of keys")
+    base = path.resolve().parent
+    for key in ("taxonomy", "gold"):
+        if isinstance(raw.get(key), str) and not os.path.isabs(raw[key]):
+            raw[key] = os.path.normpath(base / raw[key])
+    try:
+        if isinstance(raw.get("dumps"), list | str):
+            patterns = raw["dumps"] if isinstance(raw["dumps"], list) else [raw["dumps"]]
+            if all(isinstance(p, str) for p in patterns):
+                raw["dumps"] = _resolve_dumps(patterns, base)
+        merged = _merge(raw, overrides or {})
+        if overrides and overrides.get("dumps"):
+            merged["dumps"] = _resolve_dumps(overrides["dumps"], Path.cwd())
+        return _build(TrainConfig, merged)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

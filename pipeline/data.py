@@ -1,0 +1,62 @@
+"""Papers for training and gold papers with their area indices, read through the dump reader."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dumps import DumpReading, papers_frame, read_dumps
+from labeling import Taxonomy
+
+
+class GoldError(ValueError):
+    """A gold file whose labels do not fit the taxonomy; the message names file:line."""
+
+
+@dataclass
+class Gold:
+    frame: pd.DataFrame
+    y: np.ndarray  # area index of each gold paper
+
+
+def describe(reading: DumpReading) -> str:
+    """One line per file and a total, as printed by every command that reads dumps."""
+    lines = []
+    for report in reading.files:
+        skipped = ", ".join(f"{count} {reason}" for reason, count in report.skipped.items()) or "none"
+        lines.append(f"  {report.path}: {report.format}, {report.entries} entries, skipped: {skipped}")
+    lines.append(f"  {reading.distinct} distinct papers, {reading.duplicates} duplicates dropped")
+    return "\n".join(lines)
+
+
+def read_papers(paths: list[str], verbose: bool = True) -> pd.DataFrame:
+    """All distinct papers of `paths` as a frame (columns id, title, abstract, authors, date, source, label)."""
+    reading = read_dumps(paths)
+    frame = papers_frame(reading)
+    if verbose:
+        print(describe(reading), file=sys.stderr)
+    return frame
+
+
+def read_gold(path: str, taxonomy: Taxonomy, verbose: bool = True) -> Gold:
+    """Labelled papers of `path`; every label must be an area name (or slug) of `taxonomy`."""
+    frame = read_papers([path], verbose=verbose)
+    y = np.empty(len(frame), dtype=int)
+    for i, (label, source) in enumerate(zip(frame["label"], frame["source"], strict=True)):
+        if not label:
+            raise GoldError(f"{source}: gold paper has no label")
+        try:
+            y[i] = taxonomy.index(label)
+        except KeyError:
+            raise GoldError(f"{source}: label {label!r} is not an area of taxonomy {taxonomy.name!r}") from None
+    return Gold(frame=frame, y=y)
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A short digest of the papers' ids and texts, logged so runs on the same data can be matched."""
+    hashed = pd.util.hash_pandas_object(frame[["id", "title", "abstract"]], index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]

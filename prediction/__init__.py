@@ -1,0 +1,25 @@
+"""Predicting areas for new dumps: streaming local engine, Spark engine, output writers."""
+
+from prediction.engines import LocalEngine, SparkEngine
+from prediction.model import DEFAULT_MODEL_URI, ModelError, load_model, resolve_model_uri
+from prediction.outputs import OUTPUT_FORMATS, OutputError, PredictionWriter, output_format, prediction_rows
+from prediction.progress import Progress
+from prediction.run import ENGINES, PredictionSummary, predict_dumps
+
+__all__ = [
+    "DEFAULT_MODEL_URI",
+    "ENGINES",
+    "OUTPUT_FORMATS",
+    "LocalEngine",
+    "ModelError",
+    "OutputError",
+    "PredictionSummary",
+    "PredictionWriter",
+    "Progress",
+    "SparkEngine",
+    "load_model",
+    "output_format",
+    "predict_dumps",
+    "prediction_rows",
+    "resolve_model_uri",
+]

@@ -1,0 +1,145 @@
+"""Shared fixtures: the bundled sample dumps and, when present, the shared data sets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def sample_dumps() -> list[Path]:
+    """The five bundled sample dumps (the user's seeds), in name order."""
+    return sorted(SAMPLES.glob("0*.txt"))
+
+
+def _shared(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_path() -> Path:
+    """../shared/data/iclr2024-corpus.jsonl (unlabelled); skips when absent."""
+    return _shared("iclr2024-corpus.jsonl")
+
+
+@pytest.fixture(scope="session")
+def dev_path() -> Path:
+    """../shared/data/iclr2025-dev.jsonl (gold dev set); skips when absent."""
+    return _shared("iclr2025-dev.jsonl")
+
+
+# --- prediction, serving and Spark (issue 5): a tiny keyword pyfunc with the end model's output contract ---
+
+KEYWORD_MODEL_SOURCE = '''
+import os
+import time
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+AREAS = {"graphs": ("Learning on graphs", ("graph", "node")), "language": ("Natural language", ("language", "text")),
+         "vision": ("Computer vision", ("image", "vision"))}
+
+
+class KeywordModel(mlflow.pyfunc.PythonModel):
+    """Counts each area's keywords in title and abstract; softmax of the counts (ties go to the first area)."""
+
+    def predict(self, context, model_input, params=None):
+        time.sleep(float(os.environ.get("KEYWORD_MODEL_DELAY", "0")))  # lets a test kill a run midway
+        texts = (model_input["title"].fillna("") + " " + model_input.get("abstract", "").fillna("")).str.lower()
+        counts = np.array([[sum(text.count(word) for word in words) for _, words in AREAS.values()]
+                           for text in texts], dtype=float).reshape(len(texts), len(AREAS))
+        probs = np.exp(counts) / np.exp(counts).sum(axis=1, keepdims=True)
+        slugs = list(AREAS)
+        best = probs.argmax(axis=1)
+        out = pd.DataFrame({"area": [slugs[i] for i in best], "area_name": [AREAS[slugs[i]][0] for i in best],
+                            "confidence": probs.max(axis=1)})
+        for j, slug in enumerate(slugs):
+            out["prob_" + slug] = probs[:, j]
+        return out
+
+
+mlflow.models.set_model(KeywordModel())
+'''
+
+
+@pytest.fixture(scope="session")
+def keyword_model(tmp_path_factory) -> Path:
+    """A local MLflow model folder: the keyword pyfunc (areas graphs, language, vision), title/abstract in."""
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from mlflow.types import ColSpec, Schema
+
+    folder = tmp_path_factory.mktemp("keyword-model")
+    source = folder / "keyword_model.py"
+    source.write_text(KEYWORD_MODEL_SOURCE)
+    example = pd.DataFrame({"title": ["Graph networks"], "abstract": ["Message passing over nodes."]})
+    signature = infer_signature(example, None)
+    signature.inputs = Schema([ColSpec("string", "title"), ColSpec("string", "abstract", required=False)])
+    mlflow.pyfunc.save_model(folder / "model", python_model=str(source), signature=signature, input_example=example)
+    return folder / "model"
+
+
+@pytest.fixture(scope="session")
+def keyword_registry(keyword_model, tmp_path_factory) -> str:
+    """A temporary SQLite tracking store where the keyword model is `paper-area-classifier@champion`; its URI."""
+    import mlflow
+
+    root = tmp_path_factory.mktemp("keyword-registry")
+    uri = f"sqlite:///{root}/mlruns.db"
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        experiment = mlflow.create_experiment("predict-tests", artifact_location=(root / "artifacts").as_uri())
+        with mlflow.start_run(experiment_id=experiment):
+            info = mlflow.pyfunc.log_model(name="model", python_model=str(keyword_model.parent / "keyword_model.py"),
+                                           signature=mlflow.models.Model.load(keyword_model).signature)
+        version = mlflow.register_model(info.model_uri, "paper-area-classifier").version
+        mlflow.MlflowClient().set_registered_model_alias("paper-area-classifier", "champion", version)
+    finally:
+        mlflow.set_tracking_uri(previous)
+    return uri
+
+
+@pytest.fixture(scope="session")
+def _migrated_mlflow_db(tmp_path_factory) -> Path:
+    """An empty, fully migrated MLflow SQLite store, made once: migrating takes seconds per store."""
+    import mlflow
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlruns.db"
+    mlflow.MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch, _migrated_mlflow_db) -> Path:
+    """A fresh real MLflow store in `tmp_path` (mlruns.db there, artifacts under tmp_path/artifacts).
+
+    MLFLOW_TRACKING_URI points at it for the test, and MLflow's global tracking URI is reset afterwards.
+    """
+    import shutil
+
+    import mlflow
+
+    shutil.copy(_migrated_mlflow_db, tmp_path / "mlruns.db")
+    uri = f"sqlite:///{tmp_path}/mlruns.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    yield tmp_path
+    mlflow.set_tracking_uri(None)

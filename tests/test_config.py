@@ -1,0 +1,82 @@
+"""The training config: defaults, overrides, and validation errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import DEFAULT_CONFIG, ConfigError, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_default_config_trains_on_the_bundled_samples():
+    config = load_config()
+    assert [Path(p).name for p in config.dumps] == [
+        "000_f34738d90972f23b.txt", "001_48743c56da8dbc52.txt", "002_3af944e5bf3deb71.txt",
+        "003_399c9b84d8821e2e.txt", "004_e26a98970d65545d.txt",
+    ]
+    assert all(Path(p).exists() for p in config.dumps)
+    assert Path(config.taxonomy) == DEFAULT_CONFIG.parent / "taxonomies" / "iclr2025.yaml"
+    assert config.gold is None
+    assert config.end_model.kind == "minilm"
+    assert config.mlflow.registered_model == "paper-area-classifier"
+
+
+def test_iclr_config_points_at_the_shared_data():
+    config = load_config(DEFAULT_CONFIG.parent / "iclr.yaml")
+    assert config.gold.endswith("shared/data/iclr2025-dev.jsonl")
+    assert config.dumps[0].endswith("shared/data/iclr2024-corpus.jsonl")
+    assert len(config.dumps) == 6
+
+
+def test_command_line_overrides_win(tmp_path, sample_dumps):
+    config = load_config(None, {"end_model": {"kind": "tfidf", "epochs": 7, "seed": None},
+                                "dumps": [str(sample_dumps[1])], "gold": None})
+    assert config.end_model.kind == "tfidf"
+    assert config.end_model.epochs == 7
+    assert config.end_model.seed == 0
+    assert config.dumps == [str(sample_dumps[1])]
+
+
+def test_flat_params_use_dotted_keys():
+    flat = load_config().flat()
+    assert flat["end_model.kind"] == "minilm"
+    assert flat["mlflow.experiment"] == "paper-areas"
+    assert "," in flat["dumps"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("dumps: [x]\ntaxonomy: t.yaml\nend_modle: {}\n", "end_modle: unknown key"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {epochs: three}\n", "end_model.epochs: must be int"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {kind: bert}\n", "end_model.kind: must be one of minilm, tfidf"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {batch_size: 0}\n", "end_model.batch_size: must be at least 1"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nlabel_model: {seed: true}\n", "label_model.seed: must be int"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nmlflow: {registry: x}\n", "mlflow.registry: unknown key"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nengine: gpu\n", "engine: must be one of local, spark"),
+        ("dumps: [x]\n", "taxonomy: required key is missing"),
+        ("dumps: ['nothing-*.txt']\ntaxonomy: t.yaml\n", "dumps[0]: 'nothing-*.txt' matches no file"),
+        ("dumps: []\ntaxonomy: t.yaml\n", "dumps: at least one dump is needed"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("dumps: [x\n", "not valid YAML"),
+    ],
+)
+def test_invalid_configs_name_the_key(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.yaml")
