@@ -23,8 +23,8 @@ class ConfigError(ValueError):
 
 @dataclass
 class LabelModelConfig:
-    epochs: int = 300
-    learning_rate: float = 0.01
+    epochs: int = 100
+    learning_rate: float = 0.001
     l2: float = 0.0
     seed: int = 0
 

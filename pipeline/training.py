@@ -131,6 +131,7 @@ def train(config: TrainConfig) -> TrainResult:
             lr=config.label_model.learning_rate,
             l2=config.label_model.l2,
             seed=config.label_model.seed,
+            area_names=names,
         ).fit(votes, gold_votes, gold.y if gold else None)
         keep = covered(votes)
         soft_labels = labeler.predict_proba(votes[keep])

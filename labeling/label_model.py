@@ -1,0 +1,93 @@
+"""Combining LF votes: Snorkel's LabelModel and majority vote, the better on gold selected."""
+
+from __future__ import annotations
+
+import numpy as np
+from snorkel.labeling.model import LabelModel, MajorityLabelVoter
+
+from evaluation import ABSTAIN, Scores, score
+
+PREDICTORS = ("label_model", "majority_vote")
+
+
+def covered(L: np.ndarray) -> np.ndarray:
+    """Mask of the papers with at least one non-abstain vote."""
+    return (np.asarray(L) != ABSTAIN).any(axis=1)
+
+
+def gold_class_balance(y: np.ndarray, cardinality: int, smoothing: float = 1.0) -> np.ndarray:
+    """Class frequencies of the gold labels with additive smoothing, so that no class gets 0."""
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=cardinality) + smoothing
+    return counts / counts.sum()
+
+
+class WeakLabeler:
+    """Probabilistic labels from an (N, M) vote matrix: Snorkel's LabelModel or majority vote.
+
+    With gold, both are scored (abstains, i.e. papers without votes, count as wrong) and the one with the
+    higher macro-F1 is selected; without gold, the label model is. Majority-vote ties go to the class with
+    the larger prior (class balance), then to the lower index.
+    """
+
+    def __init__(
+        self,
+        cardinality: int,
+        epochs: int = 100,
+        lr: float = 0.001,
+        l2: float = 0.0,
+        seed: int = 0,
+        class_balance: np.ndarray | None = None,
+        area_names: list[str] | None = None,
+    ) -> None:
+        self.cardinality = cardinality
+        self.epochs = epochs
+        self.lr = lr
+        self.l2 = l2
+        self.seed = seed
+        self.class_balance = class_balance
+        self.area_names = area_names
+
+    def fit(self, L_train: np.ndarray, L_gold: np.ndarray | None = None, y_gold: np.ndarray | None = None
+            ) -> WeakLabeler:
+        if (L_gold is None) != (y_gold is None):
+            raise ValueError("give both L_gold and y_gold, or neither")
+        balance = self.class_balance
+        if balance is None and y_gold is not None:
+            balance = gold_class_balance(y_gold, self.cardinality)
+        self.class_balance_ = (np.full(self.cardinality, 1 / self.cardinality) if balance is None
+                               else np.asarray(balance, dtype=float))
+        self.label_model_ = LabelModel(cardinality=self.cardinality, verbose=False)
+        self.label_model_.fit(
+            np.asarray(L_train), class_balance=self.class_balance_.tolist(), n_epochs=self.epochs, lr=self.lr,
+            l2=self.l2, seed=self.seed, progress_bar=False,
+        )
+        self.majority_vote_ = MajorityLabelVoter(cardinality=self.cardinality)
+        self.selected_ = "label_model"
+        self.gold_scores_: dict[str, Scores] = {}
+        if L_gold is not None:
+            names = self.area_names or [str(k) for k in range(self.cardinality)]
+            self.gold_scores_ = {
+                predictor: score(y_gold, self._predict(predictor, L_gold), names) for predictor in PREDICTORS
+            }
+            self.selected_ = max(PREDICTORS, key=lambda predictor: self.gold_scores_[predictor].macro_f1)
+        return self
+
+    def predict_proba(self, L: np.ndarray) -> np.ndarray:
+        """(N, K) class probabilities from the selected predictor (rows without votes are uninformative)."""
+        return self._proba(self.selected_, L)
+
+    def predict(self, L: np.ndarray) -> np.ndarray:
+        """Most probable area of each paper, -1 for papers without votes."""
+        return self._predict(self.selected_, L)
+
+    def _proba(self, predictor: str, L: np.ndarray) -> np.ndarray:
+        L = np.asarray(L)
+        if predictor == "label_model":
+            return self.label_model_.predict_proba(L)
+        return self.majority_vote_.predict_proba(L)  # winners share 1 evenly
+
+    def _predict(self, predictor: str, L: np.ndarray) -> np.ndarray:
+        proba = self._proba(predictor, L)
+        if predictor == "majority_vote":  # break ties by the prior
+            proba = proba + 1e-9 * self.class_balance_
+        return np.where(covered(L), proba.argmax(axis=1), ABSTAIN)

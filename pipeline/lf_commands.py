@@ -1,0 +1,128 @@
+"""`train.py lfs` (how good the labelling functions are) and `train.py suggest` (candidate keywords)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labeling import (
+    TaxonomyError,
+    WeakLabeler,
+    apply_lfs,
+    area_coverage,
+    covered,
+    keyword_lfs,
+    lf_table,
+    load_taxonomy,
+    suggest_keywords,
+)
+from labeling.label_model import PREDICTORS
+from pipeline.config import REPO
+from pipeline.data import read_gold, read_papers
+
+DEFAULT_TAXONOMY = REPO / "configs" / "taxonomies" / "iclr2025.yaml"
+WIDTH = 120
+
+
+def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dumps", nargs="+", required=True, metavar="PATH", help="dumps to label")
+    parser.add_argument("--taxonomy", default=str(DEFAULT_TAXONOMY), metavar="YAML",
+                        help="taxonomy of areas and keywords (default: configs/taxonomies/iclr2025.yaml)")
+
+
+def add_lfs_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_common_arguments(parser)
+    parser.add_argument("--gold", metavar="GOLD.jsonl", help="labelled papers: LF accuracies, LM vs majority vote")
+    parser.add_argument("--json", metavar="OUT.json", help="write the figures as JSON")
+    parser.add_argument("--csv", metavar="OUT.csv",
+                        help="the LF table as CSV (default: beside --json as <name>.lf_table.csv, else lf_table.csv)")
+
+
+def add_suggest_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_common_arguments(parser)
+    parser.add_argument("--area", required=True, metavar="SLUG", help="the area to suggest keywords for")
+    parser.add_argument("--top", type=int, default=20, help="number of candidates (default: 20)")
+
+
+def run_lfs(args: argparse.Namespace) -> int:
+    """Print the LF table, votes per area and, with gold, label model vs majority vote; write CSV and JSON.
+
+    With gold, the table and votes per area are computed on the gold papers (so that LF accuracies show).
+    """
+    taxonomy = load_taxonomy(args.taxonomy)
+    lfs = keyword_lfs(taxonomy)
+    frame = read_papers(args.dumps)
+    votes = apply_lfs(lfs, frame)
+    gold = read_gold(args.gold, taxonomy) if args.gold else None
+    gold_votes = apply_lfs(lfs, gold.frame) if gold else None
+    y = gold.y if gold else None
+    labeler = WeakLabeler(len(taxonomy.areas), area_names=taxonomy.names).fit(votes, gold_votes, y)
+    analysed = votes if gold_votes is None else gold_votes
+    table = lf_table(analysed, lfs, y)
+    areas = area_coverage(analysed, lfs, taxonomy.slugs, y)
+    is_covered = covered(votes)
+    on = f"the {len(analysed)} {'gold ' if gold else ''}papers"
+
+    print(f"{len(lfs)} labelling functions of taxonomy {taxonomy.name!r} ({len(taxonomy.areas)} areas), on {on}")
+    print(_fit(table))
+    print(f"\nvotes per area, on {on}")
+    print(_fit(areas))
+    print(f"\n{len(frame)} papers in the dumps: {int(is_covered.sum())} with votes ({_share(is_covered)}), "
+          f"{int((~is_covered).sum())} without (dropped from training)")
+    if gold:
+        print(f"\nlabel model vs majority vote on {on} (abstains count as wrong); selected: {labeler.selected_}")
+        scores = pd.DataFrame({name: s.summary() for name, s in labeler.gold_scores_.items()}).T
+        print(_fit(scores.rename_axis("predictor").reset_index()))
+
+    csv_path = Path(args.csv) if args.csv else (
+        Path(args.json).with_suffix(".lf_table.csv") if args.json else Path("lf_table.csv"))
+    table.to_csv(csv_path, index=False)
+    print(f"\nLF table written to {csv_path}")
+    if args.json:
+        report = {
+            "n_papers": len(frame),
+            "n_covered": int(is_covered.sum()),
+            "coverage": float(is_covered.mean()) if len(frame) else 0.0,
+            "gold": None if gold is None else {"path": args.gold, "n_papers": len(gold.frame),
+                                                "coverage": float(covered(gold_votes).mean())},
+            "selected": labeler.selected_ if gold else None,
+            **{name: labeler.gold_scores_[name].summary() if gold else None for name in PREDICTORS},
+            "areas": json.loads(areas.to_json(orient="records")),
+            "lfs": json.loads(table.to_json(orient="records")),
+        }
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"figures written to {args.json}")
+    return 0
+
+
+def run_suggest(args: argparse.Namespace) -> int:
+    """Print candidate keywords for one area, from the label model's labels on the dumps."""
+    taxonomy = load_taxonomy(args.taxonomy)
+    if args.area not in taxonomy.slugs:
+        raise TaxonomyError(f"--area: no area {args.area!r} in taxonomy {taxonomy.name!r}; "
+                            f"slugs: {', '.join(taxonomy.slugs)}")
+    lfs = keyword_lfs(taxonomy)
+    frame = read_papers(args.dumps)
+    votes = apply_lfs(lfs, frame)
+    labeler = WeakLabeler(len(taxonomy.areas), area_names=taxonomy.names).fit(votes)
+    suggestions = suggest_keywords(frame, votes, labeler.predict_proba(votes), taxonomy, args.area, top=args.top)
+    uncovered = int((~covered(votes)).sum())
+    print(f"candidate keywords for {args.area} ({taxonomy.areas[taxonomy.index(args.area)].name}); "
+          f"{len(frame)} papers, {uncovered} without votes")
+    print(_fit(suggestions) if len(suggestions) else "no candidates: the label model gives this area no papers")
+    return 0
+
+
+def _share(mask: np.ndarray) -> str:
+    return f"{mask.mean():.1%}" if len(mask) else "-"
+
+
+def _fit(table: pd.DataFrame) -> str:
+    """A table as text of at most WIDTH columns (long names truncated)."""
+    with pd.option_context("display.width", WIDTH, "display.max_columns", None, "display.max_rows", None,
+                           "display.max_colwidth", 40, "display.float_format", "{:.3f}".format):
+        return table.to_string(index=False)
