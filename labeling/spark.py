@@ -1,0 +1,84 @@
+"""Spark: a session bound to this machine with the project's code shipped to the workers, and the label matrix
+built on Spark partitions."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evaluation import ABSTAIN
+from labeling.applier import apply_lfs
+from labeling.lfs import KeywordLF
+
+LOCAL_MASTER = "local[*]"
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_PACKAGES = ("dumps", "evaluation", "labeling", "models")  # what Python workers import
+
+
+def spark_session(master: str | None = None):  # -> pyspark.sql.SparkSession (pyspark is an optional extra)
+    """The Spark session on `master` (default `local[*]`): UI off, driver on 127.0.0.1, Arrow on, code shipped."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master(master or LOCAL_MASTER)
+        .appName("paper-areas")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    _ship_code(spark)
+    return spark
+
+
+def _ship_code(spark) -> None:
+    """Zip the packages the Python workers import and add the zip to the session (once per session)."""
+    context = spark.sparkContext
+    if getattr(context, "_paper_areas_zip", None):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="paper-areas-spark-"))
+    archive = folder / "paper_areas_code.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for package in SHIPPED_PACKAGES:
+            for path in sorted((REPO / package).rglob("*.py")):
+                zipped.write(path, path.relative_to(REPO).as_posix())
+    context.addPyFile(str(archive))
+    context._paper_areas_zip = archive
+    # addPyFile also puts the zip on the driver's sys.path; the driver keeps importing the real files
+    sys.path[:] = [entry for entry in sys.path if not entry.endswith(archive.name)]
+
+
+def apply_lfs_spark(lfs: Sequence[KeywordLF], frame: pd.DataFrame, master: str | None = None) -> np.ndarray:
+    """The same (N, M) label matrix as `apply_lfs`, built by `apply_lfs` on each Spark partition, in row order."""
+    lfs = list(lfs)
+    spark = spark_session(master)
+    texts = pd.DataFrame({
+        "row": np.arange(len(frame), dtype=np.int64),
+        "title": frame["title"].fillna("").astype(str).to_numpy(),
+        "abstract": frame["abstract"].fillna("").astype(str).to_numpy(),
+    })
+    rows = spark.createDataFrame(texts).coalesce(spark.sparkContext.defaultParallelism)  # a task per core
+
+    def label(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            votes = apply_lfs(lfs, batch)
+            yield pd.DataFrame({"row": batch["row"].to_numpy(), "votes": list(votes.astype(np.int32))})
+
+    result = rows.mapInPandas(label, schema="row long, votes array<int>").toPandas()
+    votes = np.full((len(frame), len(lfs)), ABSTAIN, dtype=np.int64)
+    if len(result):
+        votes[result["row"].to_numpy()] = np.stack(result["votes"].to_numpy())
+    return votes

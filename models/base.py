@@ -1,0 +1,94 @@
+"""What every end model shares: predict from predict_proba, gold scoring per epoch, the saved-config file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evaluation import score
+from models.text import check_soft_labels, frame_texts
+
+CONFIG_FILE = "classifier.json"
+
+EvalSet = tuple[pd.DataFrame, np.ndarray]
+EpochCallback = Callable[[dict], None]
+
+
+class ProbabilisticClassifier:
+    """Base of the end models: subclasses implement `_fit` and `predict_proba(frame) -> (N, K)`."""
+
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        soft_labels: np.ndarray,
+        eval_set: EvalSet | None = None,
+        on_epoch: EpochCallback | None = None,
+        progress: bool = True,
+    ) -> ProbabilisticClassifier:
+        """Fit on papers (`title`/`abstract` columns) and their (N, K) label distributions.
+
+        With `eval_set` (papers, gold area indices) each epoch is scored on gold and the best one kept;
+        `on_epoch` receives each `history_` row; `progress` shows a progress bar on a terminal.
+        """
+        texts = frame_texts(frame)
+        targets = check_soft_labels(soft_labels, len(texts))
+        self._fit(texts, targets, eval_set, on_epoch or (lambda row: None), progress)
+        return self
+
+    def _fit(
+        self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback, progress: bool
+    ) -> None:
+        raise NotImplementedError
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """The most probable area index of each paper."""
+        return self.predict_proba(frame).argmax(axis=1)
+
+
+def gold_indices(labels: np.ndarray) -> np.ndarray:
+    """Gold area indices from an (N,) index array or an (N, K) one-hot/probability array."""
+    labels = np.asarray(labels)
+    return labels.argmax(axis=1) if labels.ndim == 2 else labels.astype(int)
+
+
+def soft_cross_entropy(probabilities: np.ndarray, soft_labels: np.ndarray) -> float:
+    """Mean cross-entropy of predicted probabilities against target distributions."""
+    return float(-(soft_labels * np.log(np.clip(probabilities, 1e-12, None))).sum(axis=1).mean())
+
+
+def epoch_row(epoch: int, train_loss: float, classifier: ProbabilisticClassifier, eval_set: EvalSet | None) -> dict:
+    """One history row: epoch, train loss and, with an eval set, gold accuracy and macro-F1."""
+    row = {"epoch": epoch, "train_loss": train_loss}
+    if eval_set is not None:
+        frame, labels = eval_set
+        probabilities = classifier.predict_proba(frame)
+        area_names = [str(area) for area in range(probabilities.shape[1])]
+        scores = score(gold_indices(labels), probabilities.argmax(axis=1), area_names)
+        row |= {"gold_accuracy": scores.accuracy, "gold_macro_f1": scores.macro_f1}
+    return row
+
+
+def write_config(directory: str | Path, kind: str, params: dict, state: dict) -> Path:
+    """Create `directory` and write the classifier kind, its `__init__` params and fitted state to its config."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / CONFIG_FILE).write_text(json.dumps({"kind": kind, "params": params, "state": state}, indent=2))
+    return directory
+
+
+def read_config(directory: str | Path, kind: str | None = None) -> tuple[str, dict, dict]:
+    """Kind, `__init__` params and fitted state of a saved classifier folder; checks the kind when given."""
+    path = Path(directory) / CONFIG_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: not a saved classifier folder")
+    config = json.loads(path.read_text())
+    if kind is not None and config.get("kind") != kind:
+        raise ValueError(f"{path}: expected a {kind!r} classifier, found {config.get('kind')!r}")
+    return config["kind"], config["params"], config["state"]

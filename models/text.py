@@ -1,0 +1,55 @@
+"""Model input text: the one place that turns a paper's title and abstract into the text a model reads."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+TEXT_COLUMNS = ("title", "abstract")
+
+
+def paper_text(title: str, abstract: str) -> str:
+    """Title, then abstract, as one text; either may be empty."""
+    title, abstract = (title or "").strip(), (abstract or "").strip()
+    if title and abstract and title[-1] not in ".?!:":
+        title += "."
+    return f"{title} {abstract}".strip()
+
+
+def _cell(value: object, column: str, row: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"row {row}: {column!r} must be a string or empty, got {type(value).__name__}")
+    return value
+
+
+def frame_texts(frame: pd.DataFrame) -> list[str]:
+    """Model texts of a frame with `title` and/or `abstract` columns (missing or None cells count as empty)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"expected a DataFrame with 'title' and 'abstract' columns, got {type(frame).__name__}")
+    present = [column for column in TEXT_COLUMNS if column in frame.columns]
+    if not present:
+        raise ValueError(f"input needs a 'title' or 'abstract' column; got columns {list(frame.columns)}")
+    columns = {
+        column: [_cell(value, column, row) for row, value in enumerate(frame[column].tolist())]
+        if column in present
+        else [""] * len(frame)
+        for column in TEXT_COLUMNS
+    }
+    return [paper_text(title, abstract) for title, abstract in zip(*columns.values(), strict=True)]
+
+
+def check_soft_labels(soft_labels: np.ndarray, n_rows: int) -> np.ndarray:
+    """Soft labels as a float (N, K) array whose rows sum to 1; raises ValueError when they cannot be."""
+    soft_labels = np.asarray(soft_labels, dtype=np.float64)
+    if soft_labels.ndim != 2 or soft_labels.shape[0] != n_rows:
+        raise ValueError(f"soft labels must have shape ({n_rows}, K), got {soft_labels.shape}")
+    if (soft_labels < 0).any() or not np.isfinite(soft_labels).all():
+        raise ValueError("soft labels must be finite and non-negative")
+    totals = soft_labels.sum(axis=1, keepdims=True)
+    if (totals <= 0).any():
+        raise ValueError("every soft-label row needs a positive total (drop all-abstain papers first)")
+    return soft_labels / totals

@@ -1,0 +1,61 @@
+"""Tag the papers of new dumps with their research area.
+
+    python predict.py --input PATH... --output OUT.{jsonl,csv,parquet} [--model URI] [--format F] [--top-k 3]
+                      [--batch-size N] [--engine local|spark] [--master URL]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _key, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
+                     "TOKENIZERS_PARALLELISM": "false"}.items():
+    os.environ.setdefault(_key, _value)
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+
+from pipeline.cli import fail_cleanly  # noqa: E402
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dumps import FORMATS
+    from prediction import DEFAULT_MODEL_URI, ENGINES
+
+    parser = argparse.ArgumentParser(prog="predict.py", description="Predict the research area of every paper.")
+    parser.add_argument("--input", nargs="+", required=True, metavar="PATH", help="dumps (any format, gzip ok)")
+    parser.add_argument("--output", required=True, metavar="OUT", help="predictions: .jsonl, .csv or .parquet")
+    parser.add_argument("--model", default=DEFAULT_MODEL_URI,
+                        help=f"MLflow model URI or local model folder (default: {DEFAULT_MODEL_URI})")
+    parser.add_argument("--format", choices=FORMATS, help="dump format of every input (default: detected per file)")
+    parser.add_argument("--top-k", type=positive, default=3, help="areas listed with their probabilities")
+    parser.add_argument("--batch-size", type=positive, default=512, help="papers per model call")
+    parser.add_argument("--engine", choices=ENGINES, default="local")
+    parser.add_argument("--master", help="Spark master URL for --engine spark (default: local[*])")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from prediction import predict_dumps
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.master and args.engine != "spark":
+        parser.error("--master needs --engine spark")
+    summary = predict_dumps(args.input, args.output, model_uri=args.model, input_format=args.format,
+                            top_k=args.top_k, batch_size=args.batch_size, engine=args.engine, master=args.master)
+    print(summary.report(), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    from prediction import ModelError, OutputError
+
+    sys.exit(fail_cleanly(main, extra=(ModelError, OutputError)))

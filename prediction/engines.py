@@ -1,0 +1,52 @@
+"""Where the model runs: in this process (local) or on Spark through `mlflow.pyfunc.spark_udf`."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+INPUT_COLUMNS = ["title", "abstract"]
+SPARK_CHUNK = 100_000  # papers per Spark job: big enough to amortise the job start-up, small enough for memory
+
+
+class LocalEngine:
+    """Predicts chunks of `batch_size` papers with the model loaded in this process."""
+
+    def __init__(self, model: mlflow.pyfunc.PyFuncModel, batch_size: int) -> None:
+        self.model = model
+        self.chunk_size = batch_size
+
+    def predict(self, papers: pd.DataFrame) -> pd.DataFrame:
+        """The pyfunc output for a frame with `title` and `abstract`, one row a paper, in order."""
+        return self.model.predict(papers[INPUT_COLUMNS]).reset_index(drop=True)
+
+
+def result_schema(model: mlflow.pyfunc.PyFuncModel) -> str:
+    """The Spark DDL of the pyfunc's output columns, read off a one-paper prediction."""
+    probe = model.predict(pd.DataFrame({"title": ["probe"], "abstract": [""]}))
+    types = ("double" if pd.api.types.is_float_dtype(dtype) else "bigint" if pd.api.types.is_integer_dtype(dtype)
+             else "string" for dtype in probe.dtypes)
+    return ", ".join(f"`{column}` {kind}" for column, kind in zip(probe.columns, types, strict=True))
+
+
+class SparkEngine:
+    """Predicts chunks of papers as Spark DataFrames with the model as a `spark_udf` (`env_manager="local"`)."""
+
+    def __init__(self, model: mlflow.pyfunc.PyFuncModel, model_uri: str, master: str | None, batch_size: int,
+                 chunk_size: int = SPARK_CHUNK) -> None:
+        from labeling.spark import spark_session  # Spark is an optional extra
+
+        self.spark = spark_session(master)
+        self.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_size))
+        self.udf = mlflow.pyfunc.spark_udf(self.spark, model_uri, result_type=result_schema(model),
+                                           env_manager="local")
+        self.chunk_size = max(batch_size, chunk_size)
+
+    def predict(self, papers: pd.DataFrame) -> pd.DataFrame:
+        """The same rows as `LocalEngine.predict`, computed on the Spark cluster."""
+        rows = papers[INPUT_COLUMNS].fillna("").assign(row=np.arange(len(papers), dtype=np.int64))
+        # Arrow slices the local data into batches of maxRecordsPerBatch: one task per core instead
+        frame = self.spark.createDataFrame(rows).coalesce(self.spark.sparkContext.defaultParallelism)
+        predicted = frame.select("row", self.udf(*INPUT_COLUMNS).alias("predicted")).select("row", "predicted.*")
+        return predicted.toPandas().sort_values("row").drop(columns="row").reset_index(drop=True)

@@ -1,0 +1,85 @@
+"""A prediction run: dumps in, one prediction row a paper out, streamed in chunks with bounded memory."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import TextIO
+
+from dumps import DumpReading, Paper, papers_frame, read_dumps
+from dumps.reader import read_start
+from pipeline.data import describe
+from prediction.engines import LocalEngine, SparkEngine
+from prediction.model import DEFAULT_MODEL_URI, load_model, resolve_model_uri
+from prediction.outputs import PredictionWriter, output_format, prediction_rows
+from prediction.progress import Progress, format_seconds
+
+ENGINES = ("local", "spark")
+
+
+@dataclass
+class PredictionSummary:
+    output: Path
+    reading: DumpReading  # per-file entries and skips, duplicates
+    areas: Counter[str]  # area name -> papers
+    seconds: float
+
+    @property
+    def papers(self) -> int:
+        return sum(self.areas.values())
+
+    def report(self) -> str:
+        """The input summary, then the area counts, most frequent first."""
+        lines = [describe(self.reading), f"{self.papers:,} papers -> {self.output} in {format_seconds(self.seconds)}"]
+        for area, count in self.areas.most_common():
+            lines.append(f"  {count:>8,}  {count / self.papers:6.1%}  {area}")
+        return "\n".join(lines)
+
+
+def chunks(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
+    """Consecutive lists of `size` papers (the last may be shorter)."""
+    iterator = iter(papers)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def predict_dumps(
+    inputs: Sequence[str | Path],
+    output: str | Path,
+    model_uri: str = DEFAULT_MODEL_URI,
+    input_format: str | None = None,
+    top_k: int = 3,
+    batch_size: int = 512,
+    engine: str = "local",
+    master: str | None = None,
+    stream: TextIO = sys.stderr,
+) -> PredictionSummary:
+    """Predict the area of every distinct paper of `inputs` into `output` (.jsonl, .csv or .parquet), atomically."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine: must be one of {', '.join(ENGINES)}")
+    output_format(output)
+    for path in inputs:
+        read_start(Path(path))  # an unreadable input fails now, not after hours of predicting
+    model = load_model(model_uri)
+    if engine == "spark":
+        runner = SparkEngine(model, resolve_model_uri(model_uri), master, batch_size)
+    else:
+        runner = LocalEngine(model, batch_size)
+    reading = read_dumps(inputs, format=input_format)
+    areas: Counter[str] = Counter()
+    progress = Progress(inputs, stream)
+    try:
+        with PredictionWriter(output) as writer:
+            for chunk in chunks(reading, runner.chunk_size):
+                papers = papers_frame(chunk)
+                rows = prediction_rows(papers, runner.predict(papers), top_k)
+                writer.write(rows)
+                areas.update(rows["area_name"])
+                progress.update(len(chunk), chunk[-1].source)
+    finally:
+        seconds = progress.close()
+    return PredictionSummary(Path(output), reading, areas, seconds)

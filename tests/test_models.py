@@ -1,0 +1,138 @@
+"""End models on a tiny BERT: learning soft labels, best-epoch choice, save/load, int8 path, baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models import MiniLMClassifier, TfidfClassifier, ZeroShotClassifier, frame_texts, paper_text
+
+BIOLOGY = "protein molecule enzyme gene cell chemistry folding binding ligand drug".split()
+AGENTS = "agent reward policy environment exploration bandit robot planning value episode".split()
+
+
+def toy_papers(n_per_area: int = 20, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Papers of two trivially separable areas (of 3), soft labels leaning 0.8 to the right one, and gold."""
+    rng = np.random.default_rng(seed)
+    rows, gold = [], []
+    for area, words in enumerate([BIOLOGY, AGENTS]):
+        for _ in range(n_per_area):
+            rows.append({"title": " ".join(rng.choice(words, 3)), "abstract": " ".join(rng.choice(words, 12))})
+            gold.append(area)
+    gold = np.array(gold)
+    soft = np.full((len(gold), 3), 0.05)
+    soft[np.arange(len(gold)), gold] = 0.8
+    soft[np.arange(len(gold)), 1 - gold] = 0.15
+    return pd.DataFrame(rows), soft, gold
+
+
+def tiny_minilm(tiny_bert_dir, **params) -> MiniLMClassifier:
+    settings = {"epochs": 4, "batch_size": 8, "learning_rate": 3e-3, "max_length": 32, "warmup_ratio": 0.0}
+    return MiniLMClassifier(model_path=str(tiny_bert_dir), **(settings | params))
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_bert_dir) -> tuple[MiniLMClassifier, pd.DataFrame, np.ndarray]:
+    frame, soft, gold = toy_papers()
+    return tiny_minilm(tiny_bert_dir).fit(frame, soft, progress=False), frame, gold
+
+
+def test_paper_text_puts_title_then_abstract_and_allows_either_empty():
+    assert paper_text("Deep nets", "We study them.") == "Deep nets. We study them."
+    assert paper_text("Why?", "Because.") == "Why? Because."
+    assert paper_text("", " Only abstract ") == "Only abstract"
+    assert paper_text("Only title", "") == "Only title"
+
+
+def test_frame_texts_treats_missing_cells_as_empty_and_rejects_bad_input():
+    frame = pd.DataFrame({"title": ["A", None, np.nan], "abstract": [None, "B", "C"]})
+    assert frame_texts(frame) == ["A", "B", "C"]
+    assert frame_texts(pd.DataFrame({"abstract": ["only"]})) == ["only"]
+    with pytest.raises(ValueError, match="'title' or 'abstract' column"):
+        frame_texts(pd.DataFrame({"text": ["x"]}))
+    with pytest.raises(ValueError, match="row 1: 'title' must be a string"):
+        frame_texts(pd.DataFrame({"title": ["x", 3]}))
+
+
+def test_fit_lowers_loss_and_learns_a_separable_task(fitted):
+    classifier, frame, gold = fitted
+    losses = [row["train_loss"] for row in classifier.history_]
+    assert losses[-1] < losses[0]
+    probabilities = classifier.predict_proba(frame)
+    assert probabilities.shape == (len(frame), 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    assert (classifier.predict(frame) == gold).mean() >= 0.95
+    assert classifier.predict_proba(frame.iloc[:0]).shape == (0, 3)
+
+
+def test_same_seed_gives_the_same_model(tiny_bert_dir, fitted):
+    classifier, frame, _ = fitted
+    again = tiny_minilm(tiny_bert_dir).fit(frame, toy_papers()[1], progress=False)
+    np.testing.assert_allclose(again.predict_proba(frame), classifier.predict_proba(frame), atol=1e-6)
+
+
+def test_save_load_round_trip_gives_identical_probabilities(fitted, tmp_path):
+    classifier, frame, _ = fitted
+    loaded = MiniLMClassifier.load(classifier.save(tmp_path / "saved"))
+    assert (tmp_path / "saved" / "model.safetensors").exists()
+    for quantize in (False, True):
+        classifier.quantize = loaded.quantize = quantize
+        np.testing.assert_allclose(loaded.predict_proba(frame), classifier.predict_proba(frame), atol=1e-6)
+    assert loaded.best_epoch_ == classifier.best_epoch_
+
+
+def test_int8_path_agrees_with_fp32(fitted):
+    classifier, frame, _ = fitted
+    fast = classifier.predict_proba(frame)
+    classifier.quantize = False
+    reference = classifier.predict_proba(frame)
+    classifier.quantize = True
+    assert (fast.argmax(axis=1) == reference.argmax(axis=1)).mean() >= 0.95
+    assert np.abs(fast - reference).max() < 0.1
+
+
+def test_eval_set_keeps_the_best_epoch_and_reports_each_one(tiny_bert_dir):
+    frame, soft, gold = toy_papers()
+    flipped_gold = 1 - gold  # gold that disagrees with the labels: the least-trained epoch scores best
+    rows = []
+    classifier = tiny_minilm(tiny_bert_dir).fit(frame, soft, eval_set=(frame, flipped_gold), on_epoch=rows.append)
+    assert rows == classifier.history_
+    assert [row["epoch"] for row in rows] == [1, 2, 3, 4]
+    assert set(rows[0]) == {"epoch", "train_loss", "gold_accuracy", "gold_macro_f1"}
+    f1s = [row["gold_macro_f1"] for row in rows]
+    assert classifier.best_epoch_ == int(np.argmax(f1s)) + 1 < 4
+    kept_accuracy = (classifier.predict(frame) == flipped_gold).mean()
+    assert kept_accuracy == pytest.approx(rows[classifier.best_epoch_ - 1]["gold_accuracy"])
+
+
+def test_bad_soft_labels_are_rejected(tiny_bert_dir):
+    frame, soft, _ = toy_papers(2)
+    with pytest.raises(ValueError, match="shape"):
+        tiny_minilm(tiny_bert_dir).fit(frame, soft[:-1], progress=False)
+    with pytest.raises(ValueError, match="positive total"):
+        tiny_minilm(tiny_bert_dir).fit(frame, np.zeros_like(soft), progress=False)
+
+
+def test_tfidf_learns_soft_labels_and_round_trips(tmp_path):
+    frame, soft, gold = toy_papers()
+    rows = []
+    classifier = TfidfClassifier(min_df=1).fit(frame, soft, eval_set=(frame, gold), on_epoch=rows.append)
+    probabilities = classifier.predict_proba(frame)
+    assert probabilities.shape == (len(frame), 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    assert (probabilities.argmax(axis=1) == gold).all()
+    assert rows == classifier.history_ and rows[0]["gold_accuracy"] == 1.0
+    loaded = TfidfClassifier.load(classifier.save(tmp_path / "tfidf"))
+    np.testing.assert_allclose(loaded.predict_proba(frame), probabilities)
+
+
+def test_zero_shot_scores_each_paper_against_each_description(tiny_bert_dir):
+    descriptions = ["protein folding and drug binding", "reward driven agents", "graph neural networks"]
+    classifier = ZeroShotClassifier(descriptions, model_path=str(tiny_bert_dir))
+    frame = pd.DataFrame({"title": descriptions[::-1], "abstract": [""] * 3})
+    assert classifier.fit(frame, np.ones((3, 3))) is classifier
+    probabilities = classifier.predict_proba(frame)
+    assert probabilities.shape == (3, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    assert list(classifier.predict(frame)) == [2, 1, 0]

@@ -1,0 +1,92 @@
+"""The MLflow pyfunc wrapper: logged, registered and loaded from a temporary sqlite store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.exceptions import MlflowException
+
+from models import MiniLMClassifier, TfidfClassifier, log_pyfunc_model
+
+SLUGS = ["vision", "language", "theory"]
+NAMES = ["Computer vision", "Natural language processing", "Learning theory"]
+PAPERS = pd.DataFrame(
+    {
+        "title": ["Image segmentation with convolutions", "Parsing sentences", "Generalization bounds"] * 4,
+        "abstract": ["pixels images objects", "tokens words translation", "theorem proof complexity"] * 4,
+    }
+)
+SOFT = np.tile(np.eye(3) * 0.7 + 0.1, (4, 1))
+
+
+@pytest.fixture()
+def mlflow_store(tmp_path):
+    previous = mlflow.get_tracking_uri()
+    uri = f"sqlite:///{tmp_path}/mlruns.db"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment_id=mlflow.create_experiment("models", artifact_location=str(tmp_path / "art")))
+    yield uri
+    mlflow.set_tracking_uri(previous)
+
+
+def _log(classifier, registered_model_name: str | None = None) -> str:
+    with mlflow.start_run():
+        info = log_pyfunc_model(classifier, SLUGS, NAMES, registered_model_name=registered_model_name)
+    return info.model_uri
+
+
+def _check_predictions(predictions: pd.DataFrame, n_rows: int) -> None:
+    assert list(predictions.columns[:3]) == ["area", "area_name", "confidence"]
+    assert list(predictions.columns[3:]) == [f"prob_{slug}" for slug in SLUGS]
+    assert len(predictions) == n_rows and set(predictions["area"]) <= set(SLUGS)
+    assert (predictions["area_name"] == predictions["area"].map(dict(zip(SLUGS, NAMES, strict=True)))).all()
+    np.testing.assert_allclose(predictions.filter(like="prob_").sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(predictions["confidence"], predictions.filter(like="prob_").max(axis=1))
+
+
+def test_minilm_pyfunc_registers_loads_in_a_fresh_process_and_rejects_bad_input(mlflow_store, tiny_bert_dir):
+    classifier = MiniLMClassifier(model_path=str(tiny_bert_dir), epochs=2, batch_size=4, learning_rate=3e-3)
+    _log(classifier.fit(PAPERS, SOFT, progress=False), registered_model_name="paper-area-classifier")
+    model = mlflow.pyfunc.load_model("models:/paper-area-classifier/1")
+    odd_rows = pd.DataFrame(
+        {"title": ["Parsing sentences", "", None], "abstract": ["", "theorem proof complexity", "pixels images"]}
+    )
+    predictions = model.predict(odd_rows)
+    _check_predictions(predictions, 3)
+    np.testing.assert_allclose(
+        predictions.filter(like="prob_").to_numpy(), classifier.predict_proba(odd_rows), atol=1e-5
+    )
+    _check_predictions(model.predict(pd.DataFrame({"title": ["Only a title"]})), 1)
+    with pytest.raises(MlflowException):
+        model.predict(pd.DataFrame({"text": ["neither column"]}))
+    with pytest.raises(MlflowException):
+        model.predict(pd.DataFrame({"title": [3.5], "abstract": [["a", "list"]]}))
+
+    script = (
+        "import sys, mlflow, pandas as pd; assert 'models' not in sys.modules; "
+        f"mlflow.set_tracking_uri({mlflow_store!r}); "
+        "m = mlflow.pyfunc.load_model('models:/paper-area-classifier/1'); "
+        "print(m.predict(pd.DataFrame({'title': ['Parsing sentences'], 'abstract': ['tokens']}))['area'][0])"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=mlflow_store.removeprefix("sqlite:///").rsplit("/", 1)[0],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    assert fresh.stdout.strip().splitlines()[-1] == predictions["area"][0]
+
+
+def test_tfidf_pyfunc_round_trip(mlflow_store):
+    classifier = TfidfClassifier(min_df=1).fit(PAPERS, SOFT)
+    model = mlflow.pyfunc.load_model(_log(classifier))
+    predictions = model.predict(PAPERS)
+    _check_predictions(predictions, len(PAPERS))
+    assert list(predictions["area"]) == [SLUGS[i] for i in classifier.predict(PAPERS)]

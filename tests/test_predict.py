@@ -1,0 +1,194 @@
+"""predict.py and the local prediction engine: formats, order and ids, atomic output, bad input, progress."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dumps import read_dumps
+from prediction import (
+    ModelError,
+    OutputError,
+    PredictionWriter,
+    Progress,
+    load_model,
+    predict_dumps,
+    prediction_rows,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+TOP_COLUMNS = ["top1_area", "top1_prob", "top2_area", "top2_prob"]
+
+
+def read_output(path: Path) -> pd.DataFrame:
+    if path.suffix == ".jsonl":
+        return pd.read_json(path, lines=True, dtype={"id": str})
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype={"id": str}, keep_default_na=False)
+    return pd.read_parquet(path)
+
+
+def write_jsonl(path: Path, records: list[dict | str]) -> Path:
+    lines = [record if isinstance(record, str) else json.dumps(record) for record in records]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_predict(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "predict.py"), *args], capture_output=True, text=True,
+                          cwd=REPO, env={**os.environ, **(env or {})}, timeout=180)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_every_output_format_has_one_row_a_paper_in_input_order(keyword_model, sample_dumps, tmp_path, suffix):
+    output = tmp_path / "out" / f"predictions{suffix}"  # the folder is created
+    summary = predict_dumps(sample_dumps, output, model_uri=str(keyword_model), top_k=2, batch_size=100,
+                            stream=io.StringIO())
+    rows = read_output(output)
+    expected = [paper.id for paper in read_dumps(sample_dumps)]
+    assert rows["id"].tolist() == expected
+    assert list(rows.columns) == ["id", "title", "area", "area_name", "confidence", *TOP_COLUMNS]
+    assert (rows["top1_area"] == rows["area"]).all()
+    assert rows["top1_prob"].round(6).tolist() == rows["confidence"].round(6).tolist()
+    assert (rows["top1_prob"] >= rows["top2_prob"]).all() and (rows["top1_area"] != rows["top2_area"]).all()
+    assert summary.papers == len(expected) and sum(summary.areas.values()) == len(rows)
+    assert summary.areas == rows["area_name"].value_counts().to_dict()
+    assert [path.name for path in output.parent.iterdir()] == [output.name]  # no temporary file left
+
+
+def test_ids_order_duplicates_and_malformed_entries(keyword_model, tmp_path):
+    source = write_jsonl(tmp_path / "dump.jsonl", [
+        {"id": "z-9", "title": "Graph neural networks for molecules", "abstract": "Node features."},
+        "{not json",
+        {"id": 17, "title": "Image segmentation with vision transformers", "abstract": ""},
+        {"id": "z-9b", "title": "Graph neural networks for molecules!", "abstract": "A duplicate title."},
+        {"title": "", "abstract": "A language model for text generation."},
+        {"title": 42, "abstract": "title is not a string"},
+    ])
+    output = tmp_path / "predictions.jsonl"
+    summary = predict_dumps([source], output, model_uri=str(keyword_model), top_k=3, batch_size=2,
+                            stream=io.StringIO())
+    rows = read_output(output)
+    assert rows["id"].tolist()[:2] == ["z-9", "17"] and len(rows) == 3
+    assert rows["area"].tolist() == ["graphs", "vision", "language"]
+    assert rows["title"].tolist()[2] == ""  # an abstract-only paper keeps an empty title
+    assert rows.filter(like="_area").shape[1] == 3
+    report = summary.reading.files[0]
+    assert sum(report.skipped.values()) == 2 and summary.reading.duplicates == 1
+    assert "2 duplicates" not in summary.report() and "1 duplicates dropped" in summary.report()
+
+
+def test_prediction_rows_rank_the_areas_and_clip_k_to_the_number_of_areas():
+    papers = pd.DataFrame({"id": ["a", "b"], "title": ["A", "B"]})
+    predicted = pd.DataFrame({"area": ["y", "x"], "area_name": ["Y", "X"], "confidence": [0.6, 0.5],
+                              "prob_x": [0.1, 0.5], "prob_y": [0.6, 0.2], "prob_z": [0.3, 0.3]})
+    rows = prediction_rows(papers, predicted, top_k=5)
+    assert rows[["top1_area", "top2_area", "top3_area"]].values.tolist() == [["y", "z", "x"], ["x", "z", "y"]]
+    assert rows["top2_prob"].tolist() == [0.3, 0.3] and "top4_area" not in rows
+
+
+def test_writer_discards_its_temporary_file_on_error_and_keeps_the_old_output(tmp_path):
+    output = tmp_path / "predictions.csv"
+    output.write_text("old\n")
+    with pytest.raises(RuntimeError), PredictionWriter(output) as writer:
+        writer.write(pd.DataFrame({"id": ["a"]}))
+        raise RuntimeError("boom")
+    assert output.read_text() == "old\n" and list(tmp_path.iterdir()) == [output]
+    with pytest.raises(OutputError, match="unknown output extension"):
+        PredictionWriter(tmp_path / "predictions.xlsx")
+
+
+def test_progress_log_lines_estimate_the_total_from_the_input_position(tmp_path):
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("{}\n" * 99)  # 100 lines with the last, empty one
+    stream = io.StringIO()
+    progress = Progress([dump], stream=stream, every=0)
+    progress.update(25, f"{dump}:25")
+    assert progress.fraction(f"{dump}:50") == 0.5 and progress.fraction("elsewhere:3") is None
+    assert "25 papers" in stream.getvalue() and "25% of the input, ETA" in stream.getvalue()
+    assert progress.bar is None  # not a terminal: no bar
+
+
+def test_cli_writes_predictions_and_a_summary_of_area_counts(keyword_model, sample_dumps, tmp_path):
+    output = tmp_path / "predictions.csv"
+    result = run_predict("--input", *map(str, sample_dumps), "--output", str(output), "--model", str(keyword_model),
+                         "--top-k", "1")
+    assert result.returncode == 0, result.stderr
+    rows = read_output(output)
+    assert list(rows.columns[-2:]) == ["top1_area", "top1_prob"]
+    for name, count in rows["area_name"].value_counts().items():
+        assert f"{count:>8,}" in result.stderr and name in result.stderr
+    assert f"{len(rows)} distinct papers" in result.stderr and f"{len(rows)} papers -> {output}" in result.stderr
+
+
+def test_default_model_is_the_registry_champion(keyword_registry, sample_dumps, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", keyword_registry)
+    output = tmp_path / "predictions.parquet"
+    summary = predict_dumps(sample_dumps[:1], output, stream=io.StringIO())
+    assert summary.papers == len(read_output(output)) == 10
+
+
+@pytest.mark.parametrize("model, expected", [
+    ("{tmp}/no-such-model", "not an MLflow model folder"),
+    ("models:/paper-area-classifier@no-such-alias", "no-such-alias"),
+    ("models:/no-such-model/1", "no-such-model"),
+])
+def test_a_missing_model_is_one_clear_line(keyword_registry, sample_dumps, tmp_path, monkeypatch, model, expected):
+    model = model.format(tmp=tmp_path)
+    output = tmp_path / "predictions.jsonl"
+    result = run_predict("--input", str(sample_dumps[0]), "--output", str(output), "--model", model,
+                         env={"MLFLOW_TRACKING_URI": keyword_registry})
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: model ") and expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not output.exists()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", keyword_registry)
+    with pytest.raises(ModelError):
+        load_model(model)
+
+
+def test_no_store_is_a_clear_error_and_creates_no_database(tmp_path, monkeypatch):
+    database = tmp_path / "absent.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{database}")
+    with pytest.raises(ModelError, match="no MLflow store"):
+        load_model()
+    assert not database.exists()
+
+
+def test_unreadable_or_missing_input_is_one_clear_line(keyword_model, sample_dumps, tmp_path):
+    output = tmp_path / "predictions.jsonl"
+    missing = tmp_path / "missing.jsonl"
+    result = run_predict("--input", str(sample_dumps[0]), str(missing), "--output", str(output),
+                         "--model", str(keyword_model))
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        f"error: {missing}:1: cannot read: No such file or directory"]
+    assert not output.exists()
+
+
+def test_a_killed_run_leaves_no_file_under_the_final_name(keyword_model, tmp_path):
+    source = write_jsonl(tmp_path / "dump.jsonl", [
+        {"id": str(i), "title": f"Graph paper {i}", "abstract": "Nodes and edges."} for i in range(2000)])
+    output = tmp_path / "predictions.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "predict.py"), "--input", str(source), "--output", str(output),
+         "--model", str(keyword_model), "--batch-size", "10"],
+        cwd=REPO, env={**os.environ, "KEYWORD_MODEL_DELAY": "0.05"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(part.stat().st_size for part in tmp_path.glob(".predictions.jsonl.*.part")):
+            assert process.poll() is None and time.monotonic() < deadline, "the run ended before it was killed"
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert not output.exists()
