@@ -9,6 +9,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export TOKENIZERS_PARALLELISM := false
+# `mlflow models serve` starts uvicorn from PATH: the venv's own.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: setup train test ui serve bench lint clean
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dumps.errors import DumpError
 from dumps.formats import FORMATS
-from dumps.reader import DumpReading, FileReport, read_dumps
+from dumps.reader import read_dumps
 from dumps.records import Paper
 
 
@@ -26,22 +26,6 @@ def write_jsonl(papers: Iterable[Paper], output: Path) -> None:
         os.replace(partial, output)
     finally:
         partial.unlink(missing_ok=True)
-
-
-def describe(report: FileReport) -> str:
-    """`path: format, N entries, M skipped (k reason, ...)`."""
-    skipped = sum(report.skipped.values())
-    reasons = ", ".join(f"{count} {reason}" for reason, count in report.skipped.most_common())
-    return f"{report.path}: {report.format}, {report.entries} entries, {skipped} skipped" + (
-        f" ({reasons})" if reasons else ""
-    )
-
-
-def summary(reading: DumpReading) -> str:
-    """Per-file lines, then the distinct and duplicate counts."""
-    lines = [describe(report) for report in reading.files]
-    lines.append(f"{reading.distinct} distinct papers, {reading.duplicates} duplicates dropped")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
         return 2
-    print(summary(reading))
+    print(reading.summary())
     return 0
 
 

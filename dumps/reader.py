@@ -33,6 +33,13 @@ class FileReport:
     entries: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
 
+    def describe(self) -> str:
+        """`path: format, N entries, M skipped (k reason, ...)`."""
+        reasons = ", ".join(f"{count} {reason}" for reason, count in self.skipped.most_common())
+        return f"{self.path}: {self.format}, {self.entries} entries, {sum(self.skipped.values())} skipped" + (
+            f" ({reasons})" if reasons else ""
+        )
+
 
 def read_failure(error: BaseException) -> str:
     """One-line reason for an I/O or decompression error."""
@@ -94,6 +101,12 @@ class DumpReading:
             raise RuntimeError("a DumpReading can be iterated only once")
         self._started = True
         return self._papers()
+
+    def summary(self) -> str:
+        """One line per file read so far, then the distinct and duplicate counts."""
+        lines = [report.describe() for report in self.files]
+        lines.append(f"{self.distinct} distinct papers, {self.duplicates} duplicates dropped")
+        return "\n".join(lines)
 
     def _papers(self) -> Iterator[Paper]:
         seen: set[bytes] = set()

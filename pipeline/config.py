@@ -34,7 +34,7 @@ class EndModelConfig:
     kind: str = "minilm"
     model_path: str | None = None  # a Hugging Face model folder; None = the packaged all-MiniLM-L6-v2
     epochs: int = 3
-    max_length: int = 256
+    max_length: int = 128
     batch_size: int = 16
     learning_rate: float = 5e-5
     seed: int = 0

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dumps import DumpReading, papers_frame, read_dumps
+from dumps import papers_frame, read_dumps
 from labeling import Taxonomy
 
 
@@ -23,22 +23,12 @@ class Gold:
     y: np.ndarray  # area index of each gold paper
 
 
-def describe(reading: DumpReading) -> str:
-    """One line per file and a total, as printed by every command that reads dumps."""
-    lines = []
-    for report in reading.files:
-        skipped = ", ".join(f"{count} {reason}" for reason, count in report.skipped.items()) or "none"
-        lines.append(f"  {report.path}: {report.format}, {report.entries} entries, skipped: {skipped}")
-    lines.append(f"  {reading.distinct} distinct papers, {reading.duplicates} duplicates dropped")
-    return "\n".join(lines)
-
-
 def read_papers(paths: list[str], verbose: bool = True) -> pd.DataFrame:
     """All distinct papers of `paths` as a frame (columns id, title, abstract, authors, date, source, label)."""
     reading = read_dumps(paths)
     frame = papers_frame(reading)
     if verbose:
-        print(describe(reading), file=sys.stderr)
+        print(reading.summary(), file=sys.stderr)
     return frame
 
 

@@ -12,7 +12,6 @@ from typing import TextIO
 
 from dumps import DumpReading, Paper, papers_frame, read_dumps
 from dumps.reader import read_start
-from pipeline.data import describe
 from prediction.engines import LocalEngine, SparkEngine
 from prediction.model import DEFAULT_MODEL_URI, load_model, resolve_model_uri
 from prediction.outputs import PredictionWriter, output_format, prediction_rows
@@ -34,7 +33,7 @@ class PredictionSummary:
 
     def report(self) -> str:
         """The input summary, then the area counts, most frequent first."""
-        lines = [describe(self.reading), f"{self.papers:,} papers -> {self.output} in {format_seconds(self.seconds)}"]
+        lines = [self.reading.summary(), f"{self.papers:,} papers -> {self.output} in {format_seconds(self.seconds)}"]
         for area, count in self.areas.most_common():
             lines.append(f"  {count:>8,}  {count / self.papers:6.1%}  {area}")
         return "\n".join(lines)
