@@ -23,6 +23,7 @@ MODEL = "paper-area-classifier"
 
 def make_config(store: Path, **end_model):
     return load_config(None, {
+        "label_model": {"epochs": 20},
         "end_model": {"epochs": 1, "max_length": 64, "batch_size": 16, **end_model},
         "mlflow": {"tracking_uri": f"sqlite:///{store}/mlruns.db", "artifact_root": str(store / "artifacts")},
     })
@@ -126,9 +127,12 @@ def test_a_failure_mid_run_marks_it_failed_and_keeps_the_champion(mlflow_store, 
 
 
 def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store):
+    config = mlflow_store / "quick.yaml"  # the default job with a shorter label-model fit
+    config.write_text((REPO / "configs/default.yaml").read_text().replace("epochs: 100", "epochs: 20")
+                      .replace("../samples/", f"{REPO}/samples/").replace("taxonomies/", f"{REPO}/configs/taxonomies/"))
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{mlflow_store}/mlruns.db"}
-    done = subprocess.run([sys.executable, "train.py", "--end-model", "tfidf", "--experiment", "cli"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "train.py", "--config", str(config), "--end-model", "tfidf",
+                           "--experiment", "cli"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "run id:" in done.stderr and "model version: paper-area-classifier v1" in done.stderr
     assert "champion -> v1" in done.stderr and "make ui" in done.stderr and "predict.py" in done.stderr
