@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
+FULL := $(VENV)/.installed-full
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -12,31 +13,36 @@ export TOKENIZERS_PARALLELISM := false
 # `mlflow models serve` starts uvicorn from PATH: the venv's own.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup train test ui serve bench lint clean
+.PHONY: setup train test ui serve lint clean
 
-$(STAMP): pyproject.toml
+# Two stamps: `make train` needs the core install only; `make test` adds the spark and dev extras.
+$(CORE): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e .
+	@touch $(CORE)
+
+$(FULL): $(CORE)
 	$(PY) -m pip install -q -e '.[spark,dev]'
-	@touch $(STAMP)
+	@touch $(FULL)
 
-setup: $(STAMP)
+setup: $(FULL)
 
-train: $(STAMP)
+train: $(CORE)
 	$(PY) train.py $(ARGS)
 
-test: $(STAMP)
+test: $(FULL)
 	$(PY) -m pytest -q $(ARGS)
 
-ui: $(STAMP)
+ui: $(CORE)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns.db --host 127.0.0.1 --port $${PORT:-5000}
 
-serve: $(STAMP)
+serve: $(CORE)
 	$(VENV)/bin/mlflow models serve -m models:/paper-area-classifier@champion --env-manager local \
 		--host 127.0.0.1 --port $${PORT:-5001}
 
-lint: $(STAMP)
+lint: $(FULL)
 	$(VENV)/bin/ruff check .
 
 clean:
