@@ -21,7 +21,18 @@ from models.tfidf import TfidfClassifier
 
 CLASSIFIER_ARTIFACT = "classifier"
 SAVED_KINDS: dict[str, type] = {"minilm": MiniLMClassifier, "tfidf": TfidfClassifier}
-REQUIREMENTS = ("mlflow", "torch", "transformers", "safetensors", "scikit-learn", "pandas", "numpy", "tqdm")
+REQUIREMENTS = (
+    "mlflow",
+    "torch",
+    "transformers",
+    "safetensors",
+    "onnx",
+    "onnxruntime",
+    "scikit-learn",
+    "pandas",
+    "numpy",
+    "tqdm",
+)
 INPUT_EXAMPLE = pd.DataFrame(
     {
         "title": ["Contrastive pretraining of protein language models", "Faster diffusion sampling"],

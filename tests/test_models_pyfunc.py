@@ -71,6 +71,7 @@ def test_minilm_pyfunc_registers_loads_in_a_fresh_process_and_rejects_bad_input(
         "import sys, mlflow, pandas as pd; assert 'models' not in sys.modules; "
         f"mlflow.set_tracking_uri({mlflow_store!r}); "
         "m = mlflow.pyfunc.load_model('models:/paper-area-classifier/1'); "
+        "import models.minilm; models.minilm.export_int8_onnx = None; "  # must run the logged ONNX copy
         "print(m.predict(pd.DataFrame({'title': ['Parsing sentences'], 'abstract': ['tokens']}))['area'][0])"
     )
     fresh = subprocess.run(
