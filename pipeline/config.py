@@ -36,7 +36,7 @@ class EndModelConfig:
     epochs: int = 3
     max_length: int = 128
     batch_size: int = 16
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     seed: int = 0
 
     def __post_init__(self) -> None:
