@@ -26,8 +26,6 @@ from tracking import (
     register_and_promote,
 )
 
-PREDICTORS = ("end_model", "label_model", "majority_vote")
-
 
 @dataclass
 class TrainResult:
