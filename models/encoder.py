@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import math
-import tempfile
-import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
-
-ONNX_INPUTS = ("input_ids", "attention_mask")
 
 
 def default_model_path() -> str:
@@ -34,9 +28,26 @@ def load_encoder(path: str) -> nn.Module:
     return AutoModel.from_pretrained(path)
 
 
+# Characters per token kept when cutting long texts before tokenizing: above what English prose needs.
+PREFIX_CHARS_PER_TOKEN = 10
+
+
 def tokenize(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int) -> list[list[int]]:
-    """Token ids of each text, truncated to max_length, unpadded."""
-    return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    """Token ids of each text, truncated to max_length, unpadded.
+
+    A long text is tokenized from a prefix cut at whitespace, which tokenizers never merge across, so the first
+    tokens are those of the whole text; the rare prefix that falls short of max_length is tokenized again whole.
+    """
+    limit = max_length * PREFIX_CHARS_PER_TOKEN
+    prefixes = [text if len(text) <= limit else text[: text.rfind(" ", 0, limit) + 1] for text in texts]
+    token_ids = tokenizer(prefixes, truncation=True, max_length=max_length)["input_ids"]
+    short = [i for i, ids in enumerate(token_ids) if len(ids) < max_length and prefixes[i] != texts[i]]
+    retokenized = (
+        tokenizer([texts[i] for i in short], truncation=True, max_length=max_length)["input_ids"] if short else []
+    )
+    for i, ids in zip(short, retokenized, strict=True):
+        token_ids[i] = ids
+    return token_ids
 
 
 def collate(token_ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,75 +123,6 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
 def _chunks(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
     for start in range(0, len(order), size):
         yield order[start : start + size]
-
-
-def export_int8_onnx(module: MeanPoolClassifier) -> bytes:
-    """`module` (encoder, mean pooling, head) as an ONNX model for fast CPU inference in ONNX Runtime.
-
-    Exported with dynamic batch and sequence axes, transformer ops fused (attention, GELU, LayerNorm) and the
-    encoder's MatMuls dynamically int8-quantised with per-channel weights. Embeddings, head and the FFN output
-    projections of the first half of the layers (their GELU activations have outliers: quantising them cost
-    most of the top-1 agreement with fp32) stay fp32.
-    """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    eager = copy.deepcopy(module).eval()
-    eager.encoder.set_attn_implementation("eager")  # the attention graph ONNX Runtime's optimizer can fuse
-    config = eager.encoder.config
-    example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
-    fp32_prefixes = ("/head/",) + tuple(
-        f"/encoder/encoder/layer.{layer}/output/dense/" for layer in range(config.num_hidden_layers // 2)
-    )
-    axes = {name: {0: "batch", 1: "sequence"} for name in ONNX_INPUTS} | {"logits": {0: "batch"}}
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fp32, fused, int8 = (Path(tmp) / name for name in ("fp32.onnx", "fused.onnx", "int8.onnx"))
-        # The TorchScript exporter: the dynamo exporter's attention graph is not fused by the optimizer.
-        torch.onnx.export(
-            eager,
-            example,
-            fp32,
-            input_names=list(ONNX_INPUTS),
-            output_names=["logits"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
-        optimizer = optimize_model(
-            str(fp32), "bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size, opt_level=0
-        )
-        optimizer.save_model_to_file(str(fused))
-        quantize_dynamic(
-            fused,
-            int8,
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul", "Attention"],
-            nodes_to_exclude=[node.name for node in optimizer.nodes() if node.name.startswith(fp32_prefixes)],
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-        return int8.read_bytes()
-
-
-def onnx_forward(model: bytes) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """A `run_sorted` forward running the ONNX `model` in ONNX Runtime (all graph optimisations) on the CPU.
-
-    Each call runs on one thread: use `run_sorted` workers for more cores (faster than threads within an op).
-    """
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = 1
-    session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-
-    def forward(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        feed = dict(zip(ONNX_INPUTS, (input_ids.numpy(), attention_mask.numpy()), strict=True))
-        return torch.from_numpy(session.run(None, feed)[0])
-
-    return forward
 
 
 class MeanPoolClassifier(nn.Module):

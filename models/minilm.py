@@ -20,15 +20,14 @@ from models.encoder import (
     MeanPoolClassifier,
     collate,
     default_model_path,
-    export_int8_onnx,
     load_encoder,
     load_tokenizer,
-    onnx_forward,
     run_sorted,
     tokenize,
     torch_threads,
     training_batches,
 )
+from models.onnx_int8 import export_int8_onnx, onnx_forward
 from models.text import frame_texts
 
 HEAD_FILE = "head.safetensors"
@@ -54,7 +53,7 @@ class MiniLMClassifier(ProbabilisticClassifier):
     seed: int = 0
     num_threads: int | None = None
     quantize: bool = True
-    predict_batch_size: int = 32
+    predict_batch_size: int = 8
 
     def __post_init__(self) -> None:
         self._reset_fast_path()

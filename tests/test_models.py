@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
+import models.encoder
 import models.minilm
 from models import MiniLMClassifier, TfidfClassifier, ZeroShotClassifier, frame_texts, paper_text
-from models.encoder import run_sorted
+from models.encoder import load_tokenizer, run_sorted, tokenize
+from models.onnx_int8 import export_int8_onnx, fused_onnx, onnx_forward, split_first_token
 
 BIOLOGY = "protein molecule enzyme gene cell chemistry folding binding ligand drug".split()
 AGENTS = "agent reward policy environment exploration bandit robot planning value episode".split()
@@ -97,6 +99,39 @@ def test_onnx_int8_path_agrees_with_fp32(fitted):
     assert 0 < np.abs(fast - reference).max() < 0.1  # close, yet not the fp32 path
     subset = classifier.predict_proba(frame.iloc[[5, 0]])  # other batches: other int8 activation scales
     np.testing.assert_allclose(subset, fast[[5, 0]], atol=1e-2)
+
+
+def test_first_token_split_computes_the_same_and_stays_fp32(fitted, tmp_path):
+    classifier, frame, _ = fitted
+    fused = fused_onnx(classifier.module_, tmp_path)
+    before = onnx_forward(fused.model.SerializeToString())
+    fp32_nodes = split_first_token(fused.model)
+    after = onnx_forward(fused.model.SerializeToString())
+    assert len(fp32_nodes) == 2 * (3 + 2)  # 2 layers: query, key, value; two feed-forward MatMuls
+    batch = models.encoder.collate(tokenize(classifier.tokenizer_, frame_texts(frame.iloc[:6]), 32), 0)
+    np.testing.assert_allclose(after(*batch).numpy(), before(*batch).numpy(), atol=1e-5)
+    import onnx
+
+    int8 = onnx.load_from_string(export_int8_onnx(classifier.module_))
+    op_types = {node.name: node.op_type for node in int8.graph.node}
+    assert all(op_types[name] == "MatMul" for name in fp32_nodes)
+    assert sum(op_type == "MatMulInteger" for op_type in op_types.values()) >= 2 * (3 + 1 + 2)
+
+
+@pytest.mark.parametrize("max_length", [4, 32, 128])
+def test_tokenize_cuts_long_texts_without_changing_their_tokens(tiny_bert_dir, max_length):
+    tokenizer = load_tokenizer(str(tiny_bert_dir))
+    prose = " ".join(BIOLOGY + AGENTS) + ", (re-)weighted; e.g. 3.5x faster. "
+    texts = [
+        prose * 40,
+        "short text",
+        "",
+        "x" * 3000 + " tail",  # no whitespace within the cut: tokenized whole
+        "head" + " " * 3000 + prose * 5,  # the cut keeps too few tokens: tokenized whole
+        "supercalifragilistic " * 200,
+    ]
+    expected = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    assert tokenize(tokenizer, texts, max_length) == expected
 
 
 @pytest.mark.parametrize("workers", [1, 3])

@@ -1,0 +1,176 @@
+"""Fast CPU inference: the MiniLM classifier exported to ONNX, int8-quantised and run in ONNX Runtime."""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.encoder import MeanPoolClassifier
+
+ONNX_INPUTS = ("input_ids", "attention_mask")
+# ONNX Runtime would fuse each residual Add and LayerNormalization into one SkipLayerNormalization, whose CPU
+# kernel takes several times as long as the two ops it replaces (20% of the int8 model's time on 128 tokens).
+UNFUSED_PATTERNS = ["SkipLayerNormFusion"]
+GELU_OPS = ("Gelu", "BiasGelu", "FastGelu")
+
+
+def export_int8_onnx(module: MeanPoolClassifier) -> bytes:
+    """`module` (encoder, mean pooling, head) as an int8 ONNX model for ONNX Runtime on the CPU.
+
+    Every encoder MatMul is dynamically int8-quantised (per-channel weights, per-batch activation scales) except
+    the first token's projections: MiniLM's [CLS] token carries activations ten times larger than any other
+    token's, which would set the int8 scale of the whole batch (see `split_first_token`). Embeddings, attention
+    scores and head stay fp32.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fused = fused_onnx(module, Path(tmp))
+        fp32_nodes = split_first_token(fused.model)
+        fp32_nodes += [node.name for node in fused.model.graph.node if node.name.startswith("/head/")]
+        split, int8 = Path(tmp) / "split.onnx", Path(tmp) / "int8.onnx"
+        fused.save_model_to_file(str(split))
+        quantize_dynamic(
+            split,
+            int8,
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=fp32_nodes,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        return int8.read_bytes()
+
+
+def fused_onnx(module: MeanPoolClassifier, directory: Path):
+    """`module` exported to fp32 ONNX (dynamic batch and sequence axes) with attention and GELU fused by ONNX
+    Runtime's transformer optimizer, as its `OnnxModel`; `directory` holds the intermediate file."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    eager = copy.deepcopy(module).eval()
+    eager.encoder.set_attn_implementation("eager")  # the attention graph ONNX Runtime's optimizer can fuse
+    config = eager.encoder.config
+    example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
+    axes = {name: {0: "batch", 1: "sequence"} for name in ONNX_INPUTS} | {"logits": {0: "batch"}}
+    exported = directory / "fp32.onnx"
+    # The TorchScript exporter: the dynamo exporter's attention graph is not fused by the optimizer.
+    torch.onnx.export(
+        eager,
+        example,
+        exported,
+        input_names=list(ONNX_INPUTS),
+        output_names=["logits"],
+        dynamic_axes=axes,
+        opset_version=17,
+        dynamo=False,
+    )
+    fusion = FusionOptions("bert")
+    fusion.enable_skip_layer_norm = False
+    fusion.use_multi_head_attention = True  # query, key and value as MatMuls of their own
+    return optimize_model(
+        str(exported),
+        "bert",
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+        opt_level=0,
+        optimization_options=fusion,
+    )
+
+
+def split_first_token(model) -> list[str]:
+    """Run the first token of `model` through fp32 copies of its per-token projections; return the copies' names.
+
+    The projections are the query, key and value MatMuls and each feed-forward block (MatMul, GELU, MatMul). They
+    act on every token alone, so slicing token 0 off their input, running it through a copy and the other tokens
+    through the original, and concatenating the two along the sequence axis computes exactly the same; with the
+    copies kept fp32, token 0's outliers no longer set the int8 activation scale of the other tokens.
+    """
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    weights = {initializer.name for initializer in graph.initializer}
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+
+    def weight_matmul(node) -> bool:
+        return node.op_type == "MatMul" and node.input[1] in weights
+
+    def only_consumer(node, op_types: tuple[str, ...]):
+        following = consumers.get(node.output[0], [])
+        return following[0] if len(following) == 1 and following[0].op_type in op_types else None
+
+    chains: dict[str, list[list]] = {}  # input tensor -> the node chains reading it
+    for node in filter(weight_matmul, graph.node):
+        gelu = only_consumer(node, GELU_OPS)
+        second = gelu and only_consumer(gelu, ("MatMul",))
+        if second and weight_matmul(second):
+            chains.setdefault(node.input[0], []).append([node, gelu, second])
+        elif any(following.op_type == "MultiHeadAttention" for following in consumers.get(node.output[0], [])):
+            chains.setdefault(node.input[0], []).append([node])
+    graph.initializer.extend(
+        numpy_helper.from_array(np.array([value], dtype=np.int64), name)
+        for name, value in [("zero", 0), ("one", 1), ("end", np.iinfo(np.int64).max), ("token_axis", 1)]
+    )
+    replacements: dict[str, list] = {}
+    fp32_nodes: list[str] = []
+    for site, (source, site_chains) in enumerate(chains.items()):
+        prefix = f"first_token_split_{site}"
+        nodes = [
+            helper.make_node(
+                "Slice", [source, start, stop, "token_axis"], [f"{prefix}/{part}"], name=f"{prefix}/{part}"
+            )
+            for part, start, stop in [("first", "zero", "one"), ("rest", "one", "end")]
+        ]
+        for number, chain in enumerate(site_chains):
+            for part in ("first", "rest"):
+                previous = f"{prefix}/{part}"
+                for position, original in enumerate(chain):
+                    node = copy.deepcopy(original)
+                    node.name = f"{prefix}/{number}/{part}/{position}"
+                    node.input[0] = previous
+                    node.output[0] = previous = node.name
+                    nodes.append(node)
+                    if part == "first" and node.op_type == "MatMul":
+                        fp32_nodes.append(node.name)
+            outputs = [f"{prefix}/{number}/{part}/{len(chain) - 1}" for part in ("first", "rest")]
+            nodes.append(helper.make_node("Concat", outputs, [chain[-1].output[0]], name=f"{prefix}/{number}", axis=1))
+        for node in sum(site_chains, []):
+            replacements[node.name] = []
+        earliest = next(node for node in graph.node if node.name in replacements and node.input[0] == source)
+        replacements[earliest.name] = nodes
+    ordered = [new for node in graph.node for new in replacements.get(node.name, [node])]
+    del graph.node[:]
+    graph.node.extend(ordered)
+    return fp32_nodes
+
+
+def onnx_forward(model: bytes) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """A `run_sorted` forward running the ONNX `model` in ONNX Runtime (all graph optimisations) on the CPU.
+
+    Each call runs on one thread: use `run_sorted` workers for more cores (faster than threads within an op).
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = 1
+    session = onnxruntime.InferenceSession(
+        model, options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED_PATTERNS
+    )
+
+    def forward(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        feed = dict(zip(ONNX_INPUTS, (input_ids.numpy(), attention_mask.numpy()), strict=True))
+        return torch.from_numpy(session.run(None, feed)[0])
+
+    return forward
