@@ -20,10 +20,14 @@ from labeling.lfs import KeywordLF
 LOCAL_MASTER = "local[*]"
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_PACKAGES = ("dumps", "evaluation", "labeling", "models")  # what Python workers import
+# Driver heap unless SPARK_DRIVER_MEMORY says otherwise: in local mode the driver runs every task, and Spark's 1g
+# default ran out of heap turning a 1M-paper corpus into a DataFrame.
+DRIVER_MEMORY = "8g"
 
 
 def spark_session(master: str | None = None):  # -> pyspark.sql.SparkSession (pyspark is an optional extra)
-    """The Spark session on `master` (default `local[*]`): UI off, driver on 127.0.0.1, Arrow on, code shipped."""
+    """The Spark session on `master` (default `local[*]`): UI off, driver on 127.0.0.1 with `DRIVER_MEMORY` of
+    heap, Arrow on, code shipped."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
@@ -35,6 +39,7 @@ def spark_session(master: str | None = None):  # -> pyspark.sql.SparkSession (py
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", DRIVER_MEMORY))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()

@@ -118,6 +118,20 @@ def test_first_token_split_computes_the_same_and_stays_fp32(fitted, tmp_path):
     assert sum(op_type == "MatMulInteger" for op_type in op_types.values()) >= 2 * (3 + 1 + 2)
 
 
+def test_onnx_forward_matches_torch_on_padded_and_unpadded_batches(fitted, tmp_path):
+    classifier = fitted[0]
+    forward = onnx_forward(fused_onnx(classifier.module_, tmp_path).model.SerializeToString())
+    texts = [" ".join(BIOLOGY[:size] + AGENTS[:size]) for size in (2, 5, 9)]
+    token_ids = tokenize(classifier.tokenizer_, texts, 32)
+    padded = models.encoder.collate(token_ids, 0)
+    unpadded = models.encoder.collate([ids[:5] for ids in token_ids], 0)  # runs the copy without padding mask
+    assert not padded[1].all() and unpadded[1].all()
+    for batch in (padded, unpadded):
+        with torch.inference_mode():
+            expected = classifier.module_.eval()(*batch).numpy()
+        np.testing.assert_allclose(forward(*batch).numpy(), expected, atol=1e-4)
+
+
 @pytest.mark.parametrize("max_length", [4, 32, 128])
 def test_tokenize_cuts_long_texts_without_changing_their_tokens(tiny_bert_dir, max_length):
     tokenizer = load_tokenizer(str(tiny_bert_dir))
