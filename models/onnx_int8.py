@@ -7,11 +7,16 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from models.encoder import MeanPoolClassifier
+
+if TYPE_CHECKING:
+    from onnx import ModelProto
+    from onnxruntime.transformers.onnx_model import OnnxModel
 
 ONNX_INPUTS = ("input_ids", "attention_mask")
 # ONNX Runtime would fuse each residual Add and LayerNormalization into one SkipLayerNormalization, whose CPU
@@ -50,7 +55,7 @@ def export_int8_onnx(module: MeanPoolClassifier) -> bytes:
         return int8.read_bytes()
 
 
-def fused_onnx(module: MeanPoolClassifier, directory: Path):
+def fused_onnx(module: MeanPoolClassifier, directory: Path) -> OnnxModel:
     """`module` exported to fp32 ONNX (dynamic batch and sequence axes) with attention and GELU fused by ONNX
     Runtime's transformer optimizer, as its `OnnxModel`; `directory` holds the intermediate file."""
     from onnxruntime.transformers.fusion_options import FusionOptions
@@ -86,7 +91,7 @@ def fused_onnx(module: MeanPoolClassifier, directory: Path):
     )
 
 
-def split_first_token(model) -> list[str]:
+def split_first_token(model: ModelProto) -> list[str]:
     """Run the first token of `model` through fp32 copies of its per-token projections; return the copies' names.
 
     The projections are the query, key and value MatMuls and each feed-forward block (MatMul, GELU, MatMul). They
@@ -147,7 +152,8 @@ def split_first_token(model) -> list[str]:
             nodes.append(helper.make_node("Concat", outputs, [chain[-1].output[0]], name=f"{prefix}/{number}", axis=1))
         for node in sum(site_chains, []):
             replacements[node.name] = []
-        earliest = next(node for node in graph.node if node.name in replacements and node.input[0] == source)
+        heads = {chain[0].name for chain in site_chains}
+        earliest = next(node for node in graph.node if node.name in heads)
         replacements[earliest.name] = nodes
     ordered = [new for node in graph.node for new in replacements.get(node.name, [node])]
     del graph.node[:]
