@@ -13,6 +13,7 @@ the dev papers themselves (never their gold labels): only for this speed/agreeme
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -32,7 +33,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import models.encoder as encoding  # noqa: E402
 from evaluation import score  # noqa: E402
 from models import MiniLMClassifier, ZeroShotClassifier, frame_texts, load_classifier  # noqa: E402
-from models.onnx_int8 import fused_onnx, onnx_forward  # noqa: E402
+from models.onnx_int8 import fused_onnx  # noqa: E402
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "iclr2025-dev.jsonl"
 
@@ -90,24 +91,20 @@ def plain_fp32_proba(classifier: MiniLMClassifier, frame: pd.DataFrame, batch_si
     return torch.softmax(torch.cat(logits), dim=1).numpy()
 
 
-def onnx_fp32_forward(classifier: MiniLMClassifier):
-    """ONNX Runtime on the fused fp32 export (attention and GELU fused, no quantisation, no token split)."""
+def variant(classifier: MiniLMClassifier, quantize: bool, onnx_model: bytes | None = None) -> MiniLMClassifier:
+    """A shallow copy of `classifier` (same weights and tokenizer) predicting in torch fp32 (`quantize=False`) or
+    through `onnx_model` instead of its int8 copy."""
+    other = copy.copy(classifier)
+    other.quantize = quantize
+    if onnx_model is not None:
+        other._reset_fast_path(onnx_model)
+    return other
+
+
+def fused_fp32_onnx(classifier: MiniLMClassifier) -> bytes:
+    """The fused fp32 export (attention and GELU fused; no quantisation, no first-token split)."""
     with tempfile.TemporaryDirectory() as tmp:
-        return onnx_forward(fused_onnx(classifier.module_, Path(tmp)).model.SerializeToString())
-
-
-def sorted_proba(classifier: MiniLMClassifier, frame: pd.DataFrame, forward, workers: int) -> np.ndarray:
-    """`forward` over length-sorted batches of the classifier's batch size, `workers` batches at once."""
-    token_ids = encoding.tokenize(classifier.tokenizer_, frame_texts(frame), classifier.max_length)
-    logits = encoding.run_sorted(
-        token_ids, classifier.predict_batch_size, classifier.tokenizer_.pad_token_id, forward, workers
-    )
-    return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
-
-
-def predict_with(classifier: MiniLMClassifier, frame: pd.DataFrame, quantize: bool) -> np.ndarray:
-    classifier.quantize = quantize
-    return classifier.predict_proba(frame)
+        return fused_onnx(classifier.module_, Path(tmp)).model.SerializeToString()
 
 
 def timed(predict) -> tuple[np.ndarray, float]:
@@ -151,16 +148,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     warm_up = frame.iloc[:8]
 
-    ort_forward = onnx_fp32_forward(classifier)
     classifier.quantize = True
     _, first_call_seconds = timed(lambda: classifier.predict_proba(warm_up))
+    torch_sorted = variant(classifier, quantize=False)
+    onnx_fp32 = variant(classifier, quantize=True, onnx_model=fused_fp32_onnx(classifier))
     paths = {
         "plain fp32 forward (reference)": lambda papers: plain_fp32_proba(classifier, papers, args.batch_size),
-        "fp32, length-sorted, inference_mode": lambda papers: predict_with(classifier, papers, quantize=False),
-        "ONNX Runtime fp32 (fused), length-sorted": lambda papers: sorted_proba(
-            classifier, papers, ort_forward, args.threads
-        ),
-        "**default: ONNX Runtime int8, length-sorted**": lambda papers: predict_with(classifier, papers, quantize=True),
+        "fp32, length-sorted, inference_mode": torch_sorted.predict_proba,
+        "ONNX Runtime fp32 (fused), length-sorted": onnx_fp32.predict_proba,
+        "**default: ONNX Runtime int8, length-sorted**": classifier.predict_proba,
     }
     for predict in paths.values():
         predict(warm_up)

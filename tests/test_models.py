@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import pandas as pd
 import pytest
 import torch
@@ -110,8 +111,6 @@ def test_first_token_split_computes_the_same_and_stays_fp32(fitted, tmp_path):
     assert len(fp32_nodes) == 2 * (3 + 2)  # 2 layers: query, key, value; two feed-forward MatMuls
     batch = models.encoder.collate(tokenize(classifier.tokenizer_, frame_texts(frame.iloc[:6]), 32), 0)
     np.testing.assert_allclose(after(*batch).numpy(), before(*batch).numpy(), atol=1e-5)
-    import onnx
-
     int8 = onnx.load_from_string(export_int8_onnx(classifier.module_))
     op_types = {node.name: node.op_type for node in int8.graph.node}
     assert all(op_types[name] == "MatMul" for name in fp32_nodes)
