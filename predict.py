@@ -15,7 +15,7 @@ for _key, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MLFLOW
 import argparse  # noqa: E402
 import sys  # noqa: E402
 
-from pipeline.cli import fail_cleanly  # noqa: E402
+from cli import fail_cleanly  # noqa: E402
 
 
 def positive(text: str) -> int:
@@ -56,6 +56,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from prediction import ModelError, OutputError
-
-    sys.exit(fail_cleanly(main, extra=(ModelError, OutputError)))
+    sys.exit(fail_cleanly(main))

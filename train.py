@@ -18,7 +18,7 @@ for _key, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MLFLOW
 import argparse  # noqa: E402
 import sys  # noqa: E402
 
-from pipeline.cli import fail_cleanly  # noqa: E402
+from cli import fail_cleanly  # noqa: E402
 
 
 def train_parser() -> argparse.ArgumentParser:

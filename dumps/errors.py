@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from cli import UserError
 
-class DumpError(Exception):
+
+class DumpError(UserError):
     """A fatal problem with an input file; ``str(error)`` is one line ``path:line: reason``."""
 
     def __init__(self, path: str, line: int, reason: str) -> None:

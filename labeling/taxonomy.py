@@ -9,13 +9,14 @@ from typing import Any
 
 import yaml
 
+from cli import UserError
 from labeling.terms import Term, compile_term
 
 SCOPES = ("title", "abstract", "either")
 _SLUG = re.compile(r"[a-z0-9_-]+")
 
 
-class TaxonomyError(ValueError):
+class TaxonomyError(UserError):
     """A taxonomy file that cannot be used; the message names the file and the key path."""
 
 

@@ -13,11 +13,13 @@ from typing import Any
 
 import yaml
 
+from cli import UserError
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "default.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration file that cannot be used; the message names the file and the key."""
 
 

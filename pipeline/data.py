@@ -9,11 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cli import UserError
 from dumps import papers_frame, read_dumps
 from labeling import Taxonomy
 
 
-class GoldError(ValueError):
+class GoldError(UserError):
     """A gold file whose labels do not fit the taxonomy; the message names file:line."""
 
 

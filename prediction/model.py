@@ -7,6 +7,7 @@ from pathlib import Path
 import mlflow
 from mlflow.exceptions import MlflowException
 
+from cli import UserError
 from pipeline.config import REPO, MlflowConfig
 from tracking import resolve_tracking_uri
 
@@ -14,7 +15,7 @@ DEFAULT_MODEL_URI = f"models:/{MlflowConfig.registered_model}@{MlflowConfig.cham
 _STORE_SCHEMES = ("models:/", "runs:/")
 
 
-class ModelError(ValueError):
+class ModelError(UserError):
     """The model cannot be found or loaded; the message is one line naming the URI."""
 
 

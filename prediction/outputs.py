@@ -12,11 +12,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cli import UserError
+
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 PROB_PREFIX = "prob_"
 
 
-class OutputError(ValueError):
+class OutputError(UserError):
     """An output path that cannot be written; the message names it."""
 
 
