@@ -1,7 +1,7 @@
 """Tag the papers of new dumps with their research area.
 
     python predict.py --input PATH... --output OUT.{jsonl,csv,parquet} [--model URI] [--format F] [--top-k 3]
-                      [--batch-size N] [--engine local|spark] [--master URL]
+                      [--batch-size N] [--engine local|spark] [--master URL] [--max-entry-bytes N]
 """
 
 from __future__ import annotations
@@ -15,18 +15,11 @@ for _key, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MLFLOW
 import argparse  # noqa: E402
 import sys  # noqa: E402
 
-from cli import fail_cleanly  # noqa: E402
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+from cli import fail_cleanly, positive  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dumps import FORMATS
+    from dumps import DEFAULT_MAX_ENTRY_BYTES, FORMATS
     from prediction import DEFAULT_MODEL_URI, ENGINES
 
     parser = argparse.ArgumentParser(prog="predict.py", description="Predict the research area of every paper.")
@@ -39,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=positive, default=512, help="papers per model call")
     parser.add_argument("--engine", choices=ENGINES, default="local")
     parser.add_argument("--master", help="Spark master URL for --engine spark (default: local[*])")
+    parser.add_argument("--max-entry-bytes", type=positive, default=DEFAULT_MAX_ENTRY_BYTES,
+                        help="skip (and count) longer entries (default: %(default)s)")
     return parser
 
 
@@ -50,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.master and args.engine != "spark":
         parser.error("--master needs --engine spark")
     summary = predict_dumps(args.input, args.output, model_uri=args.model, input_format=args.format,
-                            top_k=args.top_k, batch_size=args.batch_size, engine=args.engine, master=args.master)
+                            top_k=args.top_k, batch_size=args.batch_size, engine=args.engine, master=args.master,
+                            max_entry_bytes=args.max_entry_bytes)
     print(summary.report(), file=sys.stderr)
     return 0
 

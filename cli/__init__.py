@@ -1,5 +1,9 @@
-"""What every command-line entry point shares: user errors as one line on stderr with exit status 2."""
+"""What every command-line entry point shares: user errors as one line with exit status 2, SIGTERM handled like
+Ctrl-C, output files that are written atomically and never replace an input, argument types."""
 
-from cli.errors import UserError, fail_cleanly
+from cli.arguments import positive
+from cli.errors import Terminated, UserError, fail_cleanly
+from cli.outputs import atomic_output, publish, refuse_input_as_output, temporary_beside
 
-__all__ = ["UserError", "fail_cleanly"]
+__all__ = ["Terminated", "UserError", "atomic_output", "fail_cleanly", "positive", "publish",
+           "refuse_input_as_output", "temporary_beside"]

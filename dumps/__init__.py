@@ -3,7 +3,16 @@
 from dumps.errors import DumpError
 from dumps.formats import FORMATS
 from dumps.frame import papers_frame
-from dumps.reader import DumpReading, FileReport, read_dumps
+from dumps.reader import DEFAULT_MAX_ENTRY_BYTES, DumpReading, FileReport, read_dumps
 from dumps.records import Paper
 
-__all__ = ["FORMATS", "DumpError", "DumpReading", "FileReport", "Paper", "papers_frame", "read_dumps"]
+__all__ = [
+    "DEFAULT_MAX_ENTRY_BYTES",
+    "FORMATS",
+    "DumpError",
+    "DumpReading",
+    "FileReport",
+    "Paper",
+    "papers_frame",
+    "read_dumps",
+]

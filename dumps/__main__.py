@@ -1,31 +1,28 @@
-"""CLI: python -m dumps FILE... [--format F] [--output papers.jsonl]"""
+"""CLI: python -m dumps FILE... [--format F] [--output papers.jsonl] [--max-entry-bytes N]"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 
-from dumps.errors import DumpError
+from cli import UserError, atomic_output, fail_cleanly, positive, refuse_input_as_output
 from dumps.formats import FORMATS
-from dumps.reader import read_dumps
+from dumps.reader import DEFAULT_MAX_ENTRY_BYTES, read_dumps
 from dumps.records import Paper
 
 
 def write_jsonl(papers: Iterable[Paper], output: Path) -> None:
     """Write one JSON object per paper; the file appears only when every paper was written."""
-    partial = output.with_name(output.name + ".partial")
     try:
-        with partial.open("w", encoding="utf-8") as stream:
+        with atomic_output(output) as partial, partial.open("w", encoding="utf-8") as stream:
             for paper in papers:
                 stream.write(json.dumps(paper.to_dict(), ensure_ascii=False) + "\n")
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
+    except OSError as error:
+        raise UserError(f"{output}: cannot write: {error.strerror or error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,22 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", metavar="FILE", help="dump files (plain or gzip)")
     parser.add_argument("--format", choices=FORMATS, help="skip detection and read every file in this format")
     parser.add_argument("--output", type=Path, help="write the distinct papers here as JSONL")
+    parser.add_argument("--max-entry-bytes", type=positive, default=DEFAULT_MAX_ENTRY_BYTES,
+                        help="skip (and count) longer entries (default: %(default)s)")
     args = parser.parse_args(argv)
-    reading = read_dumps(args.files, args.format)
-    try:
-        if args.output:
-            write_jsonl(reading, args.output)
-        else:
-            deque(reading, maxlen=0)
-    except DumpError as error:
-        print(error, file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
-        return 2
+    reading = read_dumps(args.files, args.format, args.max_entry_bytes)
+    if args.output:
+        refuse_input_as_output(args.output, args.files)
+        write_jsonl(reading, args.output)
+    else:
+        deque(reading, maxlen=0)
     print(reading.summary())
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(fail_cleanly(main))

@@ -22,6 +22,8 @@ UTF8_BOM = codecs.BOM_UTF8
 SNIFF_BYTES = 64 * 1024
 READ_ERRORS = (OSError, EOFError, zlib.error)
 NO_TEXT = "no title or abstract"
+DEFAULT_MAX_ENTRY_BYTES = 1 << 20  # a paper's line, and its title plus abstract; abstracts are a few KB
+_DRAIN_BYTES = 1 << 16
 
 
 @dataclass
@@ -68,12 +70,28 @@ def read_start(path: Path) -> str:
         raise DumpError(str(path), sample.count(b"\n", 0, error.start) + 1, "not UTF-8 text") from None
 
 
-def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text without the line break), decoded strictly; errors name the line."""
+def _bounded_lines(stream: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
+    """Each line of `stream` with its line break, or None for a line longer than `max_bytes`, whose bytes are
+    read in small pieces and dropped: memory stays bounded however long a line is."""
+    while raw := stream.readline(max_bytes + 1):
+        if len(raw) <= max_bytes or raw.endswith(b"\n"):
+            yield raw
+            continue
+        while (rest := stream.readline(_DRAIN_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield None
+
+
+def numbered_lines(path: Path, max_line_bytes: int = DEFAULT_MAX_ENTRY_BYTES) -> Iterator[tuple[int, str | None]]:
+    """(line number, text without the line break), decoded strictly; errors name the line. A line longer than
+    `max_line_bytes` comes as (number, None)."""
     number = 0
     try:
         with open_bytes(path) as stream:
-            for number, raw in enumerate(stream, 1):
+            for number, raw in enumerate(_bounded_lines(stream, max_line_bytes), 1):
+                if raw is None:
+                    yield number, None
+                    continue
                 if number == 1 and raw.startswith(UTF8_BOM):
                     raw = raw[len(UTF8_BOM) :]
                 yield number, raw.decode("utf-8").rstrip("\r\n")
@@ -84,13 +102,22 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
 
 
 class DumpReading:
-    """The distinct papers of some dumps, produced lazily (iterate once), with per-file reports."""
+    """The distinct papers of some dumps, produced lazily (iterate once), with per-file reports.
 
-    def __init__(self, paths: Iterable[str | Path], format: str | None = None) -> None:
+    An entry longer than `max_entry_bytes` (its line, or its title and abstract together) is skipped and counted.
+    """
+
+    def __init__(
+        self, paths: Iterable[str | Path], format: str | None = None, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES
+    ) -> None:
         if format is not None and format not in FORMATS:
             raise ValueError(f"unknown dump format {format!r}; expected one of {', '.join(FORMATS)}")
+        if max_entry_bytes < 1:
+            raise ValueError(f"max_entry_bytes must be at least 1, got {max_entry_bytes}")
         self.paths = [Path(path) for path in paths]
         self.format = format
+        self.max_entry_bytes = max_entry_bytes
+        self.too_long = f"entry over {max_entry_bytes:,} bytes"
         self.files: list[FileReport] = []
         self.duplicates = 0
         self.distinct = 0
@@ -128,9 +155,11 @@ class DumpReading:
         report = FileReport(str(path), format)
         self.files.append(report)
         try:
-            for item in PARSERS[format](numbered_lines(path)):
+            for item in PARSERS[format](self._lines(path, report)):
                 if isinstance(item, Skip):
                     report.skipped[item.reason] += 1
+                elif len(item.title) + len(item.abstract) > self.max_entry_bytes:
+                    report.skipped[self.too_long] += 1
                 elif (paper := to_paper(item, report.path)) is None:
                     report.skipped[NO_TEXT] += 1
                 else:
@@ -139,7 +168,17 @@ class DumpReading:
         except FormatProblem as problem:
             raise DumpError(report.path, problem.line, problem.reason) from None
 
+    def _lines(self, path: Path, report: FileReport) -> Iterator[tuple[int, str]]:
+        """The numbered lines of `path` for its parser; an over-long line is counted and passed on as blank."""
+        for number, text in numbered_lines(path, self.max_entry_bytes):
+            if text is None:
+                report.skipped[self.too_long] += 1
+            yield number, text or ""
 
-def read_dumps(paths: Iterable[str | Path], format: str | None = None) -> DumpReading:
-    """Read dump files (format detected per file unless given), yielding distinct Papers in input order."""
-    return DumpReading(paths, format)
+
+def read_dumps(
+    paths: Iterable[str | Path], format: str | None = None, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES
+) -> DumpReading:
+    """Read dump files (format detected per file unless given), yielding distinct Papers in input order; entries
+    longer than `max_entry_bytes` are skipped and counted."""
+    return DumpReading(paths, format, max_entry_bytes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
@@ -12,14 +13,19 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.models.model import ModelInfo
+from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
 from mlflow.types.schema import ColSpec, Schema
 
 import evaluation
 from models.base import ProbabilisticClassifier, read_config
 from models.minilm import MiniLMClassifier
+from models.text import InputError, frame_texts
 from models.tfidf import TfidfClassifier
 
+_logger = logging.getLogger(__name__)
+
 CLASSIFIER_ARTIFACT = "classifier"
+SHOWN_ROWS = 5
 SAVED_KINDS: dict[str, type] = {"minilm": MiniLMClassifier, "tfidf": TfidfClassifier}
 REQUIREMENTS = (
     "mlflow",
@@ -63,8 +69,24 @@ def area_frame(probabilities: np.ndarray, slugs: list[str], names: list[str]) ->
     return pd.concat([frame, probability_columns], axis=1)
 
 
+def check_input(frame: pd.DataFrame) -> int:
+    """The number of papers in a pyfunc input; raises InputError naming the columns or rows that are wrong: no
+    `title` or `abstract` column, a cell that is not a string, a row with neither title nor abstract."""
+    texts = frame_texts(frame)
+    if empty := [row for row, text in enumerate(texts) if not text]:
+        rows = ", ".join(map(str, empty[:SHOWN_ROWS])) + (f" (and {len(empty) - SHOWN_ROWS} more)"
+                                                          if len(empty) > SHOWN_ROWS else "")
+        raise InputError(f"row{'s' if len(empty) > 1 else ''} {rows}: no title or abstract")
+    return len(texts)
+
+
 class PaperAreaModel(mlflow.pyfunc.PythonModel):
-    """Pyfunc over a saved end model; input columns `title` and `abstract` (either may be absent or empty)."""
+    """Pyfunc over a saved end model; input columns `title` and `abstract` (either may be absent or empty, not
+    both); other columns are ignored.
+
+    Input the caller must fix is an MlflowException with INVALID_PARAMETER_VALUE (HTTP 400 when served); any
+    other failure is logged with its traceback and re-raised with INTERNAL_ERROR (HTTP 500).
+    """
 
     def __init__(self, slugs: list[str], names: list[str]):
         if len(slugs) != len(names):
@@ -78,19 +100,28 @@ class PaperAreaModel(mlflow.pyfunc.PythonModel):
         self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame, params: dict | None = None
     ) -> pd.DataFrame:
         try:
-            probabilities = self.classifier.predict_proba(model_input)
-        except ValueError as error:
+            papers = check_input(model_input)
+        except InputError as error:
             raise MlflowException.invalid_parameter_value(f"bad input: {error}") from error
+        if not papers:
+            return area_frame(np.zeros((0, len(self.slugs))), self.slugs, self.names)
+        try:
+            probabilities = self.classifier.predict_proba(model_input)
+        except Exception as error:
+            _logger.exception("predicting %d papers failed", papers)
+            message = f"internal error: {type(error).__name__}: {error}"
+            raise MlflowException(message, error_code=INTERNAL_ERROR) from error
         return area_frame(probabilities, self.slugs, self.names)
 
 
 def _signature(slugs: list[str]) -> ModelSignature:
-    inputs = Schema([ColSpec("string", "title", required=False), ColSpec("string", "abstract", required=False)])
+    """The output columns only: with an input schema MLflow would drop unknown columns and coerce types before
+    `predict`, so it could not name what a client sent (the input example documents the input)."""
     outputs = Schema(
         [ColSpec("string", "area"), ColSpec("string", "area_name"), ColSpec("double", "confidence")]
         + [ColSpec("double", f"prob_{slug}") for slug in slugs]
     )
-    return ModelSignature(inputs=inputs, outputs=outputs)
+    return ModelSignature(outputs=outputs)
 
 
 def log_pyfunc_model(

@@ -4,7 +4,7 @@ from prediction.engines import LocalEngine, SparkEngine
 from prediction.model import DEFAULT_MODEL_URI, ModelError, load_model, resolve_model_uri
 from prediction.outputs import OUTPUT_FORMATS, OutputError, PredictionWriter, output_format, prediction_rows
 from prediction.progress import Progress
-from prediction.run import ENGINES, PredictionSummary, predict_dumps
+from prediction.run import ENGINES, NoPapersError, PredictionSummary, predict_dumps
 
 __all__ = [
     "DEFAULT_MODEL_URI",
@@ -12,6 +12,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "LocalEngine",
     "ModelError",
+    "NoPapersError",
     "OutputError",
     "PredictionSummary",
     "PredictionWriter",

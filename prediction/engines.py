@@ -45,8 +45,12 @@ class SparkEngine:
 
     def predict(self, papers: pd.DataFrame) -> pd.DataFrame:
         """The same rows as `LocalEngine.predict`, computed on the Spark cluster."""
+        from pyspark.sql.functions import struct
+
         rows = papers[INPUT_COLUMNS].fillna("").assign(row=np.arange(len(papers), dtype=np.int64))
         # Arrow slices the local data into batches of maxRecordsPerBatch: one task per core instead
         frame = self.spark.createDataFrame(rows).coalesce(self.spark.sparkContext.defaultParallelism)
-        predicted = frame.select("row", self.udf(*INPUT_COLUMNS).alias("predicted")).select("row", "predicted.*")
+        # one struct argument reaches the pyfunc as a frame with these column names (the model has no input schema)
+        papers_struct = struct(*INPUT_COLUMNS)
+        predicted = frame.select("row", self.udf(papers_struct).alias("predicted")).select("row", "predicted.*")
         return predicted.toPandas().sort_values("row").drop(columns="row").reset_index(drop=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -12,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cli import UserError
+from cli import UserError, publish, temporary_beside
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 PROB_PREFIX = "prob_"
@@ -52,29 +50,21 @@ def prediction_rows(papers: pd.DataFrame, predicted: pd.DataFrame, top_k: int) -
     return rows
 
 
-def _file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 class PredictionWriter:
     """Writes row chunks to a hidden temporary file beside `path`, renamed to `path` only on `commit`.
 
-    Used as a context manager: a clean exit commits, an exception discards the temporary file, and a killed
-    process leaves no file under the final name.
+    Used as a context manager: a clean exit commits, an exception (Ctrl-C and SIGTERM included) discards the
+    temporary file, and a killed process leaves no file under the final name (the next writer of `path` deletes
+    its temporary). Only a file that was written can be committed: parquet and CSV need the rows' columns.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.format = output_format(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part")
+            self.temp = temporary_beside(self.path)
         except OSError as error:
             raise OutputError(f"{self.path}: cannot write there ({error.strerror})") from None
-        os.close(handle)
-        self.temp = Path(temp)
         self.rows = 0
         self._text: IO[str] | None = None
         self._parquet: pq.ParquetWriter | None = None
@@ -87,10 +77,11 @@ class PredictionWriter:
                 self._parquet = pq.ParquetWriter(self.temp, table.schema)
             self._parquet.write_table(table.cast(self._parquet.schema))
         else:
-            if self._text is None:
+            first = self._text is None
+            if first:
                 self._text = open(self.temp, "w", encoding="utf-8", newline="")  # closed in _close
             if self.format == "csv":
-                rows.to_csv(self._text, header=self.rows == 0, index=False)
+                rows.to_csv(self._text, header=first, index=False)
             elif len(rows):
                 self._text.write(rows.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n") + "\n")
         self.rows += len(rows)
@@ -102,10 +93,13 @@ class PredictionWriter:
             self._text.close()
 
     def commit(self) -> Path:
-        """Close the temporary file and move it to the final path."""
+        """Close the temporary file and move it to the final path; when nothing was written, discard it and raise
+        ValueError."""
+        if self._parquet is None and self._text is None:
+            self.discard()
+            raise ValueError(f"{self.path}: no rows were written, so the file would have no columns")
         self._close()
-        self.temp.chmod(_file_mode())  # mkstemp makes it private; the output is an ordinary file
-        os.replace(self.temp, self.path)
+        publish(self.temp, self.path)
         return self.path
 
     def discard(self) -> None:

@@ -10,14 +10,19 @@ from itertools import islice
 from pathlib import Path
 from typing import TextIO
 
+from cli import UserError, refuse_input_as_output
 from dumps import DumpReading, Paper, papers_frame, read_dumps
-from dumps.reader import read_start
+from dumps.reader import DEFAULT_MAX_ENTRY_BYTES, read_start
 from prediction.engines import LocalEngine, SparkEngine
 from prediction.model import DEFAULT_MODEL_URI, load_model, resolve_model_uri
 from prediction.outputs import PredictionWriter, output_format, prediction_rows
 from prediction.progress import Progress, format_seconds
 
 ENGINES = ("local", "spark")
+
+
+class NoPapersError(UserError):
+    """Every entry of the inputs was skipped: there is nothing to predict, and no output is written."""
 
 
 @dataclass
@@ -56,11 +61,17 @@ def predict_dumps(
     engine: str = "local",
     master: str | None = None,
     stream: TextIO = sys.stderr,
+    max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
 ) -> PredictionSummary:
-    """Predict the area of every distinct paper of `inputs` into `output` (.jsonl, .csv or .parquet), atomically."""
+    """Predict the area of every distinct paper of `inputs` into `output` (.jsonl, .csv or .parquet), atomically.
+
+    Entries longer than `max_entry_bytes` are skipped and counted. Inputs without a single paper raise
+    NoPapersError and write nothing; an output that is one of the inputs is refused (UserError).
+    """
     if engine not in ENGINES:
         raise ValueError(f"engine: must be one of {', '.join(ENGINES)}")
     output_format(output)
+    refuse_input_as_output(output, inputs)
     for path in inputs:
         read_start(Path(path))  # an unreadable input fails now, not after hours of predicting
     model = load_model(model_uri)
@@ -68,7 +79,7 @@ def predict_dumps(
         runner = SparkEngine(model, resolve_model_uri(model_uri), master, batch_size)
     else:
         runner = LocalEngine(model, batch_size)
-    reading = read_dumps(inputs, format=input_format)
+    reading = read_dumps(inputs, input_format, max_entry_bytes)
     areas: Counter[str] = Counter()
     progress = Progress(inputs, stream)
     try:
@@ -79,6 +90,9 @@ def predict_dumps(
                 writer.write(rows)
                 areas.update(rows["area_name"])
                 progress.update(len(chunk), chunk[-1].source)
+            if not reading.distinct:
+                files = "; ".join(report.describe() for report in reading.files)
+                raise NoPapersError(f"no papers to predict ({files}); {output} not written")
     finally:
         seconds = progress.close()
     return PredictionSummary(Path(output), reading, areas, seconds)

@@ -50,5 +50,5 @@ def test_cli_fatal_problem_is_one_line_and_exit_2(tmp_path, content, args, messa
         path.write_bytes(content)
     done = run(path, *args, "--output", output)
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith(f"{path}{message}") and done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"error: {path}{message}") and done.stderr.count("\n") == 1
     assert not output.exists() and not list(tmp_path.glob("*.partial"))

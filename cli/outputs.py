@@ -1,0 +1,78 @@
+"""Output files of the command-line tools: never one of the inputs, written under a temporary name and moved into
+place only when complete, with the temporaries of killed runs removed by the next run."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from cli.errors import UserError
+
+PART_SUFFIX = ".part"
+
+
+def refuse_input_as_output(output: str | Path, inputs: Iterable[str | Path]) -> None:
+    """Raise UserError when `output` is one of `inputs` (the same file, also by another path or a symlink)."""
+    output = Path(output)
+    if not output.exists():
+        return
+    for path in inputs:
+        if Path(path).exists() and os.path.samefile(output, path):
+            raise UserError(f"{output}: is the input {path}; writing there would replace it (choose another output)")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_parts(path: Path) -> None:
+    """Delete the temporaries of `path` left by runs whose process is gone (killed with SIGKILL, power loss)."""
+    prefix = f".{path.name}."
+    for part in path.parent.glob(glob.escape(prefix) + "*" + PART_SUFFIX):
+        pid = part.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            part.unlink(missing_ok=True)
+
+
+def temporary_beside(path: Path) -> Path:
+    """A new empty hidden file `.NAME.<pid>.<random>.part` in `path`'s folder (created if needed); stale
+    temporaries of `path` are removed first. Raises OSError when the folder cannot be written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(path)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=PART_SUFFIX)
+    os.close(handle)
+    return Path(temp)
+
+
+def _file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def publish(temp: Path, path: Path) -> None:
+    """Give the finished temporary the mode of an ordinary new file (mkstemp makes it private); move it to `path`."""
+    temp.chmod(_file_mode())
+    os.replace(temp, path)
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path`, published to `path` when the block ends cleanly and deleted otherwise
+    (also on Ctrl-C and, under `fail_cleanly`, SIGTERM)."""
+    temp = temporary_beside(path)
+    try:
+        yield temp
+        publish(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
