@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -11,10 +12,16 @@ from snorkel.labeling import LFAnalysis
 
 from evaluation import ABSTAIN
 from labeling.label_model import covered
-from labeling.lfs import KeywordLF
 
 
-def lf_table(L: np.ndarray, lfs: Sequence[KeywordLF], y: np.ndarray | None = None) -> pd.DataFrame:
+class NamedLF(Protocol):
+    """What the analysis needs of an LF, keyword or embedding: its name and the area it votes."""
+
+    name: str
+    area: int
+
+
+def lf_table(L: np.ndarray, lfs: Sequence[NamedLF], y: np.ndarray | None = None) -> pd.DataFrame:
     """One row per LF: name, area, polarity, coverage, overlaps, conflicts and, with gold `y`,
     correct, incorrect and emp_acc (NaN for an LF that never votes)."""
     L = np.asarray(L)
@@ -39,7 +46,7 @@ def lf_table(L: np.ndarray, lfs: Sequence[KeywordLF], y: np.ndarray | None = Non
     return table
 
 
-def area_coverage(L: np.ndarray, lfs: Sequence[KeywordLF], area_names: Sequence[str],
+def area_coverage(L: np.ndarray, lfs: Sequence[NamedLF], area_names: Sequence[str],
                   y: np.ndarray | None = None) -> pd.DataFrame:
     """One row per area: its LFs, papers with a vote for it and their share and, with gold `y`, gold papers
     and the share of them with a vote for their area (`gold_recall`). The last row counts papers without votes."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from snorkel.labeling.model import LabelModel, MajorityLabelVoter
+from snorkel.labeling.model import LabelModel
 
 from evaluation import ABSTAIN, Scores, score
 
 PREDICTORS = ("label_model", "majority_vote")
+PRIORS = ("estimate", "uniform")
 
 
 def covered(L: np.ndarray) -> np.ndarray:
@@ -21,12 +22,30 @@ def gold_class_balance(y: np.ndarray, cardinality: int, smoothing: float = 1.0) 
     return counts / counts.sum()
 
 
+def vote_shares(L: np.ndarray, cardinality: int) -> np.ndarray:
+    """(N, K) majority-vote distribution of each paper: the tied winners share 1 (rows without votes are 0)."""
+    L = np.asarray(L)
+    counts = np.stack([(L == k).sum(axis=1) for k in range(cardinality)], axis=1)
+    winners = (counts == counts.max(axis=1, keepdims=True)) & (counts > 0)
+    totals = winners.sum(axis=1, keepdims=True)
+    return np.divide(winners, totals, out=np.zeros(winners.shape), where=totals > 0)
+
+
+def estimated_class_balance(L: np.ndarray, cardinality: int, smoothing: float = 1.0) -> np.ndarray:
+    """Class balance without gold: the majority-vote label distribution of the covered papers, smoothed."""
+    counts = vote_shares(L, cardinality).sum(axis=0) + smoothing
+    return counts / counts.sum()
+
+
 class WeakLabeler:
     """Probabilistic labels from an (N, M) vote matrix: Snorkel's LabelModel or majority vote.
 
     With gold, both are scored (abstains, i.e. papers without votes, count as wrong) and the one with the
     higher macro-F1 is selected; without gold, the label model is. Majority-vote ties go to the class with
     the larger prior (class balance), then to the lower index.
+
+    The class balance is `class_balance` when given, else the gold label frequencies, else (`prior`)
+    estimated from the votes (`estimate`) or `uniform`.
     """
 
     def __init__(
@@ -38,7 +57,10 @@ class WeakLabeler:
         seed: int = 0,
         class_balance: np.ndarray | None = None,
         area_names: list[str] | None = None,
+        prior: str = "estimate",
     ) -> None:
+        if prior not in PRIORS:
+            raise ValueError(f"prior must be one of {', '.join(PRIORS)}, not {prior!r}")
         self.cardinality = cardinality
         self.epochs = epochs
         self.lr = lr
@@ -46,6 +68,7 @@ class WeakLabeler:
         self.seed = seed
         self.class_balance = class_balance
         self.area_names = area_names
+        self.prior = prior
 
     def fit(self, L_train: np.ndarray, L_gold: np.ndarray | None = None, y_gold: np.ndarray | None = None
             ) -> WeakLabeler:
@@ -54,40 +77,45 @@ class WeakLabeler:
         balance = self.class_balance
         if balance is None and y_gold is not None:
             balance = gold_class_balance(y_gold, self.cardinality)
-        self.class_balance_ = (np.full(self.cardinality, 1 / self.cardinality) if balance is None
-                               else np.asarray(balance, dtype=float))
+        if balance is None:
+            balance = (estimated_class_balance(L_train, self.cardinality) if self.prior == "estimate"
+                       else np.full(self.cardinality, 1 / self.cardinality))
+        self.class_balance_ = np.asarray(balance, dtype=float)
         self.label_model_ = LabelModel(cardinality=self.cardinality, verbose=False)
         self.label_model_.fit(
             np.asarray(L_train), class_balance=self.class_balance_.tolist(), n_epochs=self.epochs, lr=self.lr,
             l2=self.l2, seed=self.seed, progress_bar=False,
         )
-        self.majority_vote_ = MajorityLabelVoter(cardinality=self.cardinality)
         self.selected_ = "label_model"
         self.gold_scores_: dict[str, Scores] = {}
         if L_gold is not None:
             names = self.area_names or [str(k) for k in range(self.cardinality)]
             self.gold_scores_ = {
-                predictor: score(y_gold, self._predict(predictor, L_gold), names) for predictor in PREDICTORS
+                predictor: score(y_gold, self.predict_of(predictor, L_gold), names) for predictor in PREDICTORS
             }
             self.selected_ = max(PREDICTORS, key=lambda predictor: self.gold_scores_[predictor].macro_f1)
         return self
 
     def predict_proba(self, L: np.ndarray) -> np.ndarray:
         """(N, K) class probabilities from the selected predictor (rows without votes are uninformative)."""
-        return self._proba(self.selected_, L)
+        return self.proba_of(self.selected_, L)
 
     def predict(self, L: np.ndarray) -> np.ndarray:
         """Most probable area of each paper, -1 for papers without votes."""
-        return self._predict(self.selected_, L)
+        return self.predict_of(self.selected_, L)
 
-    def _proba(self, predictor: str, L: np.ndarray) -> np.ndarray:
+    def proba_of(self, predictor: str, L: np.ndarray) -> np.ndarray:
+        """(N, K) probabilities of one predictor; majority vote: the tied winners share 1, no votes uniform."""
         L = np.asarray(L)
         if predictor == "label_model":
             return self.label_model_.predict_proba(L)
-        return self.majority_vote_.predict_proba(L)  # winners share 1 evenly
+        shares = vote_shares(L, self.cardinality)
+        shares[~covered(L)] = 1 / self.cardinality
+        return shares
 
-    def _predict(self, predictor: str, L: np.ndarray) -> np.ndarray:
-        proba = self._proba(predictor, L)
+    def predict_of(self, predictor: str, L: np.ndarray) -> np.ndarray:
+        """Most probable area of each paper by one predictor (`label_model` or `majority_vote`), -1 without votes."""
+        proba = self.proba_of(predictor, L)
         if predictor == "majority_vote":  # break ties by the prior
             proba = proba + 1e-9 * self.class_balance_
         return np.where(covered(L), proba.argmax(axis=1), ABSTAIN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from cli import UserError
 from labeling.terms import Term, compile_term
 
 SCOPES = ("title", "abstract", "either")
+EMBEDDING_LF_KINDS = ("centroid", "description")
 _SLUG = re.compile(r"[a-z0-9_-]+")
 
 
@@ -29,6 +31,19 @@ class KeywordGroup:
 
 
 @dataclass(frozen=True)
+class EmbeddingLFSpec:
+    """One kind of embedding LF (one LF per area): vote the area whose anchor is nearest by `margin`.
+
+    `centroid` anchors are the mean embeddings of the papers the keyword LFs label with confidence at least
+    `min_confidence`; `description` anchors are the embeddings of the area descriptions.
+    """
+
+    kind: str
+    margin: float = 0.02
+    min_confidence: float = 0.7
+
+
+@dataclass(frozen=True)
 class Area:
     slug: str
     name: str
@@ -42,6 +57,7 @@ class Taxonomy:
     description: str
     areas: tuple[Area, ...]
     path: Path | None = None
+    embedding_lfs: tuple[EmbeddingLFSpec, ...] = ()
 
     @property
     def slugs(self) -> list[str]:
@@ -78,13 +94,41 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
 
 def parse_taxonomy(document: Any, path: Path | None = None) -> Taxonomy:
     """Validate an already-parsed taxonomy document (errors name the key path, e.g. `areas[3].slug`)."""
-    top = _mapping(document, "", required={"name": str, "areas": list}, optional={"description": str})
+    top = _mapping(document, "", required={"name": str, "areas": list},
+                   optional={"description": str, "embedding_lfs": list})
     if not top["areas"]:
         raise TaxonomyError("areas: must list at least one area")
     areas = tuple(_area(item, f"areas[{i}]") for i, item in enumerate(top["areas"]))
     for key in ("slug", "name"):
         _unique([getattr(area, key) for area in areas], lambda i, key=key: f"areas[{i}].{key}")
-    return Taxonomy(name=top["name"], description=top.get("description", ""), areas=areas, path=path)
+    specs = tuple(_embedding_lf(item, f"embedding_lfs[{i}]") for i, item in enumerate(top.get("embedding_lfs", [])))
+    _unique([spec.kind for spec in specs], lambda i: f"embedding_lfs[{i}].kind")
+    return Taxonomy(name=top["name"], description=top.get("description", ""), areas=areas, path=path,
+                    embedding_lfs=specs)
+
+
+def _embedding_lf(item: Any, where: str) -> EmbeddingLFSpec:
+    fields = _mapping(item, where, required={"kind": str}, optional={"margin": object, "min_confidence": object})
+    kind = fields["kind"]
+    if kind not in EMBEDDING_LF_KINDS:
+        raise TaxonomyError(f"{where}.kind: must be one of {', '.join(EMBEDDING_LF_KINDS)}, not {kind!r}")
+    if kind != "centroid" and "min_confidence" in fields:
+        raise TaxonomyError(f"{where}.min_confidence: only a centroid LF has a min_confidence")
+    defaults = EmbeddingLFSpec(kind)
+    margin = _number(fields.get("margin", defaults.margin), f"{where}.margin", "0 <= margin < 2",
+                     lambda value: 0 <= value < 2)
+    min_confidence = _number(fields.get("min_confidence", defaults.min_confidence), f"{where}.min_confidence",
+                             "0 < min_confidence <= 1", lambda value: 0 < value <= 1)
+    return EmbeddingLFSpec(kind, margin, min_confidence)
+
+
+def _number(value: Any, where: str, rule: str, valid: Callable[[float], bool]) -> float:
+    """A number for which `valid` holds; TaxonomyError naming `where` and the `rule` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TaxonomyError(f"{where}: must be a number, not {type(value).__name__}")
+    if not valid(value):  # NaN fails every rule
+        raise TaxonomyError(f"{where}: must be {rule}, got {value!r}")
+    return float(value)
 
 
 def _area(item: Any, where: str) -> Area:

@@ -1,6 +1,10 @@
-"""End models trained on probabilistic labels: fine-tuned MiniLM, TF-IDF baseline, zero-shot, MLflow pyfunc."""
+"""End models trained on probabilistic labels (fine-tuned MiniLM, TF-IDF, frozen-embedding logistic regression,
+zero-shot), sentence embeddings, calibration, the MLflow pyfunc."""
 
 from models.base import ProbabilisticClassifier
+from models.calibration import CrossFitted, TemperatureScaling, cross_fitted_ece
+from models.embedding_logistic import EmbeddingLogisticClassifier
+from models.embeddings import SentenceEncoder
 from models.minilm import MiniLMClassifier
 from models.pyfunc import PaperAreaModel, area_frame, load_classifier, log_pyfunc_model
 from models.text import frame_texts, paper_text
@@ -8,12 +12,17 @@ from models.tfidf import TfidfClassifier
 from models.zeroshot import ZeroShotClassifier
 
 __all__ = [
+    "CrossFitted",
+    "EmbeddingLogisticClassifier",
     "MiniLMClassifier",
     "PaperAreaModel",
     "ProbabilisticClassifier",
+    "SentenceEncoder",
+    "TemperatureScaling",
     "TfidfClassifier",
     "ZeroShotClassifier",
     "area_frame",
+    "cross_fitted_ece",
     "frame_texts",
     "load_classifier",
     "log_pyfunc_model",

@@ -8,18 +8,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from models.base import ProbabilisticClassifier
-from models.encoder import (
-    default_model_path,
-    load_encoder,
-    load_tokenizer,
-    mean_pool,
-    run_sorted,
-    tokenize,
-    torch_threads,
-)
+from models.embeddings import SentenceEncoder
 from models.text import frame_texts
 
 
@@ -39,22 +30,12 @@ class ZeroShotClassifier(ProbabilisticClassifier):
         return self
 
     @cached_property
-    def _encoder(self) -> tuple:
-        path = self.model_path or default_model_path()
-        return load_tokenizer(path), load_encoder(path).eval()
+    def _encoder(self) -> SentenceEncoder:
+        return SentenceEncoder(self.model_path, self.max_length, self.batch_size, self.num_threads)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-length mean-pooled embeddings of `texts`."""
-        tokenizer, encoder = self._encoder
-        with torch_threads(self.num_threads):
-            return run_sorted(
-                tokenize(tokenizer, texts, self.max_length),
-                self.batch_size,
-                tokenizer.pad_token_id,
-                lambda ids, mask: nn.functional.normalize(
-                    mean_pool(encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask), dim=1
-                ),
-            )
+        return self._encoder.embed(texts)
 
     @cached_property
     def _area_embeddings(self) -> np.ndarray:

@@ -1,0 +1,139 @@
+"""Frozen sentence embeddings (mean-pooled, unit length) with an on-disk cache keyed by model and text hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tempfile
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from models.encoder import (
+    default_model_path,
+    load_encoder,
+    load_tokenizer,
+    mean_pool,
+    run_sorted,
+    tokenize,
+    torch_threads,
+)
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+
+
+def text_hashes(texts: list[str]) -> np.ndarray:
+    """Hex SHA-256 digest of each text, as an (N,) string array."""
+    return np.array([hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts], dtype="U64")
+
+
+def model_fingerprint(path: str | Path, max_length: int) -> str:
+    """A short digest of a model folder's config and weights and the token limit: the cache key of a model."""
+    digest = hashlib.sha256(f"max_length={max_length}".encode())
+    folder = Path(path)
+    for file in sorted(folder.iterdir()):
+        if file.name == "config.json" or file.name.endswith(WEIGHT_SUFFIXES):
+            digest.update(file.name.encode())
+            with file.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+class EmbeddingCache:
+    """Embeddings of one model, stored in `<directory>/<model key>.npz` (text hashes and float32 vectors)."""
+
+    def __init__(self, directory: str | Path, model_key: str) -> None:
+        self.path = Path(directory) / f"{model_key}.npz"
+        self._index: dict[str, int] = {}
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        if self.path.exists():
+            with np.load(self.path) as stored:
+                self._vectors = stored["vectors"]
+                self._index = {key: row for row, key in enumerate(stored["hashes"].tolist())}
+
+    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the cached vectors for `hashes` (-1 where missing) and the mask of the missing ones."""
+        rows = np.array([self._index.get(key, -1) for key in hashes.tolist()], dtype=np.intp)
+        return rows, rows < 0
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        return self._vectors[rows]
+
+    def add(self, hashes: np.ndarray, vectors: np.ndarray) -> None:
+        """Store new (hash, vector) pairs and rewrite the file atomically."""
+        keys = hashes.tolist()
+        new = [i for i, key in enumerate(keys) if key not in self._index]
+        if not new:
+            return
+        start = len(self._index)
+        self._vectors = np.concatenate([self._vectors.reshape(start, vectors.shape[1]), vectors[new]])
+        for offset, i in enumerate(new):
+            self._index[keys[i]] = start + offset
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".npz.part")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.savez(file, hashes=np.array(list(self._index), dtype="U64"), vectors=self._vectors)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+@dataclasses.dataclass
+class SentenceEncoder:
+    """Unit-length mean-pooled embeddings of texts from a frozen transformer (default: all-MiniLM-L6-v2).
+
+    With `cache_dir`, embeddings are kept on disk keyed by the model's weights, `max_length` and each text's hash,
+    so repeated runs embed only texts they have not seen.
+    """
+
+    model_path: str | None = None
+    max_length: int = 128  # the end model's; abstracts run longer, but it halves the time
+    batch_size: int = 32
+    num_threads: int | None = None
+    cache_dir: str | None = None
+
+    @cached_property
+    def _encoder(self) -> tuple:
+        path = self.model_path or default_model_path()
+        return load_tokenizer(path), load_encoder(path).eval()
+
+    @cached_property
+    def _cache(self) -> EmbeddingCache | None:
+        if self.cache_dir is None:
+            return None
+        key = model_fingerprint(self.model_path or default_model_path(), self.max_length)
+        return EmbeddingCache(self.cache_dir, key)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """(N, D) float32 unit-length embeddings of `texts`, from the cache where present."""
+        texts = list(texts)
+        if self._cache is None:
+            return self._compute(texts)
+        hashes = text_hashes(texts)
+        rows, missing = self._cache.lookup(hashes)
+        if missing.any():
+            todo = np.flatnonzero(missing)
+            unique_hashes, first = np.unique(hashes[todo], return_index=True)
+            self._cache.add(unique_hashes, self._compute([texts[todo[i]] for i in first]))
+            rows, missing = self._cache.lookup(hashes)
+        return self._cache.vectors(rows)
+
+    def _compute(self, texts: list[str]) -> np.ndarray:
+        tokenizer, encoder = self._encoder
+        if not texts:
+            return np.zeros((0, encoder.config.hidden_size), dtype=np.float32)
+        with torch_threads(self.num_threads):
+            return run_sorted(
+                tokenize(tokenizer, texts, self.max_length),
+                self.batch_size,
+                tokenizer.pad_token_id,
+                lambda ids, mask: nn.functional.normalize(
+                    mean_pool(encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask), dim=1
+                ),
+            ).astype(np.float32)
