@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CORE := $(VENV)/.installed-core
 FULL := $(VENV)/.installed-full
+MODEL ?= models:/paper-area-classifier@champion
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -35,11 +36,14 @@ train: $(CORE)
 test: $(FULL)
 	$(PY) -m pytest -q $(ARGS)
 
+# The store is MLFLOW_TRACKING_URI when set, else the repo's mlruns.db: `python -m tracking` applies that rule.
 ui: $(CORE)
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns.db --host 127.0.0.1 --port $${PORT:-5000}
+	@uri="$$($(PY) -m tracking)" && echo "MLflow UI over $$uri on http://127.0.0.1:$${PORT:-5000}" && \
+		exec $(VENV)/bin/mlflow ui --backend-store-uri "$$uri" --host 127.0.0.1 --port $${PORT:-5000}
 
 serve: $(CORE)
-	$(VENV)/bin/mlflow models serve -m models:/paper-area-classifier@champion --env-manager local \
+	@uri="$$($(PY) -m tracking --model $(MODEL))" && echo "serving $(MODEL) from $$uri" && \
+		MLFLOW_TRACKING_URI="$$uri" exec $(VENV)/bin/mlflow models serve -m $(MODEL) --env-manager local \
 		--host 127.0.0.1 --port $${PORT:-5001}
 
 lint: $(FULL)

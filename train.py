@@ -4,7 +4,7 @@
                     [--epochs N] [--max-length N] [--seed N] [--experiment NAME] [--engine local|spark]
     python train.py lfs --dumps PATH... [--gold GOLD.jsonl] [--json OUT.json]
     python train.py suggest --dumps PATH... --area SLUG
-    python train.py evaluate --model URI --gold GOLD.jsonl [--json OUT.json]
+    python train.py evaluate --model URI --gold GOLD.jsonl [--json OUT.json] [--taxonomy YAML]
 """
 
 from __future__ import annotations
@@ -58,13 +58,17 @@ def run_training(argv: list[str]) -> int:
 def run_subcommand(name: str, argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog=f"train.py {name}")
     if name == "evaluate":
+        from pipeline.config import DEFAULT_TAXONOMY
         from pipeline.evaluate import run_evaluate
 
         parser.add_argument("--model", required=True, help="MLflow model URI or local model folder")
         parser.add_argument("--gold", required=True, metavar="GOLD.jsonl")
         parser.add_argument("--json", metavar="OUT.json")
+        parser.add_argument("--taxonomy", default=str(DEFAULT_TAXONOMY), metavar="YAML",
+                            help="the model's taxonomy: gold labels are its area names or slugs "
+                                 "(default: configs/taxonomies/iclr2025.yaml)")
         args = parser.parse_args(argv)
-        return run_evaluate(args.model, args.gold, args.json)
+        return run_evaluate(args.model, args.gold, args.json, args.taxonomy)
     from pipeline import lf_commands
 
     add_arguments, run = {

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cli import UserError
 from evaluation import score
 from models.text import check_soft_labels, frame_texts
 
@@ -16,6 +17,10 @@ CONFIG_FILE = "classifier.json"
 
 EvalSet = tuple[pd.DataFrame, np.ndarray]
 EpochCallback = Callable[[dict], None]
+
+
+class TrainingDataError(UserError):
+    """Training papers or labels an end model cannot learn from; the message says what is missing."""
 
 
 class ProbabilisticClassifier:

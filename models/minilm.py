@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,6 @@ import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
-from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, epoch_row, read_config, write_config
@@ -29,9 +29,17 @@ from models.encoder import (
 )
 from models.onnx_int8 import export_int8_onnx, onnx_forward
 from models.text import frame_texts
+from progress import Progress
 
 HEAD_FILE = "head.safetensors"
 INT8_ONNX_FILE = "model.int8.onnx"
+PROGRESS_EVERY = 30.0  # seconds between progress lines when stderr is not a terminal
+
+
+def _epoch_summary(row: dict, epochs: int) -> str:
+    """`epoch 2/3 done: train loss 1.234, gold macro-F1 0.456`."""
+    summary = f"epoch {row['epoch']}/{epochs} done: train loss {row['train_loss']:.3f}"
+    return summary + (f", gold macro-F1 {row['gold_macro_f1']:.3f}" if "gold_macro_f1" in row else "")
 
 
 @dataclasses.dataclass
@@ -80,7 +88,8 @@ class MiniLMClassifier(ProbabilisticClassifier):
         best_f1, best_state = -math.inf, None
         with (
             torch_threads(self.num_threads),
-            tqdm(total=total_steps, desc="fine-tuning", unit="step", disable=None if progress else True) as bar,
+            Progress("steps", sys.stderr, every=PROGRESS_EVERY, total=total_steps, label="fine-tuning",
+                     quiet=not progress) as steps,
         ):
             for epoch in range(1, self.epochs + 1):
                 self.module_.train()
@@ -94,12 +103,12 @@ class MiniLMClassifier(ProbabilisticClassifier):
                     scheduler.step()
                     optimizer.zero_grad()
                     loss_sum += loss.item() * len(batch)
-                    bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
-                    bar.update()
+                    steps.advance(1, status=f"epoch {epoch}/{self.epochs}, loss {loss.item():.3f}")
                 self.module_.eval()
                 self._reset_fast_path()
                 row = epoch_row(epoch, loss_sum / len(texts), self, eval_set)
                 self.history_.append(row)
+                steps.log(_epoch_summary(row, self.epochs))
                 on_epoch(row)
                 if eval_set is not None and row["gold_macro_f1"] > best_f1:
                     best_f1 = row["gold_macro_f1"]

@@ -15,6 +15,7 @@ from models.base import (
     EpochCallback,
     EvalSet,
     ProbabilisticClassifier,
+    TrainingDataError,
     epoch_row,
     read_config,
     soft_cross_entropy,
@@ -42,17 +43,29 @@ class TfidfClassifier(ProbabilisticClassifier):
     def _fit(
         self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback, progress: bool
     ) -> None:
-        """Expanded weighted rows, one logistic regression; a single history row (epoch 1)."""
+        """Expanded weighted rows, one logistic regression; a single history row (epoch 1).
+
+        Fewer papers than `min_df` lower it to the number of papers; no words left after stop words, or labels
+        naming a single area, raise TrainingDataError.
+        """
         self.n_classes_ = targets.shape[1]
         self.vectorizer_ = TfidfVectorizer(
             max_features=self.max_features,
             ngram_range=(1, 2),
-            min_df=self.min_df,
+            min_df=min(self.min_df, len(texts)),
             sublinear_tf=True,
             stop_words="english",
         )
-        features = self.vectorizer_.fit_transform(texts)
+        try:
+            features = self.vectorizer_.fit_transform(texts)
+        except ValueError:  # sklearn: "empty vocabulary"
+            raise TrainingDataError(f"the {len(texts)} training papers have no word in at least "
+                                    f"{min(self.min_df, len(texts))} of them (stop words aside): "
+                                    "nothing for the tfidf end model to learn from") from None
         rows, areas = np.nonzero(targets >= MIN_WEIGHT)
+        if len(set(areas)) < 2:
+            raise TrainingDataError(f"the weak labels of the {len(texts)} training papers name one area only: "
+                                    "the tfidf end model needs at least two")
         self.regression_ = LogisticRegression(C=self.C, max_iter=1000, random_state=self.seed)
         self.regression_.fit(features[rows], areas, sample_weight=targets[rows, areas])
         row = epoch_row(1, soft_cross_entropy(self._text_proba(texts), targets), self, eval_set)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import math
 import os
 import types
 import typing
@@ -14,13 +15,29 @@ from typing import Any
 import yaml
 
 from cli import UserError
+from tracking import DEFAULT_ARTIFACT_ROOT, DEFAULT_TRACKING_URI
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "default.yaml"
+DEFAULT_TAXONOMY = REPO / "configs" / "taxonomies" / "iclr2025.yaml"
 
 
 class ConfigError(UserError):
     """A configuration file that cannot be used; the message names the file and the key."""
+
+
+MAX_SEED = 2**32 - 1  # numpy's and scikit-learn's seed range
+MAX_LENGTH = 512  # BERT position embeddings
+
+
+def _in_range(key: str, value: float, low: float, high: float = math.inf, above: bool = False) -> None:
+    """Raise ConfigError naming `key` unless `low <= value <= high` (`low < value` when `above`)."""
+    if (value <= low if above else value < low) or value > high:
+        if above:
+            bound = f"greater than {low}"
+        else:
+            bound = f"at least {low}" if high == math.inf else f"between {low} and {high}"
+        raise ConfigError(f"{key}: must be {bound}, got {value!r}")
 
 
 @dataclass
@@ -29,6 +46,12 @@ class LabelModelConfig:
     learning_rate: float = 0.001
     l2: float = 0.0
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        _in_range("label_model.epochs", self.epochs, 1)
+        _in_range("label_model.learning_rate", self.learning_rate, 0, above=True)
+        _in_range("label_model.l2", self.l2, 0)
+        _in_range("label_model.seed", self.seed, 0, MAX_SEED)
 
 
 @dataclass
@@ -44,15 +67,17 @@ class EndModelConfig:
     def __post_init__(self) -> None:
         if self.kind not in ("minilm", "tfidf"):
             raise ConfigError("end_model.kind: must be one of minilm, tfidf")
-        for key in ("epochs", "max_length", "batch_size"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"end_model.{key}: must be at least 1")
+        for key in ("epochs", "batch_size"):
+            _in_range(f"end_model.{key}", getattr(self, key), 1)
+        _in_range("end_model.max_length", self.max_length, 1, MAX_LENGTH)
+        _in_range("end_model.learning_rate", self.learning_rate, 0, above=True)
+        _in_range("end_model.seed", self.seed, 0, MAX_SEED)
 
 
 @dataclass
 class MlflowConfig:
-    tracking_uri: str = "sqlite:///mlruns.db"
-    artifact_root: str = "mlartifacts"
+    tracking_uri: str = DEFAULT_TRACKING_URI  # MLFLOW_TRACKING_URI, when set, wins (tracking.resolve_tracking_uri)
+    artifact_root: str = DEFAULT_ARTIFACT_ROOT  # relative: beside the SQLite store
     experiment: str = "paper-areas"
     registered_model: str = "paper-area-classifier"
     champion_alias: str = "champion"
@@ -106,13 +131,14 @@ def _check_value(value: Any, expected: Any, key: str) -> Any:
         return [_check_value(item, inner, f"{key}[{i}]") for i, item in enumerate(value)]
     if dataclasses.is_dataclass(expected):
         return _build(expected, value, key)
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if expected is float and isinstance(value, str):
+    if expected is float and not isinstance(value, bool) and isinstance(value, int | float | str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
-            pass
+            raise ConfigError(f"{key}: must be a number, got {value!r}") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"{key}: must be a finite number, got {value!r}")
+        return number
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(f"{key}: must be {expected.__name__}, got {value!r}")
     return value
@@ -189,4 +215,6 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             merged["dumps"] = _resolve_dumps(overrides["dumps"], Path.cwd())
         return _build(TrainConfig, merged)
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        given = {key for key, value in _flatten(overrides or {}).items() if value is not None}
+        source = "command line" if str(exc).partition(":")[0].partition("[")[0] in given else path
+        raise ConfigError(f"{source}: {exc}") from None

@@ -14,6 +14,10 @@ from dumps import papers_frame, read_dumps
 from labeling import Taxonomy
 
 
+class DataError(UserError):
+    """Dumps that leave nothing to train on or score; the message names the files and what was skipped."""
+
+
 class GoldError(UserError):
     """A gold file whose labels do not fit the taxonomy; the message names file:line."""
 
@@ -25,9 +29,14 @@ class Gold:
 
 
 def read_papers(paths: list[str], verbose: bool = True) -> pd.DataFrame:
-    """All distinct papers of `paths` as a frame (columns id, title, abstract, authors, date, source, label)."""
+    """All distinct papers of `paths` as a frame (columns id, title, abstract, authors, date, source, label).
+
+    Not a single paper raises DataError with the reader's summary (what was skipped in which file).
+    """
     reading = read_dumps(paths)
     frame = papers_frame(reading)
+    if not len(frame):
+        raise DataError("no papers in " + "; ".join(reading.summary().splitlines()))
     if verbose:
         print(reading.summary(), file=sys.stderr)
     return frame

@@ -11,22 +11,35 @@ import numpy as np
 import pandas as pd
 
 from evaluation import Scores, score
-from pipeline.data import read_papers
+from labeling import Taxonomy, load_taxonomy
+from pipeline.data import GoldError, read_gold
+from tracking import require_model, resolve_tracking_uri
 
 
-def evaluate_model(model_uri: str, gold_path: str) -> tuple[Scores, list[str]]:
-    """Predict the gold papers with the model at `model_uri` and score them against their labels by area name."""
-    gold = read_papers([gold_path])
-    unlabelled = gold["label"].isna() | (gold["label"] == "")
-    if unlabelled.any():
-        raise ValueError(f"{gold.loc[unlabelled, 'source'].iloc[0]}: gold paper has no label")
-    model = mlflow.pyfunc.load_model(model_uri)
-    predicted = model.predict(gold[["title", "abstract"]])["area_name"].to_numpy()
-    names = sorted(set(gold["label"]) | set(predicted))
-    index = {name: i for i, name in enumerate(names)}
-    y_true = np.array([index[name] for name in gold["label"]])
-    y_pred = np.array([index[name] for name in predicted])
-    return score(y_true, y_pred, names), names
+def load_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
+    """The pyfunc model at `model_uri`, a registry URI looked up in the project's store (never a new one)."""
+    store = resolve_tracking_uri()
+    if model_uri.startswith("models:/"):
+        require_model(store, model_uri)
+    mlflow.set_tracking_uri(store)
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> Scores:
+    """Predict the gold papers with the model at `model_uri` and score them against their labels.
+
+    Gold labels may be area names or slugs of `taxonomy` (anything else is refused with file:line); the model's
+    `area` column (slugs) is compared with them through the taxonomy.
+    """
+    gold = read_gold(gold_path, taxonomy)
+    model = load_model(model_uri)
+    predicted = model.predict(gold.frame[["title", "abstract"]])["area"].astype(str)
+    unknown = sorted(set(predicted) - set(taxonomy.slugs))
+    if unknown:
+        raise GoldError(f"model {model_uri} predicts area {unknown[0]!r}, not an area of taxonomy "
+                        f"{taxonomy.name!r} (pass the model's taxonomy with --taxonomy)")
+    y_pred = np.array([taxonomy.index(slug) for slug in predicted], dtype=int)
+    return score(gold.y, y_pred, taxonomy.names)
 
 
 def scores_json(scores: Scores, model_uri: str, gold_path: str) -> dict:
@@ -40,9 +53,9 @@ def scores_json(scores: Scores, model_uri: str, gold_path: str) -> dict:
     }
 
 
-def run_evaluate(model_uri: str, gold_path: str, json_path: str | None) -> int:
+def run_evaluate(model_uri: str, gold_path: str, json_path: str | None, taxonomy_path: str) -> int:
     """`train.py evaluate`: print the scores and the per-area report; optionally write them as JSON."""
-    scores, _ = evaluate_model(model_uri, gold_path)
+    scores = evaluate_model(model_uri, gold_path, load_taxonomy(taxonomy_path))
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         print(scores.per_area.round(3).to_string())
     print(f"\n{scores.n} gold papers: accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}")

@@ -21,10 +21,9 @@ from labeling import (
     suggest_keywords,
 )
 from labeling.label_model import PREDICTORS
-from pipeline.config import REPO
+from pipeline.config import DEFAULT_TAXONOMY
 from pipeline.data import read_gold, read_papers
 
-DEFAULT_TAXONOMY = REPO / "configs" / "taxonomies" / "iclr2025.yaml"
 WIDTH = 120
 
 

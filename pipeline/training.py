@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 
+from cli import UserError
 from evaluation import Scores, score
-from labeling import WeakLabeler, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy
+from labeling import Taxonomy, WeakLabeler, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy
 from models import MiniLMClassifier, TfidfClassifier, log_pyfunc_model
 from pipeline.config import REPO, EndModelConfig, TrainConfig
-from pipeline.data import Gold, fingerprint, read_gold, read_papers
+from pipeline.data import DataError, Gold, fingerprint, read_gold, read_papers
 from tracking import (
     Registration,
     connect,
@@ -24,6 +28,7 @@ from tracking import (
     log_frame,
     log_label_distribution,
     register_and_promote,
+    resolve_tracking_uri,
 )
 
 
@@ -101,105 +106,146 @@ def print_summary(scores: dict[str, Scores]) -> None:
         _say(f"{predictor:<15} {result.accuracy:>9.4f} {result.macro_f1:>9.4f} {result.coverage:>9.4f}")
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Run the whole job inside one MLflow run; an exception marks the run FAILED and leaves the champion."""
-    started = time.perf_counter()
-    experiment_id = connect(config.mlflow.tracking_uri, config.mlflow.artifact_root, config.mlflow.experiment, REPO)
+@dataclass
+class _Inputs:
+    """What a run trains on, read and checked before the run starts (bad input leaves no FAILED run)."""
+
+    taxonomy: Taxonomy
+    lfs: list
+    frame: pd.DataFrame
+    gold: Gold | None
+    votes: np.ndarray
+    gold_votes: np.ndarray | None
+
+
+def _read_inputs(config: TrainConfig) -> _Inputs:
     taxonomy = load_taxonomy(config.taxonomy)
     lfs = keyword_lfs(taxonomy)
-    names = taxonomy.names
     _say(f"reading {len(config.dumps)} dump(s)")
     frame = read_papers(config.dumps)
     gold = read_gold(config.gold, taxonomy) if config.gold else None
+    _say(f"applying {len(lfs)} labelling functions to {len(frame)} papers ({config.engine})")
+    votes = _apply(config, lfs, frame)
+    if not covered(votes).any():
+        raise DataError(f"no labelling function of taxonomy {taxonomy.name!r} votes on any of the {len(frame)} "
+                        f"papers in {', '.join(config.dumps)}: nothing to train on (see `train.py lfs`)")
+    return _Inputs(taxonomy, lfs, frame, gold, votes, apply_lfs(lfs, gold.frame) if gold else None)
 
+
+def train(config: TrainConfig) -> TrainResult:
+    """Check the inputs, then run the job inside one MLflow run.
+
+    Input problems (no papers, no votes, bad gold, bad store URI) raise before the run starts. An exception inside
+    the run marks it FAILED and leaves the champion; a UserError's message is kept as the run's `error` tag.
+    """
+    started = time.perf_counter()
+    resolve_tracking_uri(config.mlflow.tracking_uri, REPO)  # a bad URI fails before the inputs are read
+    inputs = _read_inputs(config)
+    experiment_id = connect(config.mlflow.tracking_uri, config.mlflow.artifact_root, config.mlflow.experiment, REPO)
     with mlflow.start_run(experiment_id=experiment_id) as run:
-        mlflow.set_tags({"git_commit": git_commit(REPO), "end_model": config.end_model.kind})
-        mlflow.log_params(config.flat())
-        _log_inputs(frame, gold, config)
-        mlflow.log_artifact(config.taxonomy, "taxonomy")
-        _say("inputs logged")
-
-        _say(f"applying {len(lfs)} labelling functions to {len(frame)} papers ({config.engine})")
-        votes = _apply(config, lfs, frame)
-        gold_votes = apply_lfs(lfs, gold.frame) if gold else None
-        _say("fitting the label model")
-        labeler = WeakLabeler(
-            cardinality=len(names),
-            epochs=config.label_model.epochs,
-            lr=config.label_model.learning_rate,
-            l2=config.label_model.l2,
-            seed=config.label_model.seed,
-            area_names=names,
-        ).fit(votes, gold_votes, gold.y if gold else None)
-        keep = covered(votes)
-        soft_labels = labeler.predict_proba(votes[keep])
-        train_frame = frame[keep].reset_index(drop=True)
-        mlflow.log_metrics({
-            "labels.coverage": float(keep.mean()) if len(keep) else 0.0,
-            "labels.papers_trained": int(keep.sum()),
-            "labels.papers_dropped_all_abstain": int((~keep).sum()),
-        })
-        mlflow.set_tag("label_model.selected", labeler.selected_)
-        log_frame(lf_table(votes, lfs).round(4), "labeling/lf_table.csv")
-        if gold:
-            log_frame(lf_table(gold_votes, lfs, gold.y).round(4), "labeling/lf_table_gold.csv")
-        if not len(train_frame):
-            raise RuntimeError("every labelling function abstained on every paper: nothing to train on")
-        _say(f"training the {config.end_model.kind} end model on {len(train_frame)} papers "
-             f"({int((~keep).sum())} with no votes dropped)")
-
-        def log_epoch(row: dict) -> None:
-            mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=int(row["epoch"]))
-
-        model = build_end_model(config.end_model)
-        model.fit(train_frame, soft_labels, eval_set=(gold.frame, gold.y) if gold else None, on_epoch=log_epoch)
-
-        scores: dict[str, Scores] = {}
-        distributions = {"weak labels": np.bincount(soft_labels.argmax(1), minlength=len(names)) / len(soft_labels)}
-        if gold:
-            predicted = model.predict(gold.frame)
-            scores = {"end_model": score(gold.y, predicted, names), **labeler.gold_scores_}
-            _log_scores(scores, names)
-            distributions["gold"] = np.bincount(gold.y, minlength=len(names)) / len(gold.y)
-            distributions["end model on gold"] = np.bincount(predicted, minlength=len(names)) / len(predicted)
-        log_label_distribution(distributions, taxonomy.slugs, "labeling/label_distribution.png")
-
-        _say("logging and registering the model")
-        info = log_pyfunc_model(model, taxonomy.slugs, names, name="model")
-        gold_f1 = scores["end_model"].macro_f1 if gold else None
-        registration = register_and_promote(
-            info.model_uri, config.mlflow.registered_model, config.mlflow.champion_alias, gold_f1,
-            tags={"run_id": run.info.run_id, "end_model": config.end_model.kind},
-        )
-        mlflow.set_tags({"registered_model.version": registration.version,
-                         "registered_model.promoted": str(registration.promoted)})
+        try:
+            registration, scores, n_trained = _train_in_run(config, inputs, run.info.run_id)
+        except UserError as error:
+            mlflow.set_tag("error", str(error))
+            raise
         seconds = time.perf_counter() - started
         mlflow.log_metric("run.seconds", seconds)
-
     return TrainResult(
         run_id=run.info.run_id,
         experiment_id=experiment_id,
         registration=registration,
         scores=scores,
-        n_papers=len(frame),
-        n_trained=len(train_frame),
+        n_papers=len(inputs.frame),
+        n_trained=n_trained,
         seconds=seconds,
     )
 
 
+def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Registration, dict[str, Scores], int]:
+    """Label, train, score, log and register inside the active run; the registration, gold scores, papers trained."""
+    taxonomy, lfs, frame, gold, votes, gold_votes = (
+        inputs.taxonomy, inputs.lfs, inputs.frame, inputs.gold, inputs.votes, inputs.gold_votes)
+    names = taxonomy.names
+    mlflow.set_tags({"git_commit": git_commit(REPO), "end_model": config.end_model.kind})
+    mlflow.log_params(config.flat())
+    _log_inputs(frame, gold, config)
+    mlflow.log_artifact(config.taxonomy, "taxonomy")
+    _say("inputs logged; fitting the label model")
+    labeler = WeakLabeler(
+        cardinality=len(names),
+        epochs=config.label_model.epochs,
+        lr=config.label_model.learning_rate,
+        l2=config.label_model.l2,
+        seed=config.label_model.seed,
+        area_names=names,
+    ).fit(votes, gold_votes, gold.y if gold else None)
+    keep = covered(votes)
+    soft_labels = labeler.predict_proba(votes[keep])
+    train_frame = frame[keep].reset_index(drop=True)
+    mlflow.log_metrics({
+        "labels.coverage": float(keep.mean()),
+        "labels.papers_trained": int(keep.sum()),
+        "labels.papers_dropped_all_abstain": int((~keep).sum()),
+    })
+    mlflow.set_tag("label_model.selected", labeler.selected_)
+    log_frame(lf_table(votes, lfs).round(4), "labeling/lf_table.csv")
+    if gold:
+        log_frame(lf_table(gold_votes, lfs, gold.y).round(4), "labeling/lf_table_gold.csv")
+    _say(f"training the {config.end_model.kind} end model on {len(train_frame)} papers "
+         f"({int((~keep).sum())} with no votes dropped)")
+
+    def log_epoch(row: dict) -> None:
+        mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=int(row["epoch"]))
+
+    model = build_end_model(config.end_model)
+    model.fit(train_frame, soft_labels, eval_set=(gold.frame, gold.y) if gold else None, on_epoch=log_epoch)
+    mlflow.set_tag("end_model.best_epoch", str(model.best_epoch_))
+
+    scores: dict[str, Scores] = {}
+    distributions = {"weak labels": np.bincount(soft_labels.argmax(1), minlength=len(names)) / len(soft_labels)}
+    if gold:
+        predicted = model.predict(gold.frame)
+        scores = {"end_model": score(gold.y, predicted, names), **labeler.gold_scores_}
+        _log_scores(scores, names)
+        distributions["gold"] = np.bincount(gold.y, minlength=len(names)) / len(gold.y)
+        distributions["end model on gold"] = np.bincount(predicted, minlength=len(names)) / len(predicted)
+    log_label_distribution(distributions, taxonomy.slugs, "labeling/label_distribution.png")
+
+    _say("logging and registering the model")
+    info = log_pyfunc_model(model, taxonomy.slugs, names, name="model")
+    registration = register_and_promote(
+        info.model_uri, config.mlflow.registered_model, config.mlflow.champion_alias,
+        scores["end_model"].macro_f1 if gold else None,
+        tags={"run_id": run_id, "end_model": config.end_model.kind},
+    )
+    mlflow.set_tags({"registered_model.version": registration.version,
+                     "registered_model.promoted": str(registration.promoted)})
+    return registration, scores, len(train_frame)
+
+
+def _command_path(path: Path) -> str:
+    """`path` as typed from the working directory: relative when inside it, else absolute."""
+    absolute = path.absolute()
+    return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else str(absolute)
+
+
 def print_next_steps(result: TrainResult, config: TrainConfig) -> None:
-    """What the user does next, printed at the end of `make train`."""
+    """What the user does next, printed at the end of `make train`: commands that work as printed."""
     reg = result.registration
-    champion = f"{reg.alias} -> v{reg.champion_version}"
+    store = resolve_tracking_uri(config.mlflow.tracking_uri, REPO)
+    environment = f"MLFLOW_TRACKING_URI={shlex.quote(store)} " if os.environ.get("MLFLOW_TRACKING_URI") else ""
+    make = environment + ("make" if Path.cwd() == REPO else f"make -C {REPO}")
+    predict = f"{environment}{_command_path(Path(sys.executable))} {_command_path(REPO / 'predict.py')}"
+    sample = _command_path(Path(config.dumps[0]))
     lines = [
         f"run id:        {result.run_id} (experiment {result.experiment_id})",
         f"model version: {reg.name} v{reg.version} ({'promoted' if reg.promoted else 'not promoted'}: {reg.reason})",
-        f"alias:         {champion}",
+        f"alias:         {reg.alias} -> v{reg.champion_version}",
+        f"store:         {store}",
         f"papers:        {result.n_papers} read, {result.n_trained} trained on, in {result.seconds:.0f} s",
         "next:",
-        "  make ui                                   # compare runs at http://127.0.0.1:5000",
-        "  python predict.py --input samples/001_48743c56da8dbc52.txt --output out/predictions.jsonl",
-        "  make serve                                # REST: POST http://127.0.0.1:5001/invocations",
+        f"  {make} ui       # compare runs at http://127.0.0.1:5000",
+        f"  {predict} --input {sample} --output out/predictions.jsonl",
+        f"  {make} serve    # REST: POST http://127.0.0.1:5001/invocations",
     ]
     _say("\n".join(lines))
-

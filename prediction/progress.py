@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import gzip
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from tqdm import tqdm
+import progress
+from progress import format_seconds
+
+__all__ = ["Progress", "count_lines", "format_seconds"]
 
 _CHUNK = 1 << 20
 
@@ -28,29 +30,17 @@ def count_lines(path: str | Path) -> int:
         return 0
 
 
-def format_seconds(seconds: float) -> str:
-    """`1h02m`, `3m05s` or `12s`."""
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
-class Progress:
-    """Counts papers as chunks finish; shows a tqdm bar when `stream` is a terminal, else a line every `every` s."""
+class Progress(progress.Progress):
+    """Counts papers as chunks finish; the share done is the last paper's position in the inputs."""
 
     def __init__(self, inputs: Sequence[str | Path], stream: TextIO = sys.stderr, every: float = 10.0) -> None:
-        self.stream = stream
-        self.every = every
         self.offsets: dict[str, int] = {}  # input -> lines of the inputs before it
         total = 0
         for path in inputs:
             self.offsets[str(Path(path))] = total
             total += count_lines(path)
         self.total_lines = total
-        self.papers = 0
-        self.started = self.logged = time.monotonic()
-        terminal = getattr(stream, "isatty", lambda: False)()
-        self.bar = tqdm(unit=" papers", file=stream, dynamic_ncols=True, smoothing=0.1) if terminal else None
+        super().__init__("papers", stream, every, share_of="of the input")
 
     def fraction(self, source: str) -> float | None:
         """How far into the input the paper read from `source` ("path:line") is, when known."""
@@ -62,30 +52,4 @@ class Progress:
 
     def update(self, papers: int, last_source: str) -> None:
         """`papers` more papers are done, the last of them read from `last_source`."""
-        self.papers += papers
-        fraction = self.fraction(last_source)
-        if self.bar is not None:
-            if fraction:
-                self.bar.total = max(self.papers, round(self.papers / fraction))
-            self.bar.update(papers)
-            return
-        now = time.monotonic()
-        if now - self.logged >= self.every:
-            self.logged = now
-            self.stream.write(self._line(now - self.started, fraction) + "\n")
-            self.stream.flush()
-
-    def _line(self, elapsed: float, fraction: float | None) -> str:
-        rate = self.papers / elapsed if elapsed > 0 else 0.0
-        line = f"{self.papers:,} papers, {rate:,.0f} papers/s"
-        if fraction:
-            line += f", {fraction:.0%} of the input, ETA {format_seconds(elapsed * (1 - fraction) / fraction)}"
-        return line
-
-    def close(self) -> float:
-        """Stop the bar; the elapsed seconds."""
-        if self.bar is not None:
-            self.bar.total = self.papers
-            self.bar.refresh()
-            self.bar.close()
-        return time.monotonic() - self.started
+        self.advance(papers, self.fraction(last_source))

@@ -1,16 +1,27 @@
-"""MLflow: store set-up, run logging, model registration and the champion alias."""
+"""MLflow: store set-up, run logging, model registration and the champion alias.
 
-from tracking.artifacts import log_confusion_matrix, log_frame, log_label_distribution
-from tracking.registry import Registration, register_and_promote
-from tracking.store import connect, git_commit, resolve_tracking_uri
+Names are imported on first use, so that `python -m tracking` (which `make ui` and `make serve` run to learn the
+store) answers without loading MLflow and matplotlib.
+"""
 
-__all__ = [
-    "Registration",
-    "connect",
-    "git_commit",
-    "log_confusion_matrix",
-    "log_frame",
-    "log_label_distribution",
-    "register_and_promote",
-    "resolve_tracking_uri",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_MODULES = {
+    "tracking.artifacts": ["log_confusion_matrix", "log_frame", "log_label_distribution"],
+    "tracking.registry": ["Registration", "RegistryError", "champion_version", "register_and_promote",
+                          "require_model"],
+    "tracking.store": ["DEFAULT_ARTIFACT_ROOT", "DEFAULT_TRACKING_URI", "StoreError", "artifact_location", "connect",
+                       "git_commit", "resolve_tracking_uri", "sqlite_path"],
+}
+_MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'tracking' has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULE_OF[name]), name)

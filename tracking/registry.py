@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import mlflow
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+
+from cli import UserError
+from tracking.store import sqlite_path
 
 GOLD_TAG = "gold_macro_f1"
 
@@ -21,14 +25,45 @@ class Registration:
     reason: str
 
 
-def _champion(client: MlflowClient, name: str, alias: str):
+class RegistryError(UserError):
+    """The model registry cannot be read, or the model asked for is not in it; one line naming store and model."""
+
+
+def _first_line(error: MlflowException) -> str:
+    return (error.message or type(error).__name__).strip().splitlines()[0]
+
+
+def champion_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    """The version `alias` points to; None only when the alias is not set. A store error raises RegistryError."""
     try:
-        return client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        return None
+        aliases = client.get_registered_model(name).aliases
+        return client.get_model_version(name, aliases[alias]) if alias in aliases else None
+    except MlflowException as error:
+        raise RegistryError(f"cannot read alias {alias!r} of model {name!r} from the MLflow store "
+                            f"{client.tracking_uri}: {_first_line(error)}") from None
 
 
-def _decide(new_f1: float | None, champion) -> tuple[bool, str]:
+def require_model(tracking_uri: str, model_uri: str) -> None:
+    """Raise RegistryError unless the store exists and `model_uri` (models:/NAME@ALIAS or models:/NAME/VERSION)
+    resolves in it; never creates a store."""
+    database = sqlite_path(tracking_uri)
+    if database is not None and not database.is_file():
+        raise RegistryError(f"no MLflow store at {database} (train a model first: make train)")
+    name, _, version = model_uri.removeprefix("models:/").partition("/")
+    name, _, alias = name.partition("@")
+    client = MlflowClient(tracking_uri=tracking_uri)
+    try:
+        registered = client.search_registered_models(filter_string=f"name = '{name}'")
+        found = bool(registered) and (alias in registered[0].aliases if alias
+                                      else bool(client.get_model_version(name, version)))
+    except MlflowException as error:
+        raise RegistryError(f"model {model_uri}: {_first_line(error)} (store {tracking_uri})") from None
+    if not found:
+        raise RegistryError(f"model {model_uri}: not in the MLflow store {tracking_uri} (train a model first: "
+                            "make train)")
+
+
+def _decide(new_f1: float | None, champion: ModelVersion | None) -> tuple[bool, str]:
     if champion is None:
         return True, "no champion yet"
     if new_f1 is None:
@@ -49,7 +84,7 @@ def register_and_promote(model_uri: str, name: str, alias: str, gold_macro_f1: f
     if gold_macro_f1 is not None:
         version_tags[GOLD_TAG] = f"{gold_macro_f1:.6f}"
     version = mlflow.register_model(model_uri, name, tags=version_tags).version
-    champion = _champion(client, name, alias)
+    champion = champion_version(client, name, alias)
     promoted, reason = _decide(gold_macro_f1, champion)
     if promoted:
         client.set_registered_model_alias(name, alias, version)

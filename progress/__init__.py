@@ -1,0 +1,5 @@
+"""Progress of long jobs: a bar on a terminal, else log lines with the share done, the elapsed time and an ETA."""
+
+from progress.reporter import Progress, format_seconds, is_terminal
+
+__all__ = ["Progress", "format_seconds", "is_terminal"]
