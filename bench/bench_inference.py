@@ -45,6 +45,9 @@ def load_model(uri: str, areas: list[str]) -> tuple[MiniLMClassifier, list[str]]
         return load_classifier(uri), areas
     import mlflow
 
+    from tracking import resolve_tracking_uri
+
+    mlflow.set_tracking_uri(resolve_tracking_uri())  # MLFLOW_TRACKING_URI, else the repo's mlruns.db
     classifier = load_classifier(mlflow.artifacts.download_artifacts(f"{uri.rstrip('/')}/artifacts/classifier"))
     return classifier, mlflow.pyfunc.load_model(uri).unwrap_python_model().names
 

@@ -1,6 +1,6 @@
 """predict.py on a large synthetic JSONL dump: papers/s and peak RSS of the whole process.
 
-    MLFLOW_TRACKING_URI=sqlite:////path/mlruns.db .venv/bin/python bench/bench_predict.py [--papers 1000000]
+    [MLFLOW_TRACKING_URI=sqlite:////path/mlruns.db] .venv/bin/python bench/bench_predict.py [--papers 1000000]
         [--model URI] [--corpus ../shared/data/iclr2024-corpus.jsonl] [--batch-size 512]
 
 The dump repeats the corpus with a unique id and a numbered title per copy (so nothing is de-duplicated away); it

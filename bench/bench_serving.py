@@ -1,6 +1,6 @@
 """REST serving: single-request latency (p50, p95) and requests/s over 200 sequential one-paper requests.
 
-    MLFLOW_TRACKING_URI=sqlite:////path/mlruns.db .venv/bin/python bench/bench_serving.py [--requests 200]
+    [MLFLOW_TRACKING_URI=sqlite:////path/mlruns.db] .venv/bin/python bench/bench_serving.py [--requests 200]
         [--model models:/paper-area-classifier@champion]
 
 Starts `mlflow models serve` (as `make serve` does) on a free 127.0.0.1 port; the papers are the seeds.
@@ -9,7 +9,6 @@ Starts `mlflow models serve` (as `make serve` does) on a free 127.0.0.1 port; th
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -23,6 +22,7 @@ sys.path.insert(0, str(REPO))
 from dumps import read_dumps  # noqa: E402
 from prediction.model import DEFAULT_MODEL_URI, resolve_model_uri  # noqa: E402
 from prediction.serving import model_server  # noqa: E402
+from tracking import resolve_tracking_uri  # noqa: E402
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
     resolve_model_uri(args.model)  # fails clearly without a store
     papers = [paper for paper in read_dumps(sorted((REPO / "samples").glob("0*.txt")))]
     bodies = [{"dataframe_records": [{"title": paper.title, "abstract": paper.abstract}]} for paper in papers]
-    with model_server(args.model, os.environ.get("MLFLOW_TRACKING_URI")) as url, requests.Session() as session:
+    with model_server(args.model, resolve_tracking_uri()) as url, requests.Session() as session:
         session.post(f"{url}/invocations", json=bodies[0], timeout=60).raise_for_status()  # warm-up
         latencies = []
         started = time.perf_counter()

@@ -1,6 +1,6 @@
 """Local vs Spark (`local[*]`, this machine) at growing corpus sizes: prediction and the label matrix.
 
-    MLFLOW_TRACKING_URI=sqlite:////path/mlruns.db .venv/bin/python bench/bench_spark.py
+    [MLFLOW_TRACKING_URI=sqlite:////path/mlruns.db] .venv/bin/python bench/bench_spark.py
         [--predict-sizes 10000 100000] [--label-sizes 10000 100000 1000000] [--model URI]
 
 Papers are the ICLR 2024 corpus repeated with unique ids and titles (bench_predict.synthetic_dump).
