@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -177,14 +178,13 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tfidf_registry(sample_dumps, tmp_path_factory) -> str:
-    """A temporary SQLite store whose `paper-area-classifier@champion` is the TF-IDF end model trained on the
-    seeds (soft labels: each paper's share of keyword-LF votes); its tracking URI."""
+def seed_training_set(sample_dumps):
+    """The seeds as an end model's training set: (taxonomy, papers frame, soft labels), the soft labels being each
+    covered paper's share of keyword-LF votes (papers no LF votes for are left out)."""
     import numpy as np
 
     from dumps import papers_frame, read_dumps
     from labeling import apply_lfs, keyword_lfs, load_taxonomy
-    from models import TfidfClassifier, log_pyfunc_model
 
     taxonomy = load_taxonomy(REPO / "configs" / "taxonomies" / "iclr2025.yaml")
     frame = papers_frame(read_dumps(sample_dumps))
@@ -192,6 +192,40 @@ def tfidf_registry(sample_dumps, tmp_path_factory) -> str:
     counts = np.stack([(votes == area).sum(axis=1) for area in range(len(taxonomy.areas))], axis=1)
     covered = counts.sum(axis=1) > 0
     soft_labels = counts[covered] / counts[covered].sum(axis=1, keepdims=True)
-    classifier = TfidfClassifier(max_features=2000, C=1.0).fit(frame[covered], soft_labels, progress=False)
+    return taxonomy, frame[covered].reset_index(drop=True), soft_labels
+
+
+@pytest.fixture(scope="session")
+def tfidf_registry(seed_training_set, tmp_path_factory) -> str:
+    """A temporary SQLite store whose `paper-area-classifier@champion` is the TF-IDF end model trained on the
+    seeds; its tracking URI."""
+    from models import TfidfClassifier, log_pyfunc_model
+
+    taxonomy, frame, soft_labels = seed_training_set
+    classifier = TfidfClassifier(max_features=2000, C=1.0).fit(frame, soft_labels, progress=False)
     return champion_store(tmp_path_factory.mktemp("tfidf-registry"),
                           lambda: log_pyfunc_model(classifier, taxonomy.slugs, taxonomy.names))
+
+
+@dataclass(frozen=True)
+class Champion:
+    """A trained end model and the temporary store where it is `paper-area-classifier@champion`."""
+
+    tracking_uri: str
+    classifier: object  # a models.ProbabilisticClassifier
+    slugs: list[str]
+
+
+@pytest.fixture(scope="session")
+def minilm_champion(seed_training_set, tiny_bert_dir, tmp_path_factory) -> Champion:
+    """The default end model in small: a MiniLMClassifier on the tiny BERT with its int8 ONNX fast path, one
+    epoch on the seeds, logged as the champion of a temporary store."""
+    from models import MiniLMClassifier, log_pyfunc_model
+
+    taxonomy, frame, soft_labels = seed_training_set
+    classifier = MiniLMClassifier(model_path=str(tiny_bert_dir), quantize=True, epochs=1, batch_size=16,
+                                  learning_rate=3e-3, max_length=64)
+    classifier.fit(frame, soft_labels, progress=False)
+    uri = champion_store(tmp_path_factory.mktemp("minilm-registry"),
+                         lambda: log_pyfunc_model(classifier, taxonomy.slugs, taxonomy.names))
+    return Champion(uri, classifier, taxonomy.slugs)

@@ -192,3 +192,57 @@ def test_a_killed_run_leaves_no_file_under_the_final_name(keyword_model, tmp_pat
         process.send_signal(signal.SIGKILL)
         process.wait()
     assert not output.exists()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_input_whose_every_entry_is_skipped_is_one_line_and_writes_nothing(keyword_model, tmp_path, suffix):
+    source = tmp_path / "g.jsonl"
+    source.write_text("\n".join("{garbage" + str(number) for number in range(1000)) + "\n")
+    output = tmp_path / f"g{suffix}"
+    result = run_predict("--input", str(source), "--output", str(output), "--model", str(keyword_model))
+    assert result.returncode == 2 and "Traceback" not in result.stderr  # the keyword stub's load warns first
+    assert result.stderr.splitlines()[-1] == (
+        f"error: no papers to predict ({source}: jsonl, 0 entries, 1000 skipped (1000 invalid JSON)); "
+        f"{output} not written")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["g.jsonl"]
+
+
+def test_a_writer_given_no_rows_commits_no_file(tmp_path):
+    output = tmp_path / "predictions.parquet"
+    with pytest.raises(ValueError, match="no rows were written"), PredictionWriter(output):
+        pass
+    assert list(tmp_path.iterdir()) == []
+    with PredictionWriter(tmp_path / "predictions.csv") as writer:  # an empty first chunk still heads the file
+        writer.write(pd.DataFrame({"id": [], "area": []}))
+        writer.write(pd.DataFrame({"id": ["a"], "area": ["x"]}))
+    assert (tmp_path / "predictions.csv").read_text() == "id,area\na,x\n"
+
+
+def test_an_over_long_entry_is_skipped_and_counted_and_the_rest_predicted(keyword_model, tmp_path):
+    source = write_jsonl(tmp_path / "dump.jsonl", [
+        {"id": "big", "title": "Graph " * 400, "abstract": ""},
+        {"id": "ok", "title": "Image segmentation", "abstract": "Vision."},
+    ])
+    output = tmp_path / "predictions.jsonl"
+    result = run_predict("--input", str(source), "--output", str(output), "--model", str(keyword_model),
+                         "--max-entry-bytes", "1000")
+    assert result.returncode == 0, result.stderr
+    assert f"\n{source}: jsonl, 1 entries, 1 skipped (1 entry over 1,000 bytes)\n" in result.stderr
+    assert read_output(output)["id"].tolist() == ["ok"]
+
+
+def test_predict_py_with_the_int8_minilm_champion_matches_the_classifier_in_process(minilm_champion, sample_dumps,
+                                                                                    tmp_path):
+    from dumps import papers_frame
+
+    output = tmp_path / "predictions.jsonl"
+    result = run_predict("--input", *map(str, sample_dumps), "--output", str(output), "--top-k", "2",
+                         env={"MLFLOW_TRACKING_URI": minilm_champion.tracking_uri})
+    assert result.returncode == 0, result.stderr
+    rows = read_output(output)
+    papers = papers_frame(read_dumps(sample_dumps))
+    probabilities = minilm_champion.classifier.predict_proba(papers)
+    assert rows["id"].tolist() == papers["id"].tolist()
+    assert rows["area"].tolist() == [minilm_champion.slugs[best] for best in probabilities.argmax(axis=1)]
+    assert rows["confidence"].to_numpy() == pytest.approx(probabilities.max(axis=1), abs=1e-5)
+    assert f"{len(papers)} papers -> {output}" in result.stderr

@@ -1,7 +1,9 @@
-"""REST serving: the real `mlflow models serve` (as `make serve` runs it) over a temporary store."""
+"""REST serving: the real `mlflow models serve` (as `make serve` runs it) of the default end model, a tiny int8
+MiniLM, over a temporary store."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import requests
 
@@ -9,10 +11,11 @@ from prediction.serving import model_server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
+
 @pytest.fixture(scope="module")
-def server(tfidf_registry) -> str:
+def server(minilm_champion) -> str:
     """The base URL of a model server for the store's champion, stopped after the module."""
-    with model_server(tracking_uri=tfidf_registry) as url:
+    with model_server(tracking_uri=minilm_champion.tracking_uri) as url:
         yield url
 
 
@@ -22,7 +25,7 @@ def invoke(url: str, payload) -> requests.Response:
                          headers={"Content-Type": "application/json"})
 
 
-def test_good_and_title_only_requests_get_areas_and_probabilities(server):
+def test_good_and_title_only_requests_get_the_areas_the_classifier_predicts_in_process(server, minilm_champion):
     records = [
         {"title": "Graph neural networks for molecule property prediction",
          "abstract": "We propose a message passing network over molecular graphs."},
@@ -39,12 +42,33 @@ def test_good_and_title_only_requests_get_areas_and_probabilities(server):
         assert prediction["confidence"] == pytest.approx(max(probabilities.values()))
         assert probabilities[f"prob_{prediction['area']}"] == pytest.approx(prediction["confidence"])
         assert prediction["area_name"]
+    probabilities = minilm_champion.classifier.predict_proba(pd.DataFrame(records))
+    assert [prediction["area"] for prediction in predictions] == [
+        minilm_champion.slugs[best] for best in probabilities.argmax(axis=1)]
+    assert [prediction["confidence"] for prediction in predictions] == pytest.approx(probabilities.max(axis=1),
+                                                                                    abs=1e-5)
+
+
+def test_no_records_get_no_predictions(server):
+    response = invoke(server, {"dataframe_records": []})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"predictions": []}
+
+
+@pytest.mark.parametrize("records, message", [
+    ([{"foo": "bar"}], "bad input: input needs a 'title' or 'abstract' column; got columns ['foo']"),
+    ([{"title": "Graph networks"}, {"title": None, "abstract": None}], "bad input: row 1: no title or abstract"),
+    ([{"title": 3.5, "abstract": ["not", "text"]}], "bad input: row 0: 'title' must be a string or empty, got float"),
+])
+def test_records_without_text_get_a_400_naming_what_is_wrong(server, records, message):
+    response = invoke(server, {"dataframe_records": records})
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].splitlines()[-1] == f"Error: {message}"
 
 
 @pytest.mark.parametrize("payload", [
     "{not json",
     {"records": [{"title": "wrong top-level key"}]},
-    {"dataframe_records": [{"title": 3.5, "abstract": ["not", "text"]}]},
 ])
 def test_malformed_requests_get_a_4xx_with_a_message(server, payload):
     response = invoke(server, payload)
