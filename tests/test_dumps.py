@@ -171,6 +171,28 @@ def test_bad_text_entries_are_counted(tmp_path):
     assert reading.files[1].skipped == {"row length differs from the header's": 1}
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_entries_over_the_cap_are_skipped_and_counted_and_the_next_line_read(tmp_path, compress):
+    lines = [json.dumps({"title": "before"}), json.dumps({"title": "x" * 5000}), json.dumps({"title": "after"}),
+             json.dumps({"title": "y" * 50})]  # the last line is exactly 64 bytes: kept
+    content = ("\n".join(lines) + "\n").encode()
+    path = tmp_path / "dump.jsonl"
+    path.write_bytes(gzip.compress(content) if compress else content)
+    reading = read_dumps([path], max_entry_bytes=64)
+    papers = list(reading)
+    assert [paper.title for paper in papers] == ["before", "after", "y" * 50]
+    assert papers[1].source == f"{path}:3"  # line numbers count the skipped line
+    assert reading.files[0].describe() == f"{path}: jsonl, 3 entries, 1 skipped (1 entry over 64 bytes)"
+
+
+def test_a_multi_line_entry_over_the_cap_is_skipped(tmp_path):
+    abstract = "\n".join(["a line of an abstract that goes on"] * 4)  # each line short, 139 characters in all
+    path = write(tmp_path / "hf.txt", f"Daily Papers\n\nShort one\n\nFine.\n\nLong one\n\n{abstract}\n")
+    reading = read_dumps([path], max_entry_bytes=100)
+    assert [paper.title for paper in reading] == ["Short one"]
+    assert reading.files[0].skipped == {"entry over 100 bytes": 1}
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (None, ":1: cannot read: No such file or directory"),
     (b"", ":1: empty file"),

@@ -52,3 +52,20 @@ def test_cli_fatal_problem_is_one_line_and_exit_2(tmp_path, content, args, messa
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith(f"error: {path}{message}") and done.stderr.count("\n") == 1
     assert not output.exists() and not list(tmp_path.glob("*.partial"))
+
+
+def test_a_50_mb_line_is_skipped_with_bounded_memory(tmp_path):
+    path = tmp_path / "huge.jsonl"
+    with path.open("w") as stream:
+        stream.write(json.dumps({"title": "kept"}) + "\n")
+        stream.write('{"title": "' + "x" * 50_000_000 + '"}\n')
+    output = tmp_path / "papers.jsonl"
+    measure = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(done.returncode)")
+    done = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "dumps", str(path), "--output",
+                           str(output)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"{path}: jsonl, 1 entries, 1 skipped (1 entry over 1,048,576 bytes)"
+    assert int(lines[-1]) < 50_000  # peak KiB: the 50 MB line was never held in memory
+    assert [json.loads(line)["title"] for line in output.read_text().splitlines()] == ["kept"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 
@@ -12,6 +13,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from models import MiniLMClassifier, TfidfClassifier, log_pyfunc_model
+from models.pyfunc import PaperAreaModel
 
 SLUGS = ["vision", "language", "theory"]
 NAMES = ["Computer vision", "Natural language processing", "Learning theory"]
@@ -91,3 +93,25 @@ def test_tfidf_pyfunc_round_trip(mlflow_store):
     predictions = model.predict(PAPERS)
     _check_predictions(predictions, len(PAPERS))
     assert list(predictions["area"]) == [SLUGS[i] for i in classifier.predict(PAPERS)]
+
+
+def test_input_errors_are_the_clients_and_internal_errors_are_logged_500s(caplog):
+    wrapper = PaperAreaModel(SLUGS, NAMES)
+    wrapper.classifier = TfidfClassifier(min_df=1).fit(PAPERS, SOFT)
+    empty = wrapper.predict(None, pd.DataFrame())
+    assert len(empty) == 0 and list(empty.columns[3:]) == [f"prob_{slug}" for slug in SLUGS]
+    for frame, message in [
+        (pd.DataFrame({"foo": ["bar"]}), "bad input: input needs a 'title' or 'abstract' column; got columns ['foo']"),
+        (pd.DataFrame({"title": ["A title", None, ""] * 3, "abstract": [None] * 9}),
+         "bad input: rows 1, 2, 4, 5, 7 (and 1 more): no title or abstract"),
+    ]:
+        with pytest.raises(MlflowException) as raised:
+            wrapper.predict(None, frame)
+        assert raised.value.message == message and raised.value.get_http_status_code() == 400
+
+    wrapper.classifier = TfidfClassifier(min_df=1)  # never fitted: sklearn's NotFittedError is a ValueError
+    with caplog.at_level(logging.ERROR, logger="models.pyfunc"), pytest.raises(MlflowException) as raised:
+        wrapper.predict(None, PAPERS)
+    assert raised.value.get_http_status_code() == 500 and raised.value.message.startswith("internal error: ")
+    assert [record.message for record in caplog.records] == [f"predicting {len(PAPERS)} papers failed"]
+    assert caplog.records[0].exc_info is not None  # the traceback is logged
