@@ -155,7 +155,7 @@ class DumpReading:
         report = FileReport(str(path), format)
         self.files.append(report)
         try:
-            for item in PARSERS[format](self._lines(path, report)):
+            for item in PARSERS[format](self._lines(path, report), self.max_entry_bytes):
                 if isinstance(item, Skip):
                     report.skipped[item.reason] += 1
                 elif len(item.title) + len(item.abstract) > self.max_entry_bytes:

@@ -10,6 +10,7 @@ import pytest
 
 from dumps import FORMATS, DumpError, Paper, papers_frame, read_dumps
 from dumps.detect import detect_format
+from dumps.formats import PARSERS
 from dumps.records import parse_date, stable_id
 
 SEED_ENTRIES = {"000": 10, "001": 51, "002": 43, "003": 285, "004": 63}
@@ -185,12 +186,22 @@ def test_entries_over_the_cap_are_skipped_and_counted_and_the_next_line_read(tmp
     assert reading.files[0].describe() == f"{path}: jsonl, 3 entries, 1 skipped (1 entry over 64 bytes)"
 
 
-def test_a_multi_line_entry_over_the_cap_is_skipped(tmp_path):
-    abstract = "\n".join(["a line of an abstract that goes on"] * 4)  # each line short, 139 characters in all
-    path = write(tmp_path / "hf.txt", f"Daily Papers\n\nShort one\n\nFine.\n\nLong one\n\n{abstract}\n")
+LONG_ABSTRACT = "\n".join(["a line of an abstract that goes on"] * 1000)  # short lines, 34,999 characters
+
+
+@pytest.mark.parametrize("name, text", [
+    ("hf.txt", f"Daily Papers\n\nShort one\n\nFine.\n\nLong one\n\n{LONG_ABSTRACT}\n\nLast one\n\nFine too.\n"),
+    ("conference.txt", "Short one\nAda Lovelace · Alan Turing\nFine.\nLong one\nGrace Hopper · Edsger Dijkstra\n"
+                       f"{LONG_ABSTRACT}\nLast one\nBarbara Liskov · Donald Knuth\nFine too.\n"),
+])
+def test_a_multi_line_entry_over_the_cap_is_skipped_and_never_held_whole(tmp_path, name, text):
+    path = write(tmp_path / name, text)
     reading = read_dumps([path], max_entry_bytes=100)
-    assert [paper.title for paper in reading] == ["Short one"]
+    assert [paper.title for paper in reading] == ["Short one", "Last one"]
     assert reading.files[0].skipped == {"entry over 100 bytes": 1}
+    numbered = list(enumerate(text.splitlines(), 1))
+    longest = max(len(entry.title) + len(entry.abstract) for entry in PARSERS[reading.files[0].format](numbered, 100))
+    assert 100 < longest < 200  # the parser stopped growing the long entry soon after the cap
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -9,8 +9,8 @@ from dumps.records import Entry, Skip
 PREFIX = "abstract:"
 
 
-def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Entry | Skip]:
-    """Each ``Abstract:`` line is an untitled entry; other non-blank lines are skipped."""
+def parse(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[Entry | Skip]:
+    """Each ``Abstract:`` line is an untitled entry; other non-blank lines are skipped (an entry is one line)."""
     for number, line in lines:
         text = line.strip()
         if not text:

@@ -46,11 +46,12 @@ def continues(abstract: str, line: str) -> bool:
     return not SENTENCE_END.search(abstract) or line[0].islower()
 
 
-def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Entry]:
+def parse(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[Entry]:
     """Titles are recognised by the authors line after them; other lines are abstracts.
 
     A complete abstract followed by another one that does not carry it on is a separate, untitled entry
-    (the site sometimes drops a poster's title and authors).
+    (the site sometimes drops a poster's title and authors). An abstract keeps its first `max_entry_chars`
+    characters and its latest line (whose end tells whether the next line carries it on).
     """
     rows = ((number, text) for number, line in lines if (text := line.strip()) and not HEADER.fullmatch(text))
     window = deque(islice(rows, LOOKAHEAD + 1))
@@ -64,7 +65,7 @@ def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Entry]:
             title, authors = ("", text) if untitled else (text, window.popleft()[1])
             entry = Entry(number, title=title, authors=authors.split(AUTHOR_SEPARATOR))
         elif entry is not None and (not entry.abstract or continues(entry.abstract, text)):
-            entry.abstract = f"{entry.abstract} {text}"
+            entry.abstract = f"{entry.abstract[:max_entry_chars]} {text}"
         else:
             if entry is not None:
                 yield entry

@@ -10,8 +10,9 @@ from dumps.formats.jsonl import record_entry
 from dumps.records import Entry, Skip
 
 
-def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Entry | Skip]:
-    """One entry per data row; fields are looked up by lower-cased header name, as in the JSONL format."""
+def parse(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[Entry | Skip]:
+    """One entry per data row; fields are looked up by lower-cased header name, as in the JSONL format. A quoted
+    field spanning lines is bounded by `csv.field_size_limit()` (longer is a fatal problem)."""
     reader = csv.reader(line + "\n" for _, line in lines)
     try:
         header = [name.strip().casefold() for name in next(reader, [])]

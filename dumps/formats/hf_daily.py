@@ -15,14 +15,17 @@ AUTHOR_COUNT = re.compile(r"•\s*\d+\s+authors?")
 DATE_LINE = re.compile(r"([A-Z][a-z]{2,8}\.? \d{1,2}(?:, \d{4})?)(?:\s+\d+)?")  # date, then optional upvotes
 
 
-def paragraphs(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, list[str]]]:
-    """Runs of non-blank lines (stripped) with the number of their first line."""
-    start, block = 0, []
+def paragraphs(lines: Iterable[tuple[int, str]], max_chars: int) -> Iterator[tuple[int, list[str]]]:
+    """Runs of non-blank lines (stripped) with the number of their first line; lines after the first `max_chars`
+    characters of a run are dropped."""
+    start, block, size = 0, [], 0
     for number, line in lines:
         if text := line.strip():
             if not block:
-                start = number
-            block.append(text)
+                start, size = number, 0
+            if size <= max_chars:
+                block.append(text)
+                size += len(text)
         elif block:
             yield start, block
             block = []
@@ -49,11 +52,11 @@ def is_header(block: list[str]) -> bool:
     return len(block) == 1 and (block[0].casefold() in HEADER_LINES or DATE_LINE.fullmatch(block[0]) is not None)
 
 
-def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Entry | Skip]:
+def parse(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[Entry | Skip]:
     """Title and abstract paragraphs pair up; an author block, or the next title, closes the entry."""
     entry: Entry | None = None
     in_header = True
-    for number, block in paragraphs(lines):
+    for number, block in paragraphs(lines, max_entry_chars):
         if in_header and is_header(block):
             continue
         in_header = False

@@ -52,8 +52,8 @@ def record_entry(record: dict, number: int) -> Entry | Skip:
         return Skip(number, str(error))
 
 
-def parse(lines: Iterable[tuple[int, str]]) -> Iterator[Entry | Skip]:
-    """One entry per non-blank line."""
+def parse(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[Entry | Skip]:
+    """One entry per non-blank line (so no longer than a line)."""
     for number, line in lines:
         if not line or line.isspace():
             continue
