@@ -173,7 +173,7 @@ def test_unreadable_or_missing_input_is_one_clear_line(keyword_model, sample_dum
     assert not output.exists()
 
 
-def test_a_killed_run_leaves_no_file_under_the_final_name(keyword_model, tmp_path):
+def test_a_killed_run_leaves_no_final_file_and_the_next_run_removes_its_temporary(keyword_model, tmp_path):
     source = write_jsonl(tmp_path / "dump.jsonl", [
         {"id": str(i), "title": f"Graph paper {i}", "abstract": "Nodes and edges."} for i in range(2000)])
     output = tmp_path / "predictions.jsonl"
@@ -191,7 +191,10 @@ def test_a_killed_run_leaves_no_file_under_the_final_name(keyword_model, tmp_pat
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    assert not output.exists()
+    assert not output.exists() and len(list(tmp_path.glob(".predictions.jsonl.*.part"))) == 1
+    result = run_predict("--input", str(source), "--output", str(output), "--model", str(keyword_model))
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dump.jsonl", "predictions.jsonl"]  # it cleaned up
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
