@@ -72,6 +72,9 @@ class EndModelConfig:
         _in_range("end_model.max_length", self.max_length, 1, MAX_LENGTH)
         _in_range("end_model.learning_rate", self.learning_rate, 0, above=True)
         _in_range("end_model.seed", self.seed, 0, MAX_SEED)
+        if self.model_path is not None and not (Path(self.model_path) / "config.json").is_file():
+            raise ConfigError(f"end_model.model_path: {self.model_path!r} is not a Hugging Face model folder "
+                              "(no config.json there)")
 
 
 @dataclass
