@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 from cli import UserError, refuse_input_as_output
-from dumps import DumpReading, Paper, papers_frame, read_dumps
-from dumps.reader import DEFAULT_MAX_ENTRY_BYTES, read_start
+from dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, Paper, papers_frame, read_dumps
+from dumps.reader import read_start
 from prediction.engines import LocalEngine, SparkEngine
 from prediction.model import DEFAULT_MODEL_URI, load_model, resolve_model_uri
 from prediction.outputs import PredictionWriter, output_format, prediction_rows
