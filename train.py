@@ -36,8 +36,7 @@ def train_parser() -> argparse.ArgumentParser:
 
 
 def run_training(argv: list[str]) -> int:
-    from pipeline.config import load_config
-    from pipeline.training import print_next_steps, print_summary, train
+    from pipeline.config import load_config  # light: a bad config fails before MLflow and torch are loaded
 
     args = train_parser().parse_args(argv)
     overrides = {
@@ -49,6 +48,8 @@ def run_training(argv: list[str]) -> int:
         "mlflow": {"experiment": args.experiment},
     }
     config = load_config(args.config, overrides)
+    from pipeline.training import print_next_steps, print_summary, train
+
     result = train(config)
     print_summary(result.scores)
     print_next_steps(result, config)
