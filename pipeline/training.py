@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 import time
@@ -28,6 +27,7 @@ from tracking import (
     log_frame,
     log_label_distribution,
     register_and_promote,
+    repo_store_uri,
     resolve_tracking_uri,
 )
 
@@ -233,7 +233,7 @@ def print_next_steps(result: TrainResult, config: TrainConfig) -> None:
     """What the user does next, printed at the end of `make train`: commands that work as printed."""
     reg = result.registration
     store = resolve_tracking_uri(config.mlflow.tracking_uri, REPO)
-    environment = f"MLFLOW_TRACKING_URI={shlex.quote(store)} " if os.environ.get("MLFLOW_TRACKING_URI") else ""
+    environment = "" if store == repo_store_uri() else f"MLFLOW_TRACKING_URI={shlex.quote(store)} "
     make = environment + ("make" if Path.cwd() == REPO else f"make -C {REPO}")
     predict = f"{environment}{_command_path(Path(sys.executable))} {_command_path(REPO / 'predict.py')}"
     sample = _command_path(Path(config.dumps[0]))

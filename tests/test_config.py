@@ -59,6 +59,13 @@ def test_flat_params_use_dotted_keys():
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {kind: bert}\n", "end_model.kind: must be one of minilm, tfidf"),
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {batch_size: 0}\n", "end_model.batch_size: must be at least 1"),
         ("dumps: [x]\ntaxonomy: t.yaml\nlabel_model: {seed: true}\n", "label_model.seed: must be int"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nlabel_model: {learning_rate: .nan}\n",
+         "label_model.learning_rate: must be a finite number, got nan"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nlabel_model: {epochs: 0}\n", "label_model.epochs: must be at least 1, got 0"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {seed: -1}\n",
+         "end_model.seed: must be between 0 and 4294967295, got -1"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {learning_rate: 0}\n",
+         "end_model.learning_rate: must be greater than 0, got 0.0"),
         ("dumps: [x]\ntaxonomy: t.yaml\nmlflow: {registry: x}\n", "mlflow.registry: unknown key"),
         ("dumps: [x]\ntaxonomy: t.yaml\nengine: gpu\n", "engine: must be one of local, spark"),
         ("dumps: [x]\n", "taxonomy: required key is missing"),
@@ -75,6 +82,12 @@ def test_invalid_configs_name_the_key(tmp_path, text, message):
     assert message in str(info.value)
     assert str(path) in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_an_override_out_of_range_names_the_command_line(tmp_path, sample_dumps):
+    with pytest.raises(ConfigError) as info:
+        load_config(None, {"end_model": {"seed": -1}, "dumps": [str(sample_dumps[0])]})
+    assert str(info.value) == "command line: end_model.seed: must be between 0 and 4294967295, got -1"
 
 
 def test_missing_config_file(tmp_path):

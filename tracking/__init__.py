@@ -14,7 +14,7 @@ _MODULES = {
     "tracking.registry": ["Registration", "RegistryError", "champion_version", "register_and_promote",
                           "require_model"],
     "tracking.store": ["DEFAULT_ARTIFACT_ROOT", "DEFAULT_TRACKING_URI", "StoreError", "artifact_location", "connect",
-                       "git_commit", "resolve_tracking_uri", "sqlite_path"],
+                       "git_commit", "repo_store_uri", "resolve_tracking_uri", "sqlite_path"],
 }
 _MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}
 

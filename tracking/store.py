@@ -32,6 +32,11 @@ def _absolute_sqlite(uri: str, base: Path) -> str:
     return uri
 
 
+def repo_store_uri(root: Path = REPO) -> str:
+    """The store when MLFLOW_TRACKING_URI is unset: `sqlite:///<root>/mlruns.db`."""
+    return _absolute_sqlite(DEFAULT_TRACKING_URI, root)
+
+
 def resolve_tracking_uri(tracking_uri: str = DEFAULT_TRACKING_URI, root: Path = REPO) -> str:
     """MLFLOW_TRACKING_URI when set (a relative SQLite path taken from the working directory, as MLflow does),
     else `tracking_uri` (a relative SQLite path taken from `root`, the repo by default); always absolute."""

@@ -1,0 +1,157 @@
+"""The README's commands, in order, on a fresh copy of the repo: `make train`, the printed predict command,
+`make serve` with one request, `make ui`; then the same with a store outside the repo. Nothing stray is left."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from labeling import load_taxonomy
+from prediction.serving import free_port
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN_ARGS = 'ARGS=--end-model tfidf'  # the fast end model; everything else is the README's default job
+REQUEST = {"dataframe_records": [{"title": "Diffusion models for molecules", "abstract": ""}]}
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory) -> Path:
+    """The git-tracked files copied to a temporary folder, with this repo's .venv linked in (nothing reinstalled)."""
+    copy = tmp_path_factory.mktemp("checkout") / "paper-areas"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split("\0")
+    for name in filter(None, tracked):
+        if (REPO / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, copy / name)
+    (copy / ".venv").symlink_to(REPO / ".venv")
+    stamp = (REPO / ".venv" / ".installed-core").stat().st_mtime  # make must see the venv as up to date
+    os.utime(copy / "pyproject.toml", (stamp - 60, stamp - 60))
+    return copy
+
+
+def environment(store: str | None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MLFLOW_TRACKING_URI", "PORT"))}
+    if store:
+        env["MLFLOW_TRACKING_URI"] = store
+    return env
+
+
+def files(folder: Path) -> set[str]:
+    """Every path under `folder` but the linked venv and Python caches."""
+    return {str(path.relative_to(folder)) for path in folder.rglob("*")
+            if not path.relative_to(folder).parts[0] == ".venv" and "__pycache__" not in path.parts
+            and ".pytest_cache" not in path.parts}
+
+
+def make_train(checkout: Path, env: dict[str, str]) -> str:
+    done = subprocess.run(["make", "train", TRAIN_ARGS], cwd=checkout, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    return done.stderr
+
+
+def next_commands(train_output: str) -> list[str]:
+    """The commands after `next:` in the output of `make train`, without their comments."""
+    lines = train_output.split("next:\n", 1)[1].splitlines()
+    return [line.split("#")[0].strip() for line in lines if line.startswith("  ")]
+
+
+@contextmanager
+def server(command: list[str], checkout: Path, env: dict[str, str], url: str) -> Iterator[None]:
+    """Run `command` (a make target) in its own process group until `url` answers; kill the group afterwards."""
+    log = checkout.parent / f"{command[1]}.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=checkout, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert process.poll() is None, f"{' '.join(command)} exited:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"{url} did not answer:\n{log.read_text()[-3000:]}"
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+        log.unlink()
+
+
+def post(url: str, body: dict) -> list[dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())["predictions"]
+
+
+def serve_and_browse(checkout: Path, env: dict[str, str]) -> None:
+    """`make serve` answers one request with a champion's prediction; `make ui` answers on its port."""
+    port = free_port()
+    with server(["make", "serve", f"PORT={port}"], checkout, env, f"http://127.0.0.1:{port}/ping"):
+        (prediction,) = post(f"http://127.0.0.1:{port}/invocations", REQUEST)
+        assert prediction["area"] in load_taxonomy(checkout / "configs/taxonomies/iclr2025.yaml").slugs
+        assert 0 < prediction["confidence"] <= 1
+    port = free_port()
+    with server(["make", "ui", f"PORT={port}"], checkout, env, f"http://127.0.0.1:{port}/health"):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            assert response.status == 200 and b"MLflow" in response.read()
+
+
+def test_readme_commands_work_in_order_on_a_fresh_copy(checkout):
+    readme = (checkout / "README.md").read_text()
+    block = re.search(r"and the next commands, which work as printed:\n\n```bash\n(.*?)```", readme, re.S)
+    readme_commands = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+    before = files(checkout)
+    env = environment(None)
+
+    commands = next_commands(make_train(checkout, env))
+    assert commands == readme_commands  # the README shows what `make train` prints
+    assert (checkout / "mlruns.db").is_file() and (checkout / "mlartifacts").is_dir()
+
+    predict = subprocess.run(commands[1], shell=True, cwd=checkout, env=env, capture_output=True, text=True,
+                             timeout=600)
+    assert predict.returncode == 0, predict.stderr[-3000:]
+    assert len((checkout / "out" / "predictions.jsonl").read_text().splitlines()) > 0
+
+    serve_and_browse(checkout, env)
+    created = files(checkout) - before
+    assert not (checkout / "mlflow.db").exists()
+    assert {path.split("/")[0] for path in created} == {"mlruns.db", "mlartifacts", "out"}, sorted(created)
+
+
+def test_a_store_outside_the_repo_holds_runs_artifacts_and_serves(checkout, tmp_path):
+    store = f"sqlite:///{tmp_path}/mlruns.db"
+    env = environment(store)
+    before = files(checkout)
+
+    output = make_train(checkout, env)
+    assert f"store:         {store}" in output
+    assert next_commands(output)[0] == f"MLFLOW_TRACKING_URI={store} make ui"
+    assert (tmp_path / "mlruns.db").is_file()
+    assert list((tmp_path / "mlartifacts").glob("*/models/*/artifacts/MLmodel")) or \
+        list((tmp_path / "mlartifacts").rglob("MLmodel")), "the model's artifacts are not beside the store"
+    done = subprocess.run([".venv/bin/python", "-m", "tracking"], cwd=checkout, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout == f"{store}\n"
+
+    serve_and_browse(checkout, env)
+    assert files(checkout) == before  # nothing written into the checkout
