@@ -23,6 +23,7 @@ from models.encoder import (
 )
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
+CACHE_CHUNK = 2048  # texts embedded between cache writes, so an interrupted run keeps most of its work
 
 
 def text_hashes(texts: list[str]) -> np.ndarray:
@@ -76,6 +77,7 @@ class EmbeddingCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".npz.part")
         try:
+            os.chmod(temporary, 0o644)
             with os.fdopen(handle, "wb") as file:
                 np.savez(file, hashes=np.array(list(self._index), dtype="U64"), vectors=self._vectors)
             os.replace(temporary, self.path)
@@ -120,7 +122,10 @@ class SentenceEncoder:
         if missing.any():
             todo = np.flatnonzero(missing)
             unique_hashes, first = np.unique(hashes[todo], return_index=True)
-            self._cache.add(unique_hashes, self._compute([texts[todo[i]] for i in first]))
+            for start in range(0, len(first), CACHE_CHUNK):
+                chunk = first[start : start + CACHE_CHUNK]
+                self._cache.add(unique_hashes[start : start + CACHE_CHUNK],
+                                self._compute([texts[todo[i]] for i in chunk]))
             rows, missing = self._cache.lookup(hashes)
         return self._cache.vectors(rows)
 

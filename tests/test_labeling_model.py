@@ -28,27 +28,36 @@ def synthetic_votes(n: int, accuracies: list[float], propensities: list[float], 
     return L, y
 
 
-def test_label_model_recovers_lf_accuracies() -> None:
+def test_label_model_ranks_lf_accuracies_with_the_shipped_settings() -> None:
     accuracies = [0.95, 0.85, 0.75, 0.6, 0.5, 0.4]
     L, y = synthetic_votes(4000, accuracies, [0.6, 0.5, 0.7, 0.6, 0.5, 0.6], k=3)
-    labeler = WeakLabeler(3, epochs=500, lr=0.01, seed=1).fit(L)
+    labeler = WeakLabeler(3, seed=1).fit(L)  # the shipped settings: lr 0.001, 100 epochs
     learned = labeler.label_model_.get_weights()
+    assert learned[:3].mean() > learned[3:].mean() + 0.02, f"better LFs not weighed higher: {learned}"
+    assert labeler.selected_ == "label_model"
+    assert np.mean(labeler.predict(L)[covered(L)] == y[covered(L)]) > 0.85
+
+
+def test_label_model_recovers_lf_accuracies_at_snorkels_learning_rate() -> None:
+    """Why the shipped lr is lower: lr 0.01 learns independent LFs' accuracies, which the real, correlated LFs
+    are not (it measured 2 points below lr 0.001 on the real votes: bench/bench_weak_labels.py)."""
+    accuracies = [0.95, 0.85, 0.75, 0.6, 0.5, 0.4]
+    L, _ = synthetic_votes(4000, accuracies, [0.6, 0.5, 0.7, 0.6, 0.5, 0.6], k=3)
+    learned = WeakLabeler(3, lr=0.01, seed=1).fit(L).label_model_.get_weights()
     np.testing.assert_allclose(learned, accuracies, atol=0.1)
     assert (np.diff(learned) < 0).all(), f"accuracy order lost: {learned}"
-    assert labeler.selected_ == "label_model"
-    assert np.mean(labeler.predict(L)[covered(L)] == y[covered(L)]) > 0.8
 
 
 def test_weak_labeler_scores_both_and_selects_on_gold() -> None:
     accuracies, propensities = [0.9, 0.85, 0.45, 0.45, 0.45], [0.5, 0.5, 0.9, 0.9, 0.9]
     L, _ = synthetic_votes(3000, accuracies, propensities, k=3, seed=2)
     L_gold, y_gold = synthetic_votes(600, accuracies, propensities, k=3, seed=3)
-    labeler = WeakLabeler(3, epochs=300, lr=0.01, area_names=["a", "b", "c"]).fit(L, L_gold, y_gold)
+    labeler = WeakLabeler(3, area_names=["a", "b", "c"]).fit(L, L_gold, y_gold)  # the shipped settings
     scores = labeler.gold_scores_
     assert set(scores) == {"label_model", "majority_vote"}
     assert labeler.selected_ == max(scores, key=lambda name: scores[name].macro_f1)
     # three weak LFs outvote two good ones: weighting them must beat counting them
-    assert scores["label_model"].accuracy > scores["majority_vote"].accuracy + 0.05
+    assert scores["label_model"].accuracy > scores["majority_vote"].accuracy + 0.01
     assert labeler.selected_ == "label_model"
     proba = labeler.predict_proba(L_gold)
     assert proba.shape == (600, 3) and np.allclose(proba.sum(axis=1), 1)
