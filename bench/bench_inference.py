@@ -1,10 +1,15 @@
 """Inference speed: plain fp32 forward vs the default fast path (ONNX Runtime int8, length-sorted), same run.
 
-    .venv/bin/python bench/bench_inference.py [--model DIR_OR_MLFLOW_URI] [--papers N] [--max-length 128]
+    .venv/bin/python bench/bench_inference.py [--model DIR_OR_MLFLOW_URI] [--papers N] [--max-length 128] \
+        [--baseline-export OLD_ONNX_INT8_PY]
 
 Each path gets an untimed warm-up call first (the fast path's one-off cost, building the int8 ONNX copy when the
 saved model lacks it and opening the session, is printed separately); all paths then run on the same papers,
 `--repeats` times round-robin, and the fastest run of each path is reported (the machine is shared and noisy).
+Each int8 path also runs one paper per batch: its rows compare that with the same path's default batches (top-1
+agreement and the largest probability difference), which per-batch activation scales would make differ.
+`--baseline-export` is another version of models/onnx_int8.py (`git show REV:models/onnx_int8.py > old.py`):
+its int8 export of the same model gets the same rows, for a before/after comparison in one run.
 
 Without --model, the head of an all-MiniLM-L6-v2 classifier is trained briefly on zero-shot pseudo-targets of
 the dev papers themselves (never their gold labels): only for this speed/agreement comparison.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
 import json
 import math
 import os
@@ -67,6 +73,7 @@ def pseudo_target_classifier(frame: pd.DataFrame, areas: list[str], max_length: 
             lambda ids, mask: encoding.mean_pool(encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask),
         )
     )
+    torch.manual_seed(0)  # the same head in every run
     zero_shot = ZeroShotClassifier(areas)
     similarities = torch.nn.functional.normalize(embeddings, dim=1) @ torch.from_numpy(zero_shot.embed(areas)).T
     targets = torch.softmax(similarities / zero_shot.temperature, dim=1)
@@ -110,6 +117,21 @@ def fused_fp32_onnx(classifier: MiniLMClassifier) -> bytes:
         return fused_onnx(classifier.module_, Path(tmp)).model.SerializeToString()
 
 
+def baseline_int8_onnx(classifier: MiniLMClassifier, export_file: str) -> bytes:
+    """The int8 ONNX copy of `classifier` made by `export_int8_onnx` of another version of models/onnx_int8.py."""
+    spec = importlib.util.spec_from_file_location("baseline_onnx_int8", export_file)
+    baseline = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(baseline)
+    return baseline.export_int8_onnx(classifier.module_)
+
+
+def one_paper_batches(classifier: MiniLMClassifier) -> MiniLMClassifier:
+    """A copy of `classifier` sharing its ONNX session, predicting one paper per batch (as a one-paper request)."""
+    single = copy.copy(classifier)
+    single.predict_batch_size = 1
+    return single
+
+
 def timed(predict) -> tuple[np.ndarray, float]:
     start = time.perf_counter()
     probabilities = predict()
@@ -132,6 +154,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="batch size of the plain fp32 reference")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each path, best one reported")
     parser.add_argument("--rebuild-onnx", action="store_true", help="ignore the model's saved int8 ONNX copy")
+    parser.add_argument("--baseline-export", help="another version of models/onnx_int8.py to compare with")
     args = parser.parse_args()
 
     dev = pd.read_json(DEV, lines=True)
@@ -155,12 +178,21 @@ def main() -> None:
     _, first_call_seconds = timed(lambda: classifier.predict_proba(warm_up))
     torch_sorted = variant(classifier, quantize=False)
     onnx_fp32 = variant(classifier, quantize=True, onnx_model=fused_fp32_onnx(classifier))
+    default = "**default: ONNX Runtime int8, length-sorted**"
     paths = {
         "plain fp32 forward (reference)": lambda papers: plain_fp32_proba(classifier, papers, args.batch_size),
         "fp32, length-sorted, inference_mode": torch_sorted.predict_proba,
         "ONNX Runtime fp32 (fused), length-sorted": onnx_fp32.predict_proba,
-        "**default: ONNX Runtime int8, length-sorted**": classifier.predict_proba,
+        default: classifier.predict_proba,
+        "default int8, one paper per batch": one_paper_batches(classifier).predict_proba,
     }
+    same_path_batches = {"default int8, one paper per batch": default}
+    if args.baseline_export:
+        baseline = variant(classifier, quantize=True, onnx_model=baseline_int8_onnx(classifier, args.baseline_export))
+        baseline.predict_proba(warm_up)  # shares its session with its one-paper copy
+        paths["baseline int8 (--baseline-export), length-sorted"] = baseline.predict_proba
+        paths["baseline int8, one paper per batch"] = one_paper_batches(baseline).predict_proba
+        same_path_batches["baseline int8, one paper per batch"] = "baseline int8 (--baseline-export), length-sorted"
     for predict in paths.values():
         predict(warm_up)
     best: dict[str, tuple[np.ndarray, float]] = {}
@@ -173,12 +205,19 @@ def main() -> None:
     rows = []
     for name, (probabilities, seconds) in best.items():
         predicted = probabilities.argmax(axis=1)
+        agreement = difference = ""
+        if name in same_path_batches:
+            batched = best[same_path_batches[name]][0]
+            agreement = f"{np.mean(predicted == batched.argmax(axis=1)):.4f}"
+            difference = f"{np.abs(probabilities - batched).max():.1e}"
         rows.append(
             {
                 "path": name,
                 "papers/s": f"{len(frame) / seconds:.1f}",
                 "speed-up": f"{plain_seconds / seconds:.2f}x",
                 "top-1 agreement vs fp32": f"{np.mean(predicted == reference.argmax(axis=1)):.3f}",
+                "top-1 agreement vs its default batches": agreement,
+                "max prob. diff vs its default batches": difference,
                 "gold accuracy": f"{score(gold, predicted, areas).accuracy:.4f}",
             }
         )

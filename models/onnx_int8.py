@@ -15,7 +15,7 @@ import torch
 from models.encoder import MeanPoolClassifier
 
 if TYPE_CHECKING:
-    from onnx import ModelProto
+    from onnx import ModelProto, NodeProto
     from onnxruntime.transformers.onnx_model import OnnxModel
 
 ONNX_INPUTS = ("input_ids", "attention_mask")
@@ -23,36 +23,28 @@ ONNX_INPUTS = ("input_ids", "attention_mask")
 # kernel takes several times as long as the two ops it replaces (20% of the int8 model's time on 128 tokens).
 UNFUSED_PATTERNS = ["SkipLayerNormFusion"]
 GELU_OPS = ("Gelu", "BiasGelu", "FastGelu")
+INT8_MAX = 127
+# Names of the constants `quantize_per_token` adds.
+ONE, INV_INT8_MAX, SMALLEST_MAX, ZERO_POINT, ROW = (
+    f"per_token_int8/{name}" for name in ("one", "inv_max", "tiny", "zp", "row")
+)
 
 
 def export_int8_onnx(module: MeanPoolClassifier) -> bytes:
     """`module` (encoder, mean pooling, head) as an int8 ONNX model for ONNX Runtime on the CPU.
 
-    Every encoder MatMul is dynamically int8-quantised (per-channel weights, per-batch activation scales) except
-    the first token's projections: MiniLM's [CLS] token carries activations ten times larger than any other
-    token's, which would set the int8 scale of the whole batch (see `split_first_token`). Embeddings, attention
-    scores and head stay fp32.
+    Every encoder MatMul runs in int8 with per-channel weights and one activation scale per token
+    (`quantize_per_token`), so a paper's logits do not depend on which papers share its batch, except the first
+    token's projections: MiniLM's [CLS] token carries activations ten times larger than any other token's in one
+    channel, which would cost its other channels their resolution and, through attention, every token some
+    accuracy (see `split_first_token`). Embeddings, attention scores and head stay fp32.
     """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fused = fused_onnx(module, Path(tmp))
-        fp32_nodes = split_first_token(fused.model)
-        fp32_nodes += [node.name for node in fused.model.graph.node if node.name.startswith("/head/")]
-        split, int8 = Path(tmp) / "split.onnx", Path(tmp) / "int8.onnx"
-        fused.save_model_to_file(str(split))
-        quantize_dynamic(
-            split,
-            int8,
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_exclude=fp32_nodes,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-        return int8.read_bytes()
+        model = fused_onnx(module, Path(tmp)).model
+    fp32_nodes = set(split_first_token(model))
+    quantize_per_token(model, keep_fp32=lambda node: node.name in fp32_nodes or node.name.startswith("/head/"))
+    return model.SerializeToString()
 
 
 def fused_onnx(module: MeanPoolClassifier, directory: Path) -> OnnxModel:
@@ -159,6 +151,96 @@ def split_first_token(model: ModelProto) -> list[str]:
     del graph.node[:]
     graph.node.extend(ordered)
     return fp32_nodes
+
+
+def quantize_per_token(model: ModelProto, keep_fp32: Callable[[NodeProto], bool]) -> None:
+    """Replace each MatMul of `model` by a constant weight, except where `keep_fp32`, with an int8 one in place.
+
+    The weights are int8, symmetric per output channel. Each token's input vector x gets its own scale s =
+    max|x| / 127 (computed in the graph; one per input tensor, shared by the query, key and value projections):
+    round(x / s) + 128 as uint8 (the u8 x s8 form ONNX Runtime's x86 kernels run fastest), MatMulIntegerToFloat
+    with the weights and their scales, times s. A token's result depends on nothing but that token, whatever the
+    batch or its padding. MiniLM's [CLS] outliers (activations of 20-30 in one channel) set only their own scale.
+    """
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    weights = {initializer.name: initializer for initializer in graph.initializer}
+    sites: dict[str, list[NodeProto]] = {}  # input tensor -> the weight MatMuls reading it
+    for node in graph.node:
+        if node.op_type == "MatMul" and node.input[1] in weights and not keep_fp32(node):
+            sites.setdefault(node.input[0], []).append(node)
+    graph.initializer.extend(
+        numpy_helper.from_array(np.array(value, dtype=dtype), name)
+        for name, value, dtype in [
+            (ONE, 1.0, np.float32),
+            (INV_INT8_MAX, 1 / INT8_MAX, np.float32),
+            (SMALLEST_MAX, 1e-30, np.float32),
+            (ZERO_POINT, 128, np.uint8),
+            (ROW, [-1], np.int64),
+        ]
+    )
+    zero_point = numpy_helper.from_array(np.array([128], dtype=np.uint8))
+    replacements: dict[str, list[NodeProto]] = {}
+    for site, (source, matmuls) in enumerate(sites.items()):
+        prefix = f"per_token_int8_{site}"
+        scale, quantized = f"{prefix}/scale", f"{prefix}/quantized"
+        width = weights[matmuls[0].input[1]].dims[0]
+        graph.initializer.append(
+            numpy_helper.from_array(np.array([-1, width], dtype=np.int64), f"{prefix}/token_rows_shape")
+        )
+        nodes = [
+            helper.make_node("ReduceMax", [source], [f"{prefix}/max"], axes=[-1]),
+            helper.make_node("ReduceMin", [source], [f"{prefix}/min"], axes=[-1]),
+            helper.make_node("Neg", [f"{prefix}/min"], [f"{prefix}/minus_min"]),
+            helper.make_node("Max", [f"{prefix}/max", f"{prefix}/minus_min", SMALLEST_MAX], [f"{prefix}/abs_max"]),
+            helper.make_node("Mul", [f"{prefix}/abs_max", INV_INT8_MAX], [scale]),
+            # QuantizeLinear takes one scale per row of a matrix: the tokens as rows.
+            helper.make_node("Reshape", [scale, ROW], [f"{prefix}/row_scale"]),
+            helper.make_node("Shape", [f"{prefix}/row_scale"], [f"{prefix}/rows"]),
+            helper.make_node("ConstantOfShape", [f"{prefix}/rows"], [f"{prefix}/row_zero_point"], value=zero_point),
+            helper.make_node("Reshape", [source, f"{prefix}/token_rows_shape"], [f"{prefix}/token_rows"]),
+            helper.make_node(
+                "QuantizeLinear",
+                [f"{prefix}/token_rows", f"{prefix}/row_scale", f"{prefix}/row_zero_point"],
+                [f"{prefix}/quantized_rows"],
+                axis=0,
+            ),
+            helper.make_node("Shape", [source], [f"{prefix}/shape"]),
+            helper.make_node("Reshape", [f"{prefix}/quantized_rows", f"{prefix}/shape"], [quantized]),
+        ]
+        for matmul in matmuls:
+            weight = numpy_helper.to_array(weights[matmul.input[1]]).astype(np.float32)
+            weight_scale = np.maximum(np.abs(weight).max(axis=0), 1e-30) / INT8_MAX
+            int8_weight, weight_scale_name = f"{matmul.name}/int8_weight", f"{matmul.name}/weight_scale"
+            graph.initializer.extend(
+                [
+                    numpy_helper.from_array(np.round(weight / weight_scale).astype(np.int8), int8_weight),
+                    numpy_helper.from_array(weight_scale.astype(np.float32), weight_scale_name),
+                ]
+            )
+            nodes += [
+                helper.make_node(
+                    "MatMulIntegerToFloat",
+                    [quantized, int8_weight, ONE, weight_scale_name, ZERO_POINT],
+                    [f"{matmul.name}/per_token"],
+                    domain="com.microsoft",
+                ),
+                helper.make_node("Mul", [f"{matmul.name}/per_token", scale], [matmul.output[0]]),
+            ]
+            replacements[matmul.name] = []
+        for position, node in enumerate(nodes):
+            node.name = f"{prefix}/{position}"
+        replacements[matmuls[0].name] = nodes  # the first reader in graph order: `source` exists there
+    ordered = [new for node in graph.node for new in replacements.get(node.name, [node])]
+    del graph.node[:]
+    graph.node.extend(ordered)
+    still_read = {name for node in graph.node for name in node.input}
+    kept = [initializer for initializer in graph.initializer if initializer.name in still_read]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    if not any(opset.domain == "com.microsoft" for opset in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
 
 
 def onnx_forward(model: bytes) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
