@@ -58,6 +58,14 @@ CENTROID = EmbeddingLFSpec("centroid", margin=0.02, min_confidence=0.7)
 HOLDOUT_SHARE = 0.1
 
 
+def markdown(table: pd.DataFrame, digits: int = 3) -> str:
+    """A pipe table of `table` (pandas' to_markdown needs tabulate, which is not installed)."""
+    cells = [[f"{value:.{digits}f}" if isinstance(value, float) else str(value) for value in row]
+             for row in table.itertuples(index=False)]
+    lines = [list(map(str, table.columns)), ["---"] * len(table.columns), *cells]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
 class Bench:
     """Collects one table row per step: scores on half B and on the whole dev set, coverage, ECEs, seconds."""
 
@@ -183,12 +191,12 @@ def main() -> None:
     table = pd.DataFrame(bench.rows)
     print(f"\n{len(frame)} training papers, dev {len(y)} papers (half B {int((~half_a).sum())}); "
           f"label-model settings chosen on half A: {best_settings}\n")
-    print(table.to_markdown(index=False, floatfmt=".3f"))
+    print(markdown(table))
     print("\nlabel-model settings (with centroid LFs), scored on half A:\n")
-    print(grid.to_markdown(index=False, floatfmt=".4f"))
+    print(markdown(grid, 4))
     final = score(y, ensemble[0].argmax(axis=1), names).per_area.sort_values("f1")
     print(f"\nensemble: {int((final['f1'] > 0).sum())}/{k} areas with F1 > 0; weakest five on dev:\n")
-    print(final.head(5).to_markdown(floatfmt=".3f"))
+    print(markdown(final.head(5).rename_axis("area").reset_index()))
 
 
 if __name__ == "__main__":
