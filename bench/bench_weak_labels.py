@@ -93,7 +93,7 @@ class Bench:
 def labelers(votes: np.ndarray, y: np.ndarray, k: int, settings: dict, prior: str) -> WeakLabeler:
     """A WeakLabeler with the class balance from gold (`gold`), the votes (`estimate`) or `uniform`."""
     balance = gold_class_balance(y, k) if prior == "gold" else None
-    return WeakLabeler(k, **settings, class_balance=balance, prior="uniform" if prior == "uniform" else "estimate")
+    return WeakLabeler(k, **settings, class_balance=balance, prior="estimate" if prior == "estimate" else "uniform")
 
 
 def end_model_row(bench: Bench, step: str, proba: np.ndarray, no_gold_temperature: float) -> None:
