@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import subprocess
@@ -38,10 +39,11 @@ def store(mlflow_store, monkeypatch) -> Path:
     return mlflow_store
 
 
-def log_and_register(gold_f1: float | None):
+def log_and_register(gold_f1: float | None, run_params: dict[str, str] | None = None, **taxonomy_and_gold):
     with mlflow.start_run():
+        mlflow.log_params(run_params or {})
         info = mlflow.pyfunc.log_model(name="model", python_model=Constant(), pip_requirements=["mlflow"])
-    return register_and_promote(info.model_uri, "clf", "champion", gold_f1)
+    return register_and_promote(info.model_uri, "clf", "champion", gold_f1, **taxonomy_and_gold)
 
 
 def champion() -> str:
@@ -139,3 +141,43 @@ def test_without_gold_only_the_first_model_becomes_champion(store):
     assert not second.promoted and "no gold" in second.reason
     assert champion() == "1"
     assert log_and_register(0.1).promoted  # a measured model beats an unmeasured champion
+
+
+def test_a_model_of_another_taxonomy_never_becomes_the_champion(store, tmp_path):
+    taxonomy_file = tmp_path / "pwc.yaml"
+    taxonomy_file.write_text("name: pwc\n")
+    first = log_and_register(0.40, taxonomy="iclr2025", gold_fingerprint="iclr-gold")
+    other = log_and_register(0.90, taxonomy="pwc", taxonomy_file=taxonomy_file, gold_fingerprint="iclr-gold")
+    assert first.promoted and not other.promoted and champion() == "1" and other.champion_version == "1"
+    assert other.reason == ("taxonomy 'pwc' is not the champion (v1)'s 'iclr2025': a model never becomes the "
+                            "champion of another taxonomy's model (give each taxonomy its own registered model)")
+    tags = MlflowClient().get_model_version("clf", "2").tags
+    assert tags["taxonomy"] == "pwc" and tags["gold_fingerprint"] == "iclr-gold"
+    assert tags["taxonomy_digest"] == hashlib.sha256(b"name: pwc\n").hexdigest()[:16]
+    assert log_and_register(0.45, taxonomy="iclr2025", gold_fingerprint="iclr-gold").promoted
+    assert champion() == "3"
+
+
+def test_macro_f1_is_compared_only_on_the_same_gold(store):
+    log_and_register(0.40, taxonomy="pwc", gold_fingerprint="gold-a")
+    other_gold = log_and_register(0.90, taxonomy="pwc", gold_fingerprint="gold-b")
+    assert not other_gold.promoted and champion() == "1"
+    assert other_gold.reason == ("gold macro-F1 0.9000 is on gold gold-b, the champion (v1)'s 0.4000 on gold gold-a: "
+                                 "scores on different gold are not compared; the champion stays")
+    same_gold = log_and_register(0.45, taxonomy="pwc", gold_fingerprint="gold-a")
+    assert same_gold.promoted and champion() == "3"
+    assert same_gold.reason == "gold macro-F1 0.4500 beats the champion's 0.4000 (v1)"
+
+
+def test_the_gold_of_a_champion_registered_untagged_is_its_runs_gold_parameter(store):
+    log_and_register(0.40, run_params={"data.gold.fingerprint": "gold-a"})  # before versions were tagged
+    assert not log_and_register(0.90, gold_fingerprint="gold-b").promoted
+    assert log_and_register(0.45, gold_fingerprint="gold-a").promoted and champion() == "3"
+
+
+def test_a_champion_of_unknown_gold_is_not_compared_with(store):
+    log_and_register(0.40)  # registered outside training: no gold fingerprint anywhere
+    unknown = log_and_register(0.90, gold_fingerprint="gold-a")
+    assert not unknown.promoted and champion() == "1"
+    assert unknown.reason == ("gold macro-F1 0.9000 not compared: the champion (v1) records no gold fingerprint, "
+                              "so its 0.4000 may be on other gold; the champion stays")

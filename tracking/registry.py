@@ -1,8 +1,10 @@
-"""Register each trained model and move the champion alias only to a better one."""
+"""Register each trained model and move the champion alias only to a better one of the same taxonomy and gold."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
@@ -13,6 +15,11 @@ from cli import UserError
 from tracking.store import sqlite_path
 
 GOLD_TAG = "gold_macro_f1"
+GOLD_FINGERPRINT_TAG = "gold_fingerprint"
+TAXONOMY_TAG = "taxonomy"
+TAXONOMY_DIGEST_TAG = "taxonomy_digest"
+# what a training run logs as the gold's fingerprint: the gold of a champion registered before versions were tagged
+GOLD_FINGERPRINT_PARAM = "data.gold.fingerprint"
 
 
 @dataclass(frozen=True)
@@ -63,29 +70,78 @@ def require_model(tracking_uri: str, model_uri: str) -> None:
                             "make train)")
 
 
-def _decide(new_f1: float | None, champion: ModelVersion | None) -> tuple[bool, str]:
+def file_digest(path: str | Path) -> str:
+    """A short digest of a file's bytes (the taxonomy a model was trained with), tagged on its version."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def _champion_gold(client: MlflowClient, champion: ModelVersion) -> str | None:
+    """The fingerprint of the gold the champion was scored on: its tag, else its training run's parameter."""
+    if GOLD_FINGERPRINT_TAG in champion.tags:
+        return champion.tags[GOLD_FINGERPRINT_TAG]
+    if not champion.run_id:
+        return None
+    try:
+        return client.get_run(champion.run_id).data.params.get(GOLD_FINGERPRINT_PARAM)
+    except MlflowException:  # the run was deleted: the gold is unknown
+        return None
+
+
+def _decide(client: MlflowClient, champion: ModelVersion | None, new_f1: float | None, taxonomy: str | None,
+            gold: str | None) -> tuple[bool, str]:
+    """Whether the new version becomes the champion, and why.
+
+    Never across taxonomies (when both are known), and macro-F1 is compared only on the same gold (when the new
+    version's gold is known, the champion's must be the same).
+    """
     if champion is None:
         return True, "no champion yet"
+    where = f"the champion (v{champion.version})"
+    old_taxonomy = champion.tags.get(TAXONOMY_TAG)
+    if taxonomy is not None and old_taxonomy is not None and taxonomy != old_taxonomy:
+        return False, (f"taxonomy {taxonomy!r} is not {where}'s {old_taxonomy!r}: a model never becomes the "
+                       "champion of another taxonomy's model (give each taxonomy its own registered model)")
     if new_f1 is None:
         return False, "no gold given: the champion stays"
     old = champion.tags.get(GOLD_TAG)
     if old is None:
-        return True, f"gold macro-F1 {new_f1:.4f}; the champion (v{champion.version}) has no gold score"
+        return True, f"gold macro-F1 {new_f1:.4f}; {where} has no gold score"
+    if gold is not None:
+        old_gold = _champion_gold(client, champion)
+        if old_gold is None:
+            return False, (f"gold macro-F1 {new_f1:.4f} not compared: {where} records no gold fingerprint, so its "
+                           f"{float(old):.4f} may be on other gold; the champion stays")
+        if gold != old_gold:
+            return False, (f"gold macro-F1 {new_f1:.4f} is on gold {gold}, {where}'s {float(old):.4f} on gold "
+                           f"{old_gold}: scores on different gold are not compared; the champion stays")
     if new_f1 > float(old):
         return True, f"gold macro-F1 {new_f1:.4f} beats the champion's {float(old):.4f} (v{champion.version})"
     return False, f"gold macro-F1 {new_f1:.4f} does not beat the champion's {float(old):.4f} (v{champion.version})"
 
 
 def register_and_promote(model_uri: str, name: str, alias: str, gold_macro_f1: float | None,
-                         tags: dict[str, str] | None = None) -> Registration:
-    """Register `model_uri` as a new version of `name`; point `alias` at it when it is the better model."""
+                         tags: dict[str, str] | None = None, *, taxonomy: str | None = None,
+                         taxonomy_file: str | Path | None = None,
+                         gold_fingerprint: str | None = None) -> Registration:
+    """Register `model_uri` as a new version of `name`; point `alias` at it when it is the better model.
+
+    The version is tagged with its gold macro-F1, `taxonomy` (the taxonomy's name), the digest of `taxonomy_file`
+    and `gold_fingerprint` (of the gold papers it was scored on), whichever are given; the champion rule uses them.
+    """
     client = MlflowClient()
     version_tags = dict(tags or {})
     if gold_macro_f1 is not None:
         version_tags[GOLD_TAG] = f"{gold_macro_f1:.6f}"
+    if gold_macro_f1 is not None and gold_fingerprint is not None:
+        version_tags[GOLD_FINGERPRINT_TAG] = gold_fingerprint
+    if taxonomy is not None:
+        version_tags[TAXONOMY_TAG] = taxonomy
+    if taxonomy_file is not None:
+        version_tags[TAXONOMY_DIGEST_TAG] = file_digest(taxonomy_file)
     version = mlflow.register_model(model_uri, name, tags=version_tags).version
     champion = champion_version(client, name, alias)
-    promoted, reason = _decide(gold_macro_f1, champion)
+    promoted, reason = _decide(client, champion, gold_macro_f1, taxonomy,
+                               gold_fingerprint if gold_macro_f1 is not None else None)
     if promoted:
         client.set_registered_model_alias(name, alias, version)
     return Registration(
