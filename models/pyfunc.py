@@ -18,6 +18,7 @@ from mlflow.types.schema import ColSpec, Schema
 
 import evaluation
 from models.base import ProbabilisticClassifier, read_config
+from models.embedding_logistic import EmbeddingLogisticClassifier
 from models.minilm import MiniLMClassifier
 from models.text import InputError, frame_texts
 from models.tfidf import TfidfClassifier
@@ -26,7 +27,9 @@ _logger = logging.getLogger(__name__)
 
 CLASSIFIER_ARTIFACT = "classifier"
 SHOWN_ROWS = 5
-SAVED_KINDS: dict[str, type] = {"minilm": MiniLMClassifier, "tfidf": TfidfClassifier}
+SAVED_KINDS: dict[str, type] = {"minilm": MiniLMClassifier, "tfidf": TfidfClassifier,
+                                 "embedding_logistic": EmbeddingLogisticClassifier}
+TAXONOMY_KEY = "taxonomy"  # the MLmodel metadata key and the output column naming the model's taxonomy
 REQUIREMENTS = (
     "mlflow",
     "torch",
@@ -55,8 +58,10 @@ def load_classifier(directory: str | Path) -> ProbabilisticClassifier:
     return SAVED_KINDS[kind].load(directory)
 
 
-def area_frame(probabilities: np.ndarray, slugs: list[str], names: list[str]) -> pd.DataFrame:
-    """Prediction table: area slug, area name, confidence (max probability) and one prob_<slug> per area."""
+def area_frame(probabilities: np.ndarray, slugs: list[str], names: list[str],
+               taxonomy: str | None = None) -> pd.DataFrame:
+    """Prediction table: area slug, area name, confidence (max probability), the taxonomy's name (when known) and
+    one prob_<slug> per area."""
     best = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, dtype=int)
     frame = pd.DataFrame(
         {
@@ -65,6 +70,8 @@ def area_frame(probabilities: np.ndarray, slugs: list[str], names: list[str]) ->
             "confidence": probabilities.max(axis=1) if len(probabilities) else np.zeros(0),
         }
     )
+    if taxonomy is not None:
+        frame[TAXONOMY_KEY] = taxonomy
     probability_columns = pd.DataFrame(probabilities, columns=[f"prob_{slug}" for slug in slugs])
     return pd.concat([frame, probability_columns], axis=1)
 
@@ -88,10 +95,10 @@ class PaperAreaModel(mlflow.pyfunc.PythonModel):
     other failure is logged with its traceback and re-raised with INTERNAL_ERROR (HTTP 500).
     """
 
-    def __init__(self, slugs: list[str], names: list[str]):
+    def __init__(self, slugs: list[str], names: list[str], taxonomy: str | None = None):
         if len(slugs) != len(names):
             raise ValueError(f"{len(slugs)} area slugs but {len(names)} names")
-        self.slugs, self.names = list(slugs), list(names)
+        self.slugs, self.names, self.taxonomy = list(slugs), list(names), taxonomy
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         self.classifier = load_classifier(context.artifacts[CLASSIFIER_ARTIFACT])
@@ -104,21 +111,22 @@ class PaperAreaModel(mlflow.pyfunc.PythonModel):
         except InputError as error:
             raise MlflowException.invalid_parameter_value(f"bad input: {error}") from error
         if not papers:
-            return area_frame(np.zeros((0, len(self.slugs))), self.slugs, self.names)
+            return area_frame(np.zeros((0, len(self.slugs))), self.slugs, self.names, self.taxonomy)
         try:
             probabilities = self.classifier.predict_proba(model_input)
         except Exception as error:
             _logger.exception("predicting %d papers failed", papers)
             message = f"internal error: {type(error).__name__}: {error}"
             raise MlflowException(message, error_code=INTERNAL_ERROR) from error
-        return area_frame(probabilities, self.slugs, self.names)
+        return area_frame(probabilities, self.slugs, self.names, self.taxonomy)
 
 
-def _signature(slugs: list[str]) -> ModelSignature:
+def _signature(slugs: list[str], taxonomy: str | None) -> ModelSignature:
     """The output columns only: with an input schema MLflow would drop unknown columns and coerce types before
     `predict`, so it could not name what a client sent (the input example documents the input)."""
     outputs = Schema(
         [ColSpec("string", "area"), ColSpec("string", "area_name"), ColSpec("double", "confidence")]
+        + ([ColSpec("string", TAXONOMY_KEY)] if taxonomy is not None else [])
         + [ColSpec("double", f"prob_{slug}") for slug in slugs]
     )
     return ModelSignature(outputs=outputs)
@@ -130,9 +138,13 @@ def log_pyfunc_model(
     names: list[str],
     name: str = "model",
     registered_model_name: str | None = None,
+    taxonomy: str | None = None,
 ) -> ModelInfo:
-    """Log `classifier` as a pyfunc model in the active run (code and weights travel with it); maybe register."""
-    python_model = PaperAreaModel(slugs, names)
+    """Log `classifier` as a pyfunc model in the active run (code and weights travel with it); maybe register.
+
+    `taxonomy` (the taxonomy's name) goes into the model's metadata and a `taxonomy` column of every prediction.
+    """
+    python_model = PaperAreaModel(slugs, names, taxonomy)
     with tempfile.TemporaryDirectory() as tmp:
         saved = classifier.save(Path(tmp) / CLASSIFIER_ARTIFACT)
         return mlflow.pyfunc.log_model(
@@ -140,7 +152,8 @@ def log_pyfunc_model(
             python_model=python_model,
             artifacts={CLASSIFIER_ARTIFACT: str(saved)},
             code_paths=[str(Path(__file__).parent), str(Path(evaluation.__file__).parent)],
-            signature=_signature(python_model.slugs),
+            signature=_signature(python_model.slugs, taxonomy),
+            metadata={TAXONOMY_KEY: taxonomy} if taxonomy is not None else None,
             input_example=INPUT_EXAMPLE,
             pip_requirements=[f"{package}=={version(package)}" for package in REQUIREMENTS],
             registered_model_name=registered_model_name,

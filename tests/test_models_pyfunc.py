@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from models import MiniLMClassifier, TfidfClassifier, log_pyfunc_model
+from models import EmbeddingLogisticClassifier, MiniLMClassifier, TfidfClassifier, log_pyfunc_model
 from models.pyfunc import PaperAreaModel
 
 SLUGS = ["vision", "language", "theory"]
@@ -36,9 +36,10 @@ def mlflow_store(tmp_path):
     mlflow.set_tracking_uri(previous)
 
 
-def _log(classifier, registered_model_name: str | None = None) -> str:
+def _log(classifier, registered_model_name: str | None = None, taxonomy: str | None = None) -> str:
     with mlflow.start_run():
-        info = log_pyfunc_model(classifier, SLUGS, NAMES, registered_model_name=registered_model_name)
+        info = log_pyfunc_model(classifier, SLUGS, NAMES, registered_model_name=registered_model_name,
+                                taxonomy=taxonomy)
     return info.model_uri
 
 
@@ -93,6 +94,24 @@ def test_tfidf_pyfunc_round_trip(mlflow_store):
     predictions = model.predict(PAPERS)
     _check_predictions(predictions, len(PAPERS))
     assert list(predictions["area"]) == [SLUGS[i] for i in classifier.predict(PAPERS)]
+
+
+def test_a_model_logged_with_its_taxonomy_names_it_in_its_metadata_and_every_prediction(mlflow_store):
+    model = mlflow.pyfunc.load_model(_log(TfidfClassifier(min_df=1).fit(PAPERS, SOFT), taxonomy="mine"))
+    assert model.metadata.metadata == {"taxonomy": "mine"}
+    assert model.metadata.signature.outputs.input_names()[:4] == ["area", "area_name", "confidence", "taxonomy"]
+    predictions = model.predict(PAPERS)
+    assert predictions["taxonomy"].tolist() == ["mine"] * len(PAPERS)
+    _check_predictions(predictions.drop(columns="taxonomy"), len(PAPERS))
+    assert list(model.predict(PAPERS.iloc[:0]).columns) == list(predictions.columns)
+
+
+def test_the_embedding_logistic_end_model_logs_and_loads(mlflow_store, tiny_bert_dir):
+    classifier = EmbeddingLogisticClassifier(model_path=str(tiny_bert_dir), max_length=32).fit(PAPERS, SOFT)
+    predictions = mlflow.pyfunc.load_model(_log(classifier)).predict(PAPERS)
+    _check_predictions(predictions, len(PAPERS))
+    np.testing.assert_allclose(predictions.filter(like="prob_").to_numpy(), classifier.predict_proba(PAPERS),
+                               atol=1e-6)
 
 
 def test_input_errors_are_the_clients_and_internal_errors_are_logged_500s(caplog):
