@@ -14,6 +14,7 @@ from cli import UserError, publish, temporary_beside
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 PROB_PREFIX = "prob_"
+TAXONOMY_COLUMN = "taxonomy"  # of the pyfunc output (models.pyfunc), when the model was logged with its taxonomy
 
 
 class OutputError(UserError):
@@ -29,9 +30,11 @@ def output_format(path: str | Path) -> str:
 
 
 def prediction_rows(papers: pd.DataFrame, predicted: pd.DataFrame, top_k: int) -> pd.DataFrame:
-    """One row a paper: id, title, area, area_name, confidence, then `top<i>_area` / `top<i>_prob` for i <= k.
+    """One row a paper: id, title, area, area_name, confidence, taxonomy (when the model names it), then
+    `top<i>_area` / `top<i>_prob` for i <= k.
 
-    `predicted` is the pyfunc output: `area`, `area_name`, `confidence` and a `prob_<slug>` column per area.
+    `predicted` is the pyfunc output: `area`, `area_name`, `confidence`, maybe `taxonomy`, and a `prob_<slug>`
+    column per area.
     """
     prob_columns = [column for column in predicted.columns if column.startswith(PROB_PREFIX)]
     slugs = np.array([column.removeprefix(PROB_PREFIX) for column in prob_columns], dtype=object)
@@ -44,6 +47,8 @@ def prediction_rows(papers: pd.DataFrame, predicted: pd.DataFrame, top_k: int) -
         "area_name": predicted["area_name"].to_numpy(),
         "confidence": predicted["confidence"].to_numpy(dtype=float),
     })
+    if TAXONOMY_COLUMN in predicted:
+        rows[TAXONOMY_COLUMN] = predicted[TAXONOMY_COLUMN].to_numpy()
     for rank in range(ranked.shape[1]):
         rows[f"top{rank + 1}_area"] = slugs[ranked[:, rank]]
         rows[f"top{rank + 1}_prob"] = np.take_along_axis(probs, ranked[:, rank : rank + 1], axis=1)[:, 0]

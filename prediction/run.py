@@ -15,7 +15,7 @@ from dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, Paper, papers_frame, rea
 from dumps.reader import read_start
 from prediction.engines import LocalEngine, SparkEngine
 from prediction.model import DEFAULT_MODEL_URI, load_model, resolve_model_uri
-from prediction.outputs import PredictionWriter, output_format, prediction_rows
+from prediction.outputs import TAXONOMY_COLUMN, PredictionWriter, output_format, prediction_rows
 from prediction.progress import Progress, format_seconds
 
 ENGINES = ("local", "spark")
@@ -31,14 +31,17 @@ class PredictionSummary:
     reading: DumpReading  # per-file entries and skips, duplicates
     areas: Counter[str]  # area name -> papers
     seconds: float
+    taxonomy: str | None = None  # the name of the model's taxonomy (None: the model does not say)
 
     @property
     def papers(self) -> int:
         return sum(self.areas.values())
 
     def report(self) -> str:
-        """The input summary, then the area counts, most frequent first."""
-        lines = [self.reading.summary(), f"{self.papers:,} papers -> {self.output} in {format_seconds(self.seconds)}"]
+        """The input summary, then the area counts, most frequent first, under the model's taxonomy."""
+        taxonomy = f"of taxonomy {self.taxonomy!r}" if self.taxonomy else "(the model does not name its taxonomy)"
+        lines = [self.reading.summary(), f"{self.papers:,} papers -> {self.output} in {format_seconds(self.seconds)}",
+                 f"areas {taxonomy}:"]
         for area, count in self.areas.most_common():
             lines.append(f"  {count:>8,}  {count / self.papers:6.1%}  {area}")
         return "\n".join(lines)
@@ -81,12 +84,15 @@ def predict_dumps(
         runner = LocalEngine(model, batch_size)
     reading = read_dumps(inputs, input_format, max_entry_bytes)
     areas: Counter[str] = Counter()
+    taxonomy = None
     progress = Progress(inputs, stream)
     try:
         with PredictionWriter(output) as writer:
             for chunk in chunks(reading, runner.chunk_size):
                 papers = papers_frame(chunk)
                 rows = prediction_rows(papers, runner.predict(papers), top_k)
+                if TAXONOMY_COLUMN in rows:
+                    taxonomy = str(rows[TAXONOMY_COLUMN].iloc[0])
                 writer.write(rows)
                 areas.update(rows["area_name"])
                 progress.update(len(chunk), chunk[-1].source)
@@ -95,4 +101,4 @@ def predict_dumps(
                 raise NoPapersError(f"no papers to predict ({files}); {output} not written")
     finally:
         seconds = progress.close()
-    return PredictionSummary(Path(output), reading, areas, seconds)
+    return PredictionSummary(Path(output), reading, areas, seconds, taxonomy)

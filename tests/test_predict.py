@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -128,6 +129,30 @@ def test_cli_writes_predictions_and_a_summary_of_area_counts(keyword_model, samp
     for name, count in rows["area_name"].value_counts().items():
         assert f"{count:>8,}" in result.stderr and name in result.stderr
     assert f"{len(rows)} distinct papers" in result.stderr and f"{len(rows)} papers -> {output}" in result.stderr
+    assert "\nareas (the model does not name its taxonomy):\n" in result.stderr and "taxonomy" not in rows
+
+
+def test_a_model_logged_with_its_taxonomy_shows_it_in_the_summary_and_every_row(mlflow_store, tmp_path):
+    import mlflow
+
+    from models import TfidfClassifier, log_pyfunc_model
+
+    papers = pd.DataFrame({"title": ["Sourdough starters", "Weeding robots"] * 4,
+                           "abstract": ["gluten and oven spring", "pruning and watering plants"] * 4})
+    classifier = TfidfClassifier(min_df=1).fit(papers, np.tile([[0.9, 0.1], [0.1, 0.9]], (4, 1)), progress=False)
+    with mlflow.start_run():
+        log_pyfunc_model(classifier, ["bread", "garden"], ["Bread baking", "Garden robots"],
+                         registered_model_name="mine-classifier", taxonomy="mine")
+    source = write_jsonl(tmp_path / "papers.jsonl", [
+        {"id": "a", "title": "A sourdough study", "abstract": "Gluten networks and oven spring."},
+        {"id": "b", "title": "Garden robots", "abstract": "A robot for weeding and watering plants."}])
+    output = tmp_path / "tagged.jsonl"
+    result = run_predict("--input", str(source), "--output", str(output), "--model", "models:/mine-classifier/1")
+    assert result.returncode == 0, result.stderr
+    assert "\nareas of taxonomy 'mine':\n" in result.stderr
+    rows = read_output(output)
+    assert rows["area"].tolist() == ["bread", "garden"] and rows["taxonomy"].tolist() == ["mine", "mine"]
+    assert list(rows.columns[:6]) == ["id", "title", "area", "area_name", "confidence", "taxonomy"]
 
 
 def test_default_model_is_the_registry_champion(keyword_registry, sample_dumps, tmp_path, monkeypatch):
