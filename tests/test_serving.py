@@ -74,3 +74,37 @@ def test_malformed_requests_get_a_4xx_with_a_message(server, payload):
     response = invoke(server, payload)
     assert 400 <= response.status_code < 500
     assert response.json()["message"]
+
+
+@pytest.fixture(scope="module")
+def taxonomy_server(tmp_path_factory) -> str:
+    """The base URL of a model server for a TF-IDF model logged with its taxonomy, 'mine'."""
+    import mlflow
+    import numpy as np
+
+    from models import TfidfClassifier, log_pyfunc_model
+
+    papers = pd.DataFrame({"title": ["Sourdough starters", "Weeding robots"] * 4,
+                           "abstract": ["gluten and oven spring", "pruning and watering plants"] * 4})
+    classifier = TfidfClassifier(min_df=1).fit(papers, np.tile([[0.9, 0.1], [0.1, 0.9]], (4, 1)))
+    root = tmp_path_factory.mktemp("taxonomy-store")
+    uri = f"sqlite:///{root}/mlruns.db"
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        experiment = mlflow.create_experiment("serving", artifact_location=(root / "artifacts").as_uri())
+        with mlflow.start_run(experiment_id=experiment):
+            log_pyfunc_model(classifier, ["bread", "garden"], ["Bread baking", "Garden robots"],
+                             registered_model_name="mine-classifier", taxonomy="mine")
+    finally:
+        mlflow.set_tracking_uri(previous)
+    with model_server("models:/mine-classifier/1", tracking_uri=uri) as url:
+        yield url
+
+
+def test_a_rest_client_sees_the_models_taxonomy_in_every_prediction(taxonomy_server):
+    records = [{"title": "A sourdough study", "abstract": "Gluten and oven spring."}, {"title": "Weeding robots"}]
+    response = invoke(taxonomy_server, {"dataframe_records": records})
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    assert [(p["area"], p["taxonomy"]) for p in predictions] == [("bread", "mine"), ("garden", "mine")]
