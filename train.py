@@ -1,10 +1,12 @@
-"""Train a paper-area classifier from raw dumps, or inspect the labelling functions.
+"""Train a paper-area classifier from raw dumps, build its taxonomy, inspect its labelling functions, evaluate it.
 
-    python train.py [--config configs/default.yaml] [--dumps PATH...] [--gold GOLD.jsonl] [--end-model minilm|tfidf]
-                    [--epochs N] [--max-length N] [--seed N] [--experiment NAME] [--engine local|spark]
-    python train.py lfs --dumps PATH... [--gold GOLD.jsonl] [--json OUT.json]
-    python train.py suggest --dumps PATH... --area SLUG
-    python train.py evaluate --model URI --gold GOLD.jsonl [--json OUT.json] [--taxonomy YAML]
+    python train.py [train] [--config configs/default.yaml] [--dumps PATH...] [--gold GOLD.jsonl]
+                    [--end-model minilm|tfidf] [--epochs N] [--max-length N] [--seed N] [--experiment NAME]
+                    [--engine local|spark]
+    python train.py init-taxonomy --areas AREAS.csv --name NAME --output TAXONOMY.yaml [--force]
+    python train.py suggest --dumps PATH... --area SLUG [--taxonomy YAML] [--basis auto|votes|description]
+    python train.py lfs --dumps PATH... [--taxonomy YAML] [--gold GOLD.jsonl] [--json OUT.json]
+    python train.py evaluate --model URI --gold GOLD.jsonl [--taxonomy YAML] [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 
 from cli import fail_cleanly  # noqa: E402
+from pipeline import lf_commands  # noqa: E402  (light: the commands import the labelling stack when they run)
+from pipeline.config import DEFAULT_TAXONOMY  # noqa: E402
+
+TRAIN = "train"  # the subcommand a command line without one runs
 
 
-def train_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="train.py", description="Train on dumps; log and register in MLflow.")
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML config (default: configs/default.yaml)")
     parser.add_argument("--dumps", nargs="+", metavar="PATH", help="dumps to train on (replace the config's)")
     parser.add_argument("--gold", metavar="GOLD.jsonl", help="labelled papers: choose models and epochs, report")
@@ -32,13 +37,20 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--experiment", help="MLflow experiment name")
     parser.add_argument("--engine", choices=["local", "spark"], help="where the label matrix is built")
-    return parser
 
 
-def run_training(argv: list[str]) -> int:
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="MLflow model URI or local model folder")
+    parser.add_argument("--gold", required=True, metavar="GOLD.jsonl")
+    parser.add_argument("--json", metavar="OUT.json")
+    parser.add_argument("--taxonomy", default=str(DEFAULT_TAXONOMY), metavar="YAML",
+                        help="the model's taxonomy: gold labels are its area names or slugs "
+                             "(default: configs/taxonomies/iclr2025.yaml)")
+
+
+def run_training(args: argparse.Namespace) -> int:
     from pipeline.config import load_config  # light: a bad config fails before MLflow and torch are loaded
 
-    args = train_parser().parse_args(argv)
     overrides = {
         "dumps": args.dumps,
         "gold": args.gold,
@@ -56,35 +68,44 @@ def run_training(argv: list[str]) -> int:
     return 0
 
 
-def run_subcommand(name: str, argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog=f"train.py {name}")
-    if name == "evaluate":
-        from pipeline.config import DEFAULT_TAXONOMY
-        from pipeline.evaluate import run_evaluate
+def run_evaluate(args: argparse.Namespace) -> int:
+    from pipeline.evaluate import run_evaluate as evaluate
 
-        parser.add_argument("--model", required=True, help="MLflow model URI or local model folder")
-        parser.add_argument("--gold", required=True, metavar="GOLD.jsonl")
-        parser.add_argument("--json", metavar="OUT.json")
-        parser.add_argument("--taxonomy", default=str(DEFAULT_TAXONOMY), metavar="YAML",
-                            help="the model's taxonomy: gold labels are its area names or slugs "
-                                 "(default: configs/taxonomies/iclr2025.yaml)")
-        args = parser.parse_args(argv)
-        return run_evaluate(args.model, args.gold, args.json, args.taxonomy)
-    from pipeline import lf_commands
+    return evaluate(args.model, args.gold, args.json, args.taxonomy)
 
-    add_arguments, run = {
-        "lfs": (lf_commands.add_lfs_arguments, lf_commands.run_lfs),
-        "suggest": (lf_commands.add_suggest_arguments, lf_commands.run_suggest),
-    }[name]
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+
+COMMANDS = {  # name: (help, add its arguments, run it)
+    TRAIN: ("train on dumps, log and register the model in MLflow (the default: train.py [--config ...])",
+            add_training_arguments, run_training),
+    "init-taxonomy": ("write a first taxonomy YAML from a CSV of area names and descriptions",
+                      lf_commands.add_init_taxonomy_arguments, lf_commands.run_init_taxonomy),
+    "suggest": ("candidate keywords for an area, from its papers or (before any keyword) its description",
+                lf_commands.add_suggest_arguments, lf_commands.run_suggest),
+    "lfs": ("the labelling functions' coverage, conflicts and votes per area (with gold: accuracies)",
+            lf_commands.add_lfs_arguments, lf_commands.run_lfs),
+    "evaluate": ("score a model against a gold file", add_evaluate_arguments, run_evaluate),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="train.py", usage="train.py [COMMAND] [options]", description="Train a paper-area classifier on dumps, or work on its taxonomy.",
+        epilog="Without a command, train.py trains: `train.py [--config YAML] [...]` is `train.py train [...]`; "
+               "`train.py COMMAND --help` lists a command's options.")
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    for name, (summary, add_arguments, run) in COMMANDS.items():
+        command = commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
+        add_arguments(command)
+        command.set_defaults(run=run)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("lfs", "suggest", "evaluate"):
-        return run_subcommand(argv[0], argv[1:])
-    return run_training(argv)
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
+        argv = [TRAIN, *argv]
+    args = build_parser().parse_args(argv)
+    return args.run(args)
 
 
 if __name__ == "__main__":

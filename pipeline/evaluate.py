@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation import Scores, score
-from labeling import Taxonomy, load_taxonomy
+from labeling import Taxonomy, TaxonomyError, load_taxonomy
+from models.pyfunc import TAXONOMY_KEY
 from pipeline.data import GoldError, read_gold
 from tracking import require_model, resolve_tracking_uri
 
@@ -25,27 +26,35 @@ def load_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
     return mlflow.pyfunc.load_model(model_uri)
 
 
-def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> Scores:
-    """Predict the gold papers with the model at `model_uri` and score them against their labels.
+def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> tuple[Scores, str | None]:
+    """Predict the gold papers with the model at `model_uri` and score them against their labels; the scores and
+    the name of the taxonomy the model carries (None when it names none).
 
     Gold labels may be area names or slugs of `taxonomy` (anything else is refused with file:line); the model's
-    `area` column (slugs) is compared with them through the taxonomy.
+    `area` column (slugs) is compared with them through the taxonomy. A model that carries another taxonomy than
+    `taxonomy`, or predicts areas outside it, is refused.
     """
     gold = read_gold(gold_path, taxonomy)
     model = load_model(model_uri)
-    predicted = model.predict(gold.frame[["title", "abstract"]])["area"].astype(str)
-    unknown = sorted(set(predicted) - set(taxonomy.slugs))
+    predicted = model.predict(gold.frame[["title", "abstract"]])
+    carried = str(predicted[TAXONOMY_KEY].iloc[0]) if TAXONOMY_KEY in predicted and len(predicted) else None
+    if carried is not None and carried != taxonomy.name:
+        raise TaxonomyError(f"model {model_uri} carries taxonomy {carried!r}, not {taxonomy.name!r} of "
+                            f"{taxonomy.path} (pass the model's taxonomy with --taxonomy)")
+    areas = predicted["area"].astype(str)
+    unknown = sorted(set(areas) - set(taxonomy.slugs))
     if unknown:
         raise GoldError(f"model {model_uri} predicts area {unknown[0]!r}, not an area of taxonomy "
                         f"{taxonomy.name!r} (pass the model's taxonomy with --taxonomy)")
-    y_pred = np.array([taxonomy.index(slug) for slug in predicted], dtype=int)
-    return score(gold.y, y_pred, taxonomy.names)
+    y_pred = np.array([taxonomy.index(slug) for slug in areas], dtype=int)
+    return score(gold.y, y_pred, taxonomy.names), carried
 
 
-def scores_json(scores: Scores, model_uri: str, gold_path: str) -> dict:
-    """The machine-readable form written by `--json`."""
+def scores_json(scores: Scores, model_uri: str, gold_path: str, taxonomy: str | None) -> dict:
+    """The machine-readable form written by `--json`; `taxonomy` is the one the model carries (None: unnamed)."""
     return {
         "model": model_uri,
+        "taxonomy": taxonomy,
         "gold": gold_path,
         "n_papers": scores.n,
         **scores.summary(),
@@ -54,12 +63,16 @@ def scores_json(scores: Scores, model_uri: str, gold_path: str) -> dict:
 
 
 def run_evaluate(model_uri: str, gold_path: str, json_path: str | None, taxonomy_path: str) -> int:
-    """`train.py evaluate`: print the scores and the per-area report; optionally write them as JSON."""
-    scores = evaluate_model(model_uri, gold_path, load_taxonomy(taxonomy_path))
+    """`train.py evaluate`: print the model's taxonomy, the scores and the per-area report; optionally as JSON."""
+    taxonomy = load_taxonomy(taxonomy_path)
+    scores, carried = evaluate_model(model_uri, gold_path, taxonomy)
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         print(scores.per_area.round(3).to_string())
-    print(f"\n{scores.n} gold papers: accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}")
+    named = (f"taxonomy {carried!r}" if carried else
+             f"taxonomy {taxonomy.name!r} (from --taxonomy: the model does not name its taxonomy)")
+    print(f"\nmodel {model_uri}, {named}")
+    print(f"{scores.n} gold papers: accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}")
     if json_path:
-        Path(json_path).write_text(json.dumps(scores_json(scores, model_uri, gold_path), indent=2))
+        Path(json_path).write_text(json.dumps(scores_json(scores, model_uri, gold_path, carried), indent=2))
         print(f"wrote {json_path}", file=sys.stderr)
     return 0

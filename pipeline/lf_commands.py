@@ -1,4 +1,9 @@
-"""`train.py lfs` (how good the labelling functions are) and `train.py suggest` (candidate keywords)."""
+"""`train.py init-taxonomy` (a first taxonomy from an area table), `train.py suggest` (candidate keywords) and
+`train.py lfs` (how good the labelling functions are).
+
+The argument definitions import nothing heavy (`train.py` builds its parser with them before training); each
+command imports the labelling stack (snorkel, torch) when it runs.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeling import (
-    TaxonomyError,
-    WeakLabeler,
-    apply_lfs,
-    area_coverage,
-    covered,
-    keyword_lfs,
-    lf_table,
-    load_taxonomy,
-    suggest_keywords,
-)
-from labeling.label_model import PREDICTORS
 from pipeline.config import DEFAULT_TAXONOMY
-from pipeline.data import read_gold, read_papers
 
+SUGGESTION_BASES = ("auto", "votes", "description")  # labeling.suggest.BASES, without importing the labelling stack
 WIDTH = 120
 
 
@@ -45,6 +38,41 @@ def add_suggest_arguments(parser: argparse.ArgumentParser) -> None:
     _add_common_arguments(parser)
     parser.add_argument("--area", required=True, metavar="SLUG", help="the area to suggest keywords for")
     parser.add_argument("--top", type=int, default=20, help="number of candidates (default: 20)")
+    parser.add_argument("--basis", choices=SUGGESTION_BASES, default="auto",
+                        help="whose papers stand for the area: the label model's (votes), the ones nearest its "
+                             "description, or auto: votes unless they give the area under 3 papers")
+
+
+def add_init_taxonomy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--areas", required=True, metavar="AREAS.csv",
+                        help="CSV with a header and columns name, description (and optionally slug), one area a row")
+    parser.add_argument("--name", required=True, help="the taxonomy's name (models carry it)")
+    parser.add_argument("--output", required=True, metavar="TAXONOMY.yaml", help="the YAML to write")
+    parser.add_argument("--force", action="store_true", help="overwrite --output if it exists")
+
+
+def run_init_taxonomy(args: argparse.Namespace) -> int:
+    """Write a taxonomy YAML with one keyword group per area (its name), from the area table; never overwrite an
+    existing file without --force."""
+    from cli import atomic_output, refuse_input_as_output
+    from labeling.scaffold import read_area_table, scaffold_taxonomy
+    from labeling.taxonomy import TaxonomyError
+
+    output = Path(args.output)
+    refuse_input_as_output(output, [args.areas])
+    if output.exists() and not args.force:
+        raise TaxonomyError(f"{output}: already exists (pass --force to overwrite it)")
+    areas = read_area_table(args.areas)
+    text = scaffold_taxonomy(args.name, areas, source=args.areas)
+    try:
+        with atomic_output(output) as temp:
+            temp.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise TaxonomyError(f"{output}: cannot write: {error.strerror or error}") from None
+    print(f"wrote {output}: taxonomy {args.name!r}, {len(areas)} areas ({', '.join(a['slug'] for a in areas)}), "
+          "each with one keyword group: its name")
+    print(f"next: python train.py suggest --taxonomy {output} --dumps DUMP... --area {areas[0]['slug']}")
+    return 0
 
 
 def run_lfs(args: argparse.Namespace) -> int:
@@ -52,6 +80,10 @@ def run_lfs(args: argparse.Namespace) -> int:
 
     With gold, the table and votes per area are computed on the gold papers (so that LF accuracies show).
     """
+    from labeling import WeakLabeler, apply_lfs, area_coverage, covered, keyword_lfs, lf_table, load_taxonomy
+    from labeling.label_model import PREDICTORS
+    from pipeline.data import read_gold, read_papers
+
     taxonomy = load_taxonomy(args.taxonomy)
     lfs = keyword_lfs(taxonomy)
     frame = read_papers(args.dumps)
@@ -99,7 +131,11 @@ def run_lfs(args: argparse.Namespace) -> int:
 
 
 def run_suggest(args: argparse.Namespace) -> int:
-    """Print candidate keywords for one area, from the label model's labels on the dumps."""
+    """Print candidate keywords for one area, from the label model's labels on the dumps or, before the keywords
+    give the area papers, from the papers nearest its description; say which."""
+    from labeling import TaxonomyError, WeakLabeler, apply_lfs, covered, keyword_lfs, load_taxonomy, suggest_keywords
+    from pipeline.data import read_papers
+
     taxonomy = load_taxonomy(args.taxonomy)
     if args.area not in taxonomy.slugs:
         raise TaxonomyError(f"--area: no area {args.area!r} in taxonomy {taxonomy.name!r}; "
@@ -107,12 +143,20 @@ def run_suggest(args: argparse.Namespace) -> int:
     lfs = keyword_lfs(taxonomy)
     frame = read_papers(args.dumps)
     votes = apply_lfs(lfs, frame)
-    labeler = WeakLabeler(len(taxonomy.areas), area_names=taxonomy.names).fit(votes)
-    suggestions = suggest_keywords(frame, votes, labeler.predict_proba(votes), taxonomy, args.area, top=args.top)
-    uncovered = int((~covered(votes)).sum())
-    print(f"candidate keywords for {args.area} ({taxonomy.areas[taxonomy.index(args.area)].name}); "
-          f"{len(frame)} papers, {uncovered} without votes")
-    print(_fit(suggestions) if len(suggestions) else "no candidates: the label model gives this area no papers")
+    is_covered = covered(votes)
+    proba = WeakLabeler(len(taxonomy.areas), area_names=taxonomy.names).fit(votes).predict_proba(votes)
+    suggestions = suggest_keywords(frame, votes, proba, taxonomy, args.area, top=args.top, basis=args.basis)
+    area = taxonomy.areas[taxonomy.index(args.area)]
+    basis = ("the label model's papers of the area" if suggestions.attrs["basis"] == "votes"
+             else "the papers nearest the area's description")
+    print(f"candidate keywords for {args.area} ({area.name}) from {basis} (basis: {suggestions.attrs['basis']}); "
+          f"{len(frame)} papers, {int((~is_covered).sum())} without votes")
+    if len(suggestions):
+        print(_fit(suggestions))
+    elif suggestions.attrs["basis"] == "votes":
+        print("no candidates: the label model gives this area no papers (try --basis description)")
+    else:
+        print("no candidates: no paper shares a word with the area's name and description")
     return 0
 
 
