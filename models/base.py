@@ -1,4 +1,5 @@
-"""What every end model shares: predict from predict_proba, gold scoring per epoch, the saved-config file."""
+"""What every end model shares: predict from predict_proba, a calibration temperature, gold scoring per epoch,
+the saved-config file."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 
 from cli import UserError
 from evaluation import score
+from models.calibration import TemperatureScaling
 from models.text import check_soft_labels, frame_texts
 
 CONFIG_FILE = "classifier.json"
@@ -24,7 +26,13 @@ class TrainingDataError(UserError):
 
 
 class ProbabilisticClassifier:
-    """Base of the end models: subclasses implement `_fit` and `predict_proba(frame) -> (N, K)`."""
+    """Base of the end models: subclasses implement `_fit` and `_predict_proba(frame) -> (N, K)`.
+
+    `calibrate(temperature)` makes `predict_proba` divide the log-probabilities by it (the top area stays); the
+    temperature is saved with the model.
+    """
+
+    temperature_: float = 1.0
 
     def fit(
         self,
@@ -49,8 +57,34 @@ class ProbabilisticClassifier:
     ) -> None:
         raise NotImplementedError
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def _predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         raise NotImplementedError
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """(N, K) area probabilities, calibrated by the temperature when one is set."""
+        probabilities = self._predict_proba(frame)
+        if self.temperature_ == 1.0:
+            return probabilities
+        return TemperatureScaling(self.temperature_).transform(probabilities)
+
+    def calibrate(self, temperature: float) -> ProbabilisticClassifier:
+        """Use `temperature` (> 0, from `TemperatureScaling.fit`) in `predict_proba` from now on."""
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature!r}")
+        self.temperature_ = float(temperature)
+        return self
+
+    def _write_config(self, directory: str | Path, kind: str, params: dict, state: dict) -> Path:
+        """`write_config` with the temperature added to the fitted state."""
+        return write_config(directory, kind, params, {**state, "temperature": self.temperature_})
+
+    @classmethod
+    def _from_config(cls, directory: str | Path, kind: str, **more_params):
+        """A new classifier from a saved folder's params (plus `more_params`) with its temperature; and the state."""
+        _, params, state = read_config(directory, kind)
+        classifier = cls(**params, **more_params)
+        classifier.temperature_ = float(state.get("temperature", 1.0))
+        return classifier, state
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """The most probable area index of each paper."""

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
@@ -21,9 +22,11 @@ from models.encoder import (
     tokenize,
     torch_threads,
 )
+from progress import Progress
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
-CACHE_CHUNK = 2048  # texts embedded between cache writes, so an interrupted run keeps most of its work
+CACHE_CHUNK = 512  # texts embedded between cache writes and progress lines; an interrupted run keeps its work
+PROGRESS_EVERY = 10.0
 
 
 def text_hashes(texts: list[str]) -> np.ndarray:
@@ -113,21 +116,34 @@ class SentenceEncoder:
         return EmbeddingCache(self.cache_dir, key)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """(N, D) float32 unit-length embeddings of `texts`, from the cache where present."""
+        """(N, D) float32 unit-length embeddings of `texts`, from the cache where present; progress on stderr."""
         texts = list(texts)
         if self._cache is None:
-            return self._compute(texts)
+            return self._compute_chunked(texts)
         hashes = text_hashes(texts)
         rows, missing = self._cache.lookup(hashes)
         if missing.any():
             todo = np.flatnonzero(missing)
             unique_hashes, first = np.unique(hashes[todo], return_index=True)
-            for start in range(0, len(first), CACHE_CHUNK):
-                chunk = first[start : start + CACHE_CHUNK]
-                self._cache.add(unique_hashes[start : start + CACHE_CHUNK],
-                                self._compute([texts[todo[i]] for i in chunk]))
+            self._compute_chunked([texts[todo[i]] for i in first],
+                                  lambda start, vectors: self._cache.add(unique_hashes[start : start + len(vectors)],
+                                                                         vectors))
             rows, missing = self._cache.lookup(hashes)
         return self._cache.vectors(rows)
+
+    def _compute_chunked(self, texts: list[str],
+                         on_chunk: Callable[[int, np.ndarray], None] | None = None) -> np.ndarray:
+        """Embeddings of `texts` in chunks of CACHE_CHUNK, each passed to `on_chunk(start, vectors)` when done."""
+        if len(texts) <= CACHE_CHUNK and on_chunk is None:
+            return self._compute(texts)
+        parts = []
+        with Progress("papers", total=len(texts), label="embedding", every=PROGRESS_EVERY) as progress:
+            for start in range(0, len(texts), CACHE_CHUNK):
+                parts.append(self._compute(texts[start : start + CACHE_CHUNK]))
+                if on_chunk is not None:
+                    on_chunk(start, parts[-1])
+                progress.advance(len(parts[-1]))
+        return np.concatenate(parts) if parts else self._compute([])
 
     def _compute(self, texts: list[str]) -> np.ndarray:
         tokenizer, encoder = self._encoder

@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
-from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, epoch_row, read_config, write_config
+from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, epoch_row
 from models.encoder import (
     MeanPoolClassifier,
     collate,
@@ -127,7 +127,7 @@ class MiniLMClassifier(ProbabilisticClassifier):
             (no_decay if parameter.ndim < 2 else decay).append(parameter)
         return [{"params": decay, "weight_decay": self.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def _predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """(N, K) area probabilities; length-sorted batches, ONNX Runtime int8 unless `quantize=False` (one
         batch per thread at once: `num_threads`, default torch's thread count)."""
         texts = frame_texts(frame)
@@ -166,7 +166,7 @@ class MiniLMClassifier(ProbabilisticClassifier):
     def save(self, directory: str | Path) -> Path:
         """Write tokenizer, encoder and head (safetensors), the int8 ONNX copy and a small JSON config."""
         params = {k: v for k, v in dataclasses.asdict(self).items() if k != "model_path"}
-        directory = write_config(directory, "minilm", params, {"best_epoch": self.best_epoch_})
+        directory = self._write_config(directory, "minilm", params, {"best_epoch": self.best_epoch_})
         self.tokenizer_.save_pretrained(directory)
         self.module_.encoder.save_pretrained(directory)
         save_file(
@@ -178,8 +178,7 @@ class MiniLMClassifier(ProbabilisticClassifier):
     @classmethod
     def load(cls, directory: str | Path) -> MiniLMClassifier:
         """A classifier saved with `save`, ready to predict."""
-        _, params, state = read_config(directory, "minilm")
-        classifier = cls(model_path=str(directory), **params)
+        classifier, state = cls._from_config(directory, "minilm", model_path=str(directory))
         head = load_file(Path(directory) / HEAD_FILE)
         classifier.tokenizer_ = load_tokenizer(str(directory))
         classifier.module_ = MeanPoolClassifier(load_encoder(str(directory)), head["weight"].shape[0]).eval()

@@ -40,14 +40,28 @@ def _in_range(key: str, value: float, low: float, high: float = math.inf, above:
         raise ConfigError(f"{key}: must be {bound}, got {value!r}")
 
 
+PRIORS = ("uniform", "estimate")
+END_MODEL_KINDS = ("minilm", "tfidf", "embedding")
+
+
+def _check_model_folder(key: str, path: str | None) -> None:
+    """Raise ConfigError naming `key` unless `path` is None or a Hugging Face model folder."""
+    if path is not None and not (Path(path) / "config.json").is_file():
+        raise ConfigError(f"{key}: {path!r} is not a Hugging Face model folder (no config.json there)")
+
+
 @dataclass
 class LabelModelConfig:
     epochs: int = 100
     learning_rate: float = 0.001
     l2: float = 0.0
     seed: int = 0
+    prior: str = "uniform"  # the class balance without gold (with gold: the gold label frequencies)
+    embedding_lfs: bool = True  # add the taxonomy's `embedding_lfs` to its keyword LFs
 
     def __post_init__(self) -> None:
+        if self.prior not in PRIORS:
+            raise ConfigError(f"label_model.prior: must be one of {', '.join(PRIORS)}, got {self.prior!r}")
         _in_range("label_model.epochs", self.epochs, 1)
         _in_range("label_model.learning_rate", self.learning_rate, 0, above=True)
         _in_range("label_model.l2", self.l2, 0)
@@ -64,17 +78,37 @@ class EndModelConfig:
     learning_rate: float = 1e-4
     seed: int = 0
 
+    calibrate: bool = True  # fit a temperature on gold so that `confidence` matches accuracy (no gold: none)
+
     def __post_init__(self) -> None:
-        if self.kind not in ("minilm", "tfidf"):
-            raise ConfigError("end_model.kind: must be one of minilm, tfidf")
+        if self.kind not in END_MODEL_KINDS:
+            raise ConfigError(f"end_model.kind: must be one of {', '.join(END_MODEL_KINDS)}, got {self.kind!r}")
         for key in ("epochs", "batch_size"):
             _in_range(f"end_model.{key}", getattr(self, key), 1)
         _in_range("end_model.max_length", self.max_length, 1, MAX_LENGTH)
         _in_range("end_model.learning_rate", self.learning_rate, 0, above=True)
         _in_range("end_model.seed", self.seed, 0, MAX_SEED)
-        if self.model_path is not None and not (Path(self.model_path) / "config.json").is_file():
-            raise ConfigError(f"end_model.model_path: {self.model_path!r} is not a Hugging Face model folder "
-                              "(no config.json there)")
+        _check_model_folder("end_model.model_path", self.model_path)
+
+
+def default_cache_dir() -> str:
+    """Where embeddings are kept between runs: `$XDG_CACHE_HOME/paper-areas/embeddings` (~/.cache by default)."""
+    return str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "paper-areas" / "embeddings")
+
+
+@dataclass
+class EmbeddingsConfig:
+    """The frozen sentence encoder behind embedding LFs and the `embedding` end model."""
+
+    model_path: str | None = None  # a Hugging Face model folder; None = the packaged all-MiniLM-L6-v2
+    max_length: int = 128
+    cache_dir: str | None = field(default_factory=default_cache_dir)  # None: embed every run again
+
+    def __post_init__(self) -> None:
+        _in_range("embeddings.max_length", self.max_length, 1, MAX_LENGTH)
+        _check_model_folder("embeddings.model_path", self.model_path)
+        if self.cache_dir is not None:
+            self.cache_dir = os.path.expanduser(self.cache_dir)
 
 
 @dataclass
@@ -94,6 +128,7 @@ class TrainConfig:
     engine: str = "local"
     label_model: LabelModelConfig = field(default_factory=LabelModelConfig)
     end_model: EndModelConfig = field(default_factory=EndModelConfig)
+    embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
     def __post_init__(self) -> None:
@@ -209,13 +244,13 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         if isinstance(raw.get(key), str) and not os.path.isabs(raw[key]):
             raw[key] = os.path.normpath(base / raw[key])
     try:
-        if isinstance(raw.get("dumps"), list | str):
+        if overrides and overrides.get("dumps"):  # the command line's dumps replace the file's, unread
+            raw["dumps"] = _resolve_dumps(overrides["dumps"], Path.cwd())
+        elif isinstance(raw.get("dumps"), list | str):
             patterns = raw["dumps"] if isinstance(raw["dumps"], list) else [raw["dumps"]]
             if all(isinstance(p, str) for p in patterns):
                 raw["dumps"] = _resolve_dumps(patterns, base)
-        merged = _merge(raw, overrides or {})
-        if overrides and overrides.get("dumps"):
-            merged["dumps"] = _resolve_dumps(overrides["dumps"], Path.cwd())
+        merged = _merge(raw, {key: value for key, value in (overrides or {}).items() if key != "dumps"})
         return _build(TrainConfig, merged)
     except ConfigError as exc:
         given = {key for key, value in _flatten(overrides or {}).items() if value is not None}

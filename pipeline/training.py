@@ -14,11 +14,20 @@ import numpy as np
 import pandas as pd
 
 from cli import UserError
-from evaluation import Scores, score
-from labeling import Taxonomy, WeakLabeler, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy
-from models import MiniLMClassifier, TfidfClassifier, log_pyfunc_model
-from pipeline.config import REPO, EndModelConfig, TrainConfig
+from evaluation import Scores, reliability_diagram, score, split_by_id
+from labeling import Taxonomy, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy
+from models import (
+    EmbeddingLogisticClassifier,
+    MiniLMClassifier,
+    ProbabilisticClassifier,
+    TemperatureScaling,
+    TfidfClassifier,
+    cross_fitted_ece,
+    log_pyfunc_model,
+)
+from pipeline.config import REPO, TrainConfig
 from pipeline.data import DataError, Gold, fingerprint, read_gold, read_papers
+from pipeline.weak_labels import Votes, add_embedding_lfs, fit_label_model
 from tracking import (
     Registration,
     connect,
@@ -30,6 +39,7 @@ from tracking import (
     repo_store_uri,
     resolve_tracking_uri,
 )
+from tracking.artifacts import log_figure
 
 
 @dataclass
@@ -50,17 +60,22 @@ def _say(message: str) -> None:
     print(f"[{time.perf_counter() - _STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def build_end_model(config: EndModelConfig) -> MiniLMClassifier | TfidfClassifier:
-    """The end model named by the config."""
-    if config.kind == "tfidf":
-        return TfidfClassifier(seed=config.seed)
+def build_end_model(config: TrainConfig) -> ProbabilisticClassifier:
+    """The end model named by the config (`embedding`: logistic regression on the frozen `embeddings` encoder)."""
+    end = config.end_model
+    if end.kind == "tfidf":
+        return TfidfClassifier(seed=end.seed)
+    if end.kind == "embedding":
+        encoder = config.embeddings
+        return EmbeddingLogisticClassifier(model_path=encoder.model_path, max_length=encoder.max_length,
+                                           cache_dir=encoder.cache_dir, seed=end.seed)
     return MiniLMClassifier(
-        model_path=config.model_path,
-        max_length=config.max_length,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        seed=config.seed,
+        model_path=end.model_path,
+        max_length=end.max_length,
+        epochs=end.epochs,
+        batch_size=end.batch_size,
+        learning_rate=end.learning_rate,
+        seed=end.seed,
     )
 
 
@@ -170,15 +185,14 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     mlflow.log_params(config.flat())
     _log_inputs(frame, gold, config)
     mlflow.log_artifact(config.taxonomy, "taxonomy")
-    _say("inputs logged; fitting the label model")
-    labeler = WeakLabeler(
-        cardinality=len(names),
-        epochs=config.label_model.epochs,
-        lr=config.label_model.learning_rate,
-        l2=config.label_model.l2,
-        seed=config.label_model.seed,
-        area_names=names,
-    ).fit(votes, gold_votes, gold.y if gold else None)
+    all_votes = Votes(list(lfs), votes, gold_votes)
+    if config.label_model.embedding_lfs and taxonomy.embedding_lfs:
+        kinds = ", ".join(spec.kind for spec in taxonomy.embedding_lfs)
+        _say(f"embedding LFs ({kinds}): embedding {len(frame)} papers")
+        all_votes = add_embedding_lfs(taxonomy, all_votes, frame, gold.frame if gold else None, config.embeddings)
+    _say(f"fitting the label model on {len(all_votes.lfs)} LFs")
+    labeler = fit_label_model(all_votes, config.label_model, names, gold.y if gold else None)
+    lfs, votes, gold_votes = all_votes.lfs, all_votes.train, all_votes.gold
     keep = covered(votes)
     soft_labels = labeler.predict_proba(votes[keep])
     train_frame = frame[keep].reset_index(drop=True)
@@ -197,9 +211,13 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     def log_epoch(row: dict) -> None:
         mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=int(row["epoch"]))
 
-    model = build_end_model(config.end_model)
+    model = build_end_model(config)
     model.fit(train_frame, soft_labels, eval_set=(gold.frame, gold.y) if gold else None, on_epoch=log_epoch)
     mlflow.set_tag("end_model.best_epoch", str(model.best_epoch_))
+    if gold and config.end_model.calibrate:
+        _calibrate(model, gold)
+    else:
+        mlflow.set_tag("calibration", "none (no gold)" if not gold else "off")
 
     scores: dict[str, Scores] = {}
     distributions = {"weak labels": np.bincount(soft_labels.argmax(1), minlength=len(names)) / len(soft_labels)}
@@ -221,6 +239,23 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     mlflow.set_tags({"registered_model.version": registration.version,
                      "registered_model.promoted": str(registration.promoted)})
     return registration, scores, len(train_frame)
+
+
+def _calibrate(model: ProbabilisticClassifier, gold: Gold) -> None:
+    """Fit the end model's temperature on all of gold; log its ECE before and after, cross-fitted (a temperature
+    fitted on one half of gold measured on the other, and the reverse), and the reliability diagram."""
+    raw = model.predict_proba(gold.frame)
+    crossed = cross_fitted_ece(raw, gold.y, split_by_id(gold.frame["id"]))
+    model.calibrate(TemperatureScaling().fit(raw, gold.y).temperature)
+    mlflow.set_tag("calibration", "temperature fitted on gold")
+    mlflow.log_metrics({"gold.end_model.ece_uncalibrated": crossed.ece_before,
+                        "gold.end_model.ece": crossed.ece_after,
+                        "calibration.temperature": model.temperature_})
+    figure = reliability_diagram({"uncalibrated": (raw, gold.y),
+                                  "calibrated (cross-fitted halves)": (crossed.calibrated, gold.y)})
+    log_figure(figure, "evaluation/reliability_diagram.png")
+    _say(f"confidence calibrated: temperature {model.temperature_:.2f}, expected calibration error on gold "
+         f"{crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted)")
 
 
 def _command_path(path: Path) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +15,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Embedding caches of the tests (and of the train.py processes they start) go to one temporary folder, never the
+# user's ~/.cache; shared by the session, so the samples are embedded once.
+_CACHE_HOME = tempfile.mkdtemp(prefix="paper-areas-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+atexit.register(shutil.rmtree, _CACHE_HOME, ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"

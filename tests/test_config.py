@@ -93,3 +93,20 @@ def test_an_override_out_of_range_names_the_command_line(tmp_path, sample_dumps)
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.yaml")
+
+
+def test_command_line_dumps_replace_a_configs_missing_dumps(tmp_path, sample_dumps):
+    path = write(tmp_path, "dumps: [elsewhere/*.jsonl]\ntaxonomy: t.yaml\n")
+    with pytest.raises(ConfigError, match=r"dumps\[0\]: 'elsewhere/\*\.jsonl' matches no file"):
+        load_config(path)
+    config = load_config(path, {"dumps": [str(sample_dumps[0])]})
+    assert config.dumps == [str(sample_dumps[0])]
+
+
+def test_embeddings_cache_follows_xdg_cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert load_config().embeddings.cache_dir == str(tmp_path / "cache" / "paper-areas" / "embeddings")
+    path = write(tmp_path, f"dumps: [{DEFAULT_CONFIG.parent.parent}/samples/0*.txt]\ntaxonomy: t.yaml\n"
+                           "embeddings: {cache_dir: null}\nlabel_model: {prior: gold}\n")
+    with pytest.raises(ConfigError, match=r"label_model\.prior: must be one of uniform, estimate, got 'gold'"):
+        load_config(path)

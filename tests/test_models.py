@@ -114,7 +114,7 @@ def test_first_token_split_computes_the_same_and_stays_fp32(fitted, tmp_path):
     int8 = onnx.load_from_string(export_int8_onnx(classifier.module_))
     op_types = {node.name: node.op_type for node in int8.graph.node}
     assert all(op_types[name] == "MatMul" for name in fp32_nodes)
-    assert sum(op_type == "MatMulInteger" for op_type in op_types.values()) >= 2 * (3 + 1 + 2)
+    assert sum(op_type == "MatMulIntegerToFloat" for op_type in op_types.values()) == 2 * (3 + 1 + 2)
 
 
 def test_onnx_forward_matches_torch_on_padded_and_unpadded_batches(fitted, tmp_path):

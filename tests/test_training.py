@@ -10,6 +10,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -22,9 +23,11 @@ MODEL = "paper-area-classifier"
 EXPECTED_BEST_EPOCH = "1"  # the tiny random BERT does better on gold after one epoch than after two
 
 
-def make_config(store: Path, **end_model):
+def make_config(store: Path, embedding_lfs: bool = False, **end_model):
+    """The default job, quicker; keyword LFs only unless `embedding_lfs` (embedded by the tiny BERT when given)."""
     return load_config(None, {
-        "label_model": {"epochs": 20},
+        "label_model": {"epochs": 20, "embedding_lfs": embedding_lfs},
+        "embeddings": {"model_path": end_model.get("model_path")},
         "end_model": {"epochs": 1, "max_length": 64, "batch_size": 16, **end_model},
         "mlflow": {"tracking_uri": f"sqlite:///{store}/mlruns.db", "artifact_root": str(store / "artifacts")},
     })
@@ -160,6 +163,34 @@ def test_a_failure_mid_run_marks_it_failed_and_keeps_the_champion(mlflow_store, 
     assert len(MlflowClient().search_model_versions(f"name='{MODEL}'")) == 1
 
 
+def test_embedding_lfs_and_calibration_are_tracked_and_the_temperature_ships(mlflow_store, tiny_bert_dir, gold_file):
+    config = make_config(mlflow_store, embedding_lfs=True, kind="tfidf", model_path=str(tiny_bert_dir))
+    config.gold = str(gold_file)
+    result = train(config)
+
+    client = MlflowClient()
+    run = client.get_run(result.run_id)
+    table = pd.read_csv(client.download_artifacts(result.run_id, "labeling/lf_table.csv", str(mlflow_store)))
+    names = load_taxonomy(REPO / "configs/taxonomies/iclr2025.yaml").slugs
+    assert table["name"].tolist()[-len(names):] == [f"{slug}:centroid" for slug in names]
+    assert len(table) == 70 + len(names)
+    assert run.data.metrics["labels.coverage"] >= 410 / 446  # embedding LFs only add votes
+    # The temperature fitted on gold is logged with the cross-fitted ECE and shipped inside the registered model.
+    metrics = run.data.metrics
+    assert {"gold.end_model.ece", "gold.end_model.ece_uncalibrated"} <= set(metrics)
+    assert run.data.tags["calibration"] == "temperature fitted on gold"
+    evaluation = {a.path for a in client.list_artifacts(result.run_id, "evaluation")}
+    assert "evaluation/reliability_diagram.png" in evaluation
+    loaded = mlflow.pyfunc.load_model(f"models:/{MODEL}/{result.registration.version}")
+    classifier = loaded.unwrap_python_model().classifier
+    assert classifier.temperature_ == pytest.approx(metrics["calibration.temperature"]) != 1.0
+    gold = pd.read_json(gold_file, lines=True)
+    served = loaded.predict(gold[["title", "abstract"]])["confidence"].to_numpy()
+    uncalibrated = classifier._predict_proba(gold).max(axis=1)
+    assert not np.allclose(served, uncalibrated)
+    assert (classifier.predict_proba(gold).argmax(axis=1) == classifier._predict_proba(gold).argmax(axis=1)).all()
+
+
 def run_train_py(*args: str, store: Path | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
     if store is not None:
@@ -194,7 +225,7 @@ def test_train_cli_bad_config_is_one_line(tmp_path):
     done = run_train_py("--config", str(bad))
     assert done.returncode == 2
     assert done.stderr == f"error: {bad}: end_model.epoch: unknown key (known: kind, model_path, epochs, " \
-        "max_length, batch_size, learning_rate, seed)\n"
+        "max_length, batch_size, learning_rate, seed, calibrate)\n"
 
 
 def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_store, gold_file, tmp_path):

@@ -54,3 +54,9 @@ def log_label_distribution(distributions: dict[str, np.ndarray], labels: list[st
     fig.tight_layout()
     mlflow.log_figure(fig, artifact_file)
     plt.close(fig)
+
+
+def log_figure(figure: plt.Figure, artifact_file: str) -> None:
+    """Log a matplotlib figure as an image under `artifact_file`, then close it."""
+    mlflow.log_figure(figure, artifact_file)
+    plt.close(figure)
