@@ -3,10 +3,13 @@ MiniLM, over a temporary store."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import requests
+from conftest import champion_store
 
+from models import TfidfClassifier, log_pyfunc_model
 from prediction.serving import model_server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -78,27 +81,13 @@ def test_malformed_requests_get_a_4xx_with_a_message(server, payload):
 
 @pytest.fixture(scope="module")
 def taxonomy_server(tmp_path_factory) -> str:
-    """The base URL of a model server for a TF-IDF model logged with its taxonomy, 'mine'."""
-    import mlflow
-    import numpy as np
-
-    from models import TfidfClassifier, log_pyfunc_model
-
+    """The base URL of a model server for a champion TF-IDF model logged with its taxonomy, 'mine'."""
     papers = pd.DataFrame({"title": ["Sourdough starters", "Weeding robots"] * 4,
                            "abstract": ["gluten and oven spring", "pruning and watering plants"] * 4})
     classifier = TfidfClassifier(min_df=1).fit(papers, np.tile([[0.9, 0.1], [0.1, 0.9]], (4, 1)))
-    root = tmp_path_factory.mktemp("taxonomy-store")
-    uri = f"sqlite:///{root}/mlruns.db"
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        experiment = mlflow.create_experiment("serving", artifact_location=(root / "artifacts").as_uri())
-        with mlflow.start_run(experiment_id=experiment):
-            log_pyfunc_model(classifier, ["bread", "garden"], ["Bread baking", "Garden robots"],
-                             registered_model_name="mine-classifier", taxonomy="mine")
-    finally:
-        mlflow.set_tracking_uri(previous)
-    with model_server("models:/mine-classifier/1", tracking_uri=uri) as url:
+    uri = champion_store(tmp_path_factory.mktemp("taxonomy-store"), lambda: log_pyfunc_model(
+        classifier, ["bread", "garden"], ["Bread baking", "Garden robots"], taxonomy="mine"))
+    with model_server(tracking_uri=uri) as url:
         yield url
 
 
