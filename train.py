@@ -1,7 +1,7 @@
 """Train a paper-area classifier from raw dumps, build its taxonomy, inspect its labelling functions, evaluate it.
 
     python train.py [train] [--config configs/default.yaml] [--dumps PATH...] [--gold GOLD.jsonl]
-                    [--end-model minilm|tfidf] [--epochs N] [--max-length N] [--seed N] [--experiment NAME]
+                    [--end-model minilm|tfidf|embedding] [--epochs N] [--max-length N] [--seed N] [--experiment NAME]
                     [--engine local|spark]
     python train.py init-taxonomy --areas AREAS.csv --name NAME --output TAXONOMY.yaml [--force]
     python train.py suggest --dumps PATH... --area SLUG [--taxonomy YAML] [--basis auto|votes|description]
@@ -22,7 +22,7 @@ import sys  # noqa: E402
 
 from cli import fail_cleanly  # noqa: E402
 from pipeline import lf_commands  # noqa: E402  (light: the commands import the labelling stack when they run)
-from pipeline.config import DEFAULT_TAXONOMY  # noqa: E402
+from pipeline.config import DEFAULT_TAXONOMY, END_MODEL_KINDS  # noqa: E402
 
 TRAIN = "train"  # the subcommand a command line without one runs
 
@@ -31,7 +31,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML config (default: configs/default.yaml)")
     parser.add_argument("--dumps", nargs="+", metavar="PATH", help="dumps to train on (replace the config's)")
     parser.add_argument("--gold", metavar="GOLD.jsonl", help="labelled papers: choose models and epochs, report")
-    parser.add_argument("--end-model", choices=["minilm", "tfidf"])
+    parser.add_argument("--end-model", choices=END_MODEL_KINDS)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--max-length", type=int)
     parser.add_argument("--seed", type=int)
@@ -89,12 +89,14 @@ COMMANDS = {  # name: (help, add its arguments, run it)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="train.py", usage="train.py [COMMAND] [options]", description="Train a paper-area classifier on dumps, or work on its taxonomy.",
+        prog="train.py", usage="train.py [COMMAND] [options]",
+        description="Train a paper-area classifier on dumps, or work on its taxonomy.",
         epilog="Without a command, train.py trains: `train.py [--config YAML] [...]` is `train.py train [...]`; "
                "`train.py COMMAND --help` lists a command's options.")
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     for name, (summary, add_arguments, run) in COMMANDS.items():
-        command = commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
+        command = commands.add_parser(name, prog=f"train.py {name}", help=summary,
+                                      description=summary[0].upper() + summary[1:] + ".")
         add_arguments(command)
         command.set_defaults(run=run)
     return parser
