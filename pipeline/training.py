@@ -157,7 +157,8 @@ def train(config: TrainConfig) -> TrainResult:
     resolve_tracking_uri(config.mlflow.tracking_uri, REPO)  # a bad URI fails before the inputs are read
     inputs = _read_inputs(config)
     experiment_id = connect(config.mlflow.tracking_uri, config.mlflow.artifact_root, config.mlflow.experiment, REPO)
-    with mlflow.start_run(experiment_id=experiment_id) as run:
+    run_name = f"{config.end_model.kind}-{inputs.taxonomy.name}"
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
         try:
             registration, scores, n_trained = _train_in_run(config, inputs, run.info.run_id)
         except UserError as error:
@@ -181,7 +182,7 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     taxonomy, lfs, frame, gold, votes, gold_votes = (
         inputs.taxonomy, inputs.lfs, inputs.frame, inputs.gold, inputs.votes, inputs.gold_votes)
     names = taxonomy.names
-    mlflow.set_tags({"git_commit": git_commit(REPO), "end_model": config.end_model.kind})
+    mlflow.set_tags({"git_commit": git_commit(REPO), "end_model": config.end_model.kind, "taxonomy": taxonomy.name})
     mlflow.log_params(config.flat())
     _log_inputs(frame, gold, config)
     mlflow.log_artifact(config.taxonomy, "taxonomy")
@@ -230,11 +231,13 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     log_label_distribution(distributions, taxonomy.slugs, "labeling/label_distribution.png")
 
     _say("logging and registering the model")
-    info = log_pyfunc_model(model, taxonomy.slugs, names, name="model")
+    info = log_pyfunc_model(model, taxonomy.slugs, names, name="model", taxonomy=taxonomy.name)
     registration = register_and_promote(
         info.model_uri, config.mlflow.registered_model, config.mlflow.champion_alias,
         scores["end_model"].macro_f1 if gold else None,
         tags={"run_id": run_id, "end_model": config.end_model.kind},
+        taxonomy=taxonomy.name, taxonomy_file=config.taxonomy,
+        gold_fingerprint=fingerprint(gold.frame) if gold else None,
     )
     mlflow.set_tags({"registered_model.version": registration.version,
                      "registered_model.promoted": str(registration.promoted)})
