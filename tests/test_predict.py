@@ -140,7 +140,8 @@ def test_a_model_logged_with_its_taxonomy_shows_it_in_the_summary_and_every_row(
     papers = pd.DataFrame({"title": ["Sourdough starters", "Weeding robots"] * 4,
                            "abstract": ["gluten and oven spring", "pruning and watering plants"] * 4})
     classifier = TfidfClassifier(min_df=1).fit(papers, np.tile([[0.9, 0.1], [0.1, 0.9]], (4, 1)), progress=False)
-    with mlflow.start_run():
+    experiment = mlflow.create_experiment("taxonomy", artifact_location=(mlflow_store / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=experiment):
         log_pyfunc_model(classifier, ["bread", "garden"], ["Bread baking", "Garden robots"],
                          registered_model_name="mine-classifier", taxonomy="mine")
     source = write_jsonl(tmp_path / "papers.jsonl", [

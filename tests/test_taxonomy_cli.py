@@ -162,7 +162,8 @@ def test_evaluate_shows_the_models_taxonomy_and_refuses_another(workspace: Path,
     taxonomy = load_taxonomy(workspace / "mine.yaml")
     papers = pd.read_json(workspace / "papers.jsonl", lines=True).iloc[:24]
     classifier = TfidfClassifier(min_df=1).fit(papers, np.repeat(np.eye(3) * 0.8 + 0.1 / 1.5, 8, axis=0))
-    with mlflow.start_run():
+    experiment = mlflow.create_experiment("mine", artifact_location=(mlflow_store / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=experiment):
         log_pyfunc_model(classifier, taxonomy.slugs, taxonomy.names, registered_model_name="mine-classifier",
                          taxonomy="mine")
     papers.assign(label=[name for name in taxonomy.names for _ in range(8)]).to_json(
