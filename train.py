@@ -11,11 +11,9 @@
 
 from __future__ import annotations
 
-import os
+from cli.environment import set_run_environment
 
-for _key, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
-                     "TOKENIZERS_PARALLELISM": "false"}.items():
-    os.environ.setdefault(_key, _value)
+set_run_environment()
 
 import argparse  # noqa: E402
 import sys  # noqa: E402

@@ -106,7 +106,8 @@ def test_fine_tuning_prints_progress_lines_when_stderr_is_not_a_terminal(tmp_pat
     config_path = tmp_path / "config.yaml"
     config_path.write_text(f"dumps: [{REPO}/samples/000_f34738d90972f23b.txt]\n"
                            f"taxonomy: {REPO}/configs/taxonomies/iclr2025.yaml\nlabel_model: {{epochs: 10}}\n"
-                           f"end_model: {{model_path: {tiny_bert_dir}, epochs: 2, max_length: 32}}\n")
+                           f"end_model: {{model_path: {tiny_bert_dir}, epochs: 2, max_length: 32}}\n"
+                           f"embeddings: {{model_path: {tiny_bert_dir}}}\n")
     done = run_train_py("--config", str(config_path), store=tmp_path / "store", cwd=tmp_path)  # stderr: a pipe
     assert done.returncode == 0, done.stderr[-2000:]
     epoch_lines = [line for line in done.stderr.splitlines() if line.startswith("fine-tuning: ")]
@@ -116,3 +117,6 @@ def test_fine_tuning_prints_progress_lines_when_stderr_is_not_a_terminal(tmp_pat
     assert all(matches), epoch_lines
     assert [(m.group(2), m.group(3)) for m in matches] == [("50", "1"), ("100", "2")]
     assert "\r" not in done.stderr  # no bar redrawn into the log
+    # Third-party progress bars and INFO lines are silenced; the product's own lines stay.
+    for noise in ("Loading weights", "Downloading artifacts", " INFO ", "pre-processing before quantization"):
+        assert noise not in done.stderr, noise
