@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +156,11 @@ def mlflow_store(tmp_path, monkeypatch, _migrated_mlflow_db) -> Path:
     import mlflow
 
     shutil.copy(_migrated_mlflow_db, tmp_path / "mlruns.db")
+    # The Default experiment's artifacts go under tmp_path too, not to ./mlruns of wherever the template was made.
+    with sqlite3.connect(tmp_path / "mlruns.db") as database:
+        database.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
+                         [(tmp_path / "artifacts" / "0").as_uri()])
+    database.close()
     uri = f"sqlite:///{tmp_path}/mlruns.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)

@@ -85,7 +85,7 @@ def test_sigterm_during_predict_leaves_no_temporary_and_exits_143(keyword_model,
 @pytest.mark.parametrize("signum, status, message", [(signal.SIGINT, 130, "interrupted"),
                                                      (signal.SIGTERM, 143, "terminated")])
 def test_ctrl_c_or_sigterm_during_python_m_dumps_is_one_line_and_leaves_no_file(tmp_path, signum, status, message):
-    source = graph_dump(tmp_path / "dump.jsonl", 50_000)
+    source = graph_dump(tmp_path / "dump.jsonl", 500_000)  # seconds of reading even on a quiet machine
     output = tmp_path / "papers.jsonl"
     result = stop_midway([sys.executable, "-m", "dumps", str(source), "--output", str(output)],
                          ".papers.jsonl.*.part", tmp_path, signum)

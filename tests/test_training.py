@@ -20,7 +20,6 @@ from pipeline.config import REPO, load_config
 from pipeline.training import train
 
 MODEL = "paper-area-classifier"
-EXPECTED_BEST_EPOCH = "1"  # the tiny random BERT does better on gold after one epoch than after two
 
 
 def make_config(store: Path, embedding_lfs: bool = False, **end_model):
@@ -82,7 +81,8 @@ def test_minilm_run_is_tracked_registered_and_loadable(mlflow_store, tiny_bert_d
     epochs = MlflowClient().get_metric_history(result.run_id, "gold_macro_f1")
     assert [m.step for m in epochs] == [1, 2]
     best = max(epochs, key=lambda m: (m.value, -m.step))
-    assert run.data.tags["end_model.best_epoch"] == str(best.step) == EXPECTED_BEST_EPOCH
+    # (Which epoch wins varies with the machine: torch's float sums differ with threads; the rule does not.)
+    assert run.data.tags["end_model.best_epoch"] == str(best.step)
     assert metrics["gold.end_model.macro_f1"] == pytest.approx(best.value)
     artifacts = {a.path for a in MlflowClient().list_artifacts(result.run_id, "labeling")}
     assert {"labeling/lf_table.csv", "labeling/lf_table_gold.csv", "labeling/label_distribution.png"} <= artifacts
