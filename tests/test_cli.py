@@ -32,11 +32,17 @@ def dead_pid() -> int:
     return process.pid
 
 
+def _as_from_a_terminal() -> None:
+    """In the child before exec: Ctrl-C's default action, as a command typed at a terminal has it (a shell starts
+    background jobs, e.g. a CI runner's, with SIGINT ignored, and Python then leaves it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def stop_midway(command: list[str], temporaries: str, folder: Path, signum: int,
                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `command`, send `signum` once a temporary output file matching `temporaries` in `folder` has bytes."""
     process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=_as_from_a_terminal)
     try:
         deadline = time.monotonic() + 120
         while not any(part.stat().st_size for part in folder.glob(temporaries)):
