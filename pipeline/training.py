@@ -33,13 +33,13 @@ from tracking import (
     connect,
     git_commit,
     log_confusion_matrix,
+    log_figure,
     log_frame,
     log_label_distribution,
     register_and_promote,
     repo_store_uri,
     resolve_tracking_uri,
 )
-from tracking.artifacts import log_figure
 
 
 @dataclass

@@ -10,7 +10,7 @@ import importlib
 from typing import Any
 
 _MODULES = {
-    "tracking.artifacts": ["log_confusion_matrix", "log_frame", "log_label_distribution"],
+    "tracking.artifacts": ["log_confusion_matrix", "log_figure", "log_frame", "log_label_distribution"],
     "tracking.registry": ["Registration", "RegistryError", "champion_version", "register_and_promote",
                           "require_model"],
     "tracking.store": ["DEFAULT_ARTIFACT_ROOT", "DEFAULT_TRACKING_URI", "StoreError", "artifact_location", "connect",
