@@ -4,11 +4,15 @@ frozen-embedding end models."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
+from scipy import optimize, sparse
+from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from models.base import (
@@ -21,31 +25,98 @@ from models.base import (
 )
 from models.text import frame_texts
 
-MIN_WEIGHT = 1e-3  # expanded (paper, area) rows lighter than this are dropped
+MIN_WEIGHT = 1e-3  # an area no paper has at least this probability for is not named by the labels
 
 
-def fit_soft_labels(regression: LogisticRegression, features, targets: np.ndarray, what: str) -> None:
-    """Fit on (N, K) soft labels: each paper becomes one row per area, weighted by that area's probability
-    (rows lighter than MIN_WEIGHT dropped), so the loss is the cross-entropy against the label distribution.
-    Labels naming a single area raise TrainingDataError (`what` names the end model)."""
-    rows, areas = np.nonzero(targets >= MIN_WEIGHT)
-    if len(set(areas)) < 2:
-        raise TrainingDataError(f"the weak labels of the {len(targets)} training papers name one area only: "
-                                f"the {what} end model needs at least two")
-    regression.fit(features[rows], areas, sample_weight=targets[rows, areas])
+def _float64(features):
+    """`features` (scipy sparse or dense, (N, d)) as float64 CSR or a float64 array, copied only when needed."""
+    if sparse.issparse(features):
+        return features.tocsr().astype(np.float64, copy=False)
+    return np.asarray(features, dtype=np.float64)
 
 
-def soft_label_proba(regression: LogisticRegression, features, n_classes: int) -> np.ndarray:
-    """(N, n_classes) probabilities of a regression from `fit_soft_labels`; areas it never saw get 0."""
-    probabilities = np.zeros((features.shape[0], n_classes))
-    if features.shape[0]:
-        probabilities[:, regression.classes_] = regression.predict_proba(features)
-    return probabilities
+def softmax_objective(parameters: np.ndarray, features, targets: np.ndarray, C: float) -> tuple[float, np.ndarray]:
+    """C * sum_ik p_ik * -log q_ik + ||W||^2 / 2 and its gradient, q_i = softmax(x_i W + b), a row of P weighted
+    by its total; `parameters` is W (d, K) raveled, then b (K)."""
+    n_classes = targets.shape[1]
+    coef, intercept = parameters[:-n_classes].reshape(-1, n_classes), parameters[-n_classes:]
+    row_weights = targets.sum(axis=1)
+    logits = features @ coef + intercept
+    log_norm = logsumexp(logits, axis=1)
+    loss = C * (row_weights @ log_norm - np.vdot(targets, logits)) + 0.5 * np.vdot(coef, coef)
+    residual = np.exp(logits - log_norm[:, None]) * row_weights[:, None] - targets  # Q - P for rows summing to 1
+    gradient = np.concatenate([(C * (features.T @ residual) + coef).ravel(), C * residual.sum(axis=0)])
+    return float(loss), gradient
+
+
+@dataclasses.dataclass
+class SoftmaxRegression:
+    """Multinomial logistic regression fitted directly on (N, K) target distributions P, without replicating rows.
+
+    Minimises  C * sum_ik p_ik * -log q_ik + ||W||^2 / 2,  q_i = softmax(x_i W + b), the intercept b unpenalised:
+    the objective of scikit-learn's lbfgs LogisticRegression on one row per (paper, area) weighted by p_ik. As
+    there, L-BFGS-B runs on that objective divided by C * sum(P) (`tol` bounds its largest gradient entry).
+    A row of P counts with its total as weight. Areas without any target mass are left out of the fit and get
+    probability exactly 0 (intercept -inf). Deterministic.
+    """
+
+    C: float = 1.0
+    max_iter: int = 1000
+    tol: float = 1e-4
+
+    def fit(self, features, targets: np.ndarray) -> SoftmaxRegression:
+        """Fit on features X (N, d; scipy sparse or dense) and non-negative targets P (N, K)."""
+        features, targets = _float64(features), np.asarray(targets, dtype=np.float64)
+        n_features, n_classes = features.shape[1], targets.shape[1]
+        seen = targets.sum(axis=0) > 0
+        n_seen, seen_targets = int(seen.sum()), targets[:, seen]
+        scale = 1.0 / (self.C * seen_targets.sum())
+
+        def scaled(parameters: np.ndarray) -> tuple[float, np.ndarray]:
+            loss, gradient = softmax_objective(parameters, features, seen_targets, self.C)
+            return scale * loss, scale * gradient
+
+        result = optimize.minimize(
+            scaled, np.zeros((n_features + 1) * n_seen), method="L-BFGS-B", jac=True,
+            options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 64 * np.finfo(float).eps, "maxls": 50},
+        )
+        if not result.success:
+            warnings.warn(f"SoftmaxRegression did not converge in {result.nit} iterations: {result.message}",
+                          ConvergenceWarning, stacklevel=2)
+        self.n_iter_ = int(result.nit)
+        self.coef_ = np.zeros((n_classes, n_features))
+        self.coef_[seen] = result.x[:-n_seen].reshape(n_features, n_seen).T
+        self.intercept_ = np.full(n_classes, -np.inf)
+        self.intercept_[seen] = result.x[-n_seen:]
+        return self
+
+    def predict_proba(self, features) -> np.ndarray:
+        """(N, K) probabilities, softmax(X W + b)."""
+        logits = _float64(features) @ self.coef_.T + self.intercept_
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=1, keepdims=True)
+        return logits
+
+    @classmethod
+    def from_sklearn(cls, regression: LogisticRegression, n_classes: int) -> SoftmaxRegression:
+        """The same predictor as a LogisticRegression saved by the replicating fit before issue 11 (fitted on
+        the area indices in its `classes_`; the others get probability 0)."""
+        coef, intercept = regression.coef_, regression.intercept_
+        if len(regression.classes_) == 2:  # binary: p(classes_[1]) = sigmoid(x w + b) = softmax([0, x w + b])
+            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+        converted = cls(C=regression.C, max_iter=regression.max_iter, tol=regression.tol)
+        converted.coef_ = np.zeros((n_classes, coef.shape[1]))
+        converted.coef_[regression.classes_] = coef
+        converted.intercept_ = np.full(n_classes, -np.inf)
+        converted.intercept_[regression.classes_] = intercept
+        return converted
 
 
 class SoftLogisticClassifier(ProbabilisticClassifier):
-    """Logistic regression (`C`, `seed`) on `_features(texts, fit)`; subclasses are dataclasses naming their `KIND`
-    and saving their featurizer state through `_featurizer` / `_set_featurizer`."""
+    """A SoftmaxRegression (`C`) on `_features(texts, fit)`; subclasses are dataclasses naming their `KIND` and
+    saving their featurizer state through `_featurizer` / `_set_featurizer`. `seed` is kept in their params (the
+    config passes it, saved models carry it) although the fit is deterministic and does not use it."""
 
     KIND = ""
     C: float
@@ -57,22 +128,24 @@ class SoftLogisticClassifier(ProbabilisticClassifier):
     def _fit(
         self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback, progress: bool
     ) -> None:
-        """One logistic regression on the features; a single history row (epoch 1)."""
+        """One softmax regression on the features; a single history row (epoch 1). Labels naming a single area
+        raise TrainingDataError."""
         self.n_classes_ = targets.shape[1]
         features = self._features(texts, fit=True)
-        self.regression_ = LogisticRegression(C=self.C, max_iter=1000, random_state=self.seed)
-        fit_soft_labels(self.regression_, features, targets, self.KIND)
-        train_proba = soft_label_proba(self.regression_, features, self.n_classes_)
-        row = epoch_row(1, soft_cross_entropy(train_proba, targets), self, eval_set)
+        if np.count_nonzero((targets >= MIN_WEIGHT).any(axis=0)) < 2:
+            raise TrainingDataError(f"the weak labels of the {len(targets)} training papers name one area only: "
+                                    f"the {self.KIND} end model needs at least two")
+        self.regression_ = SoftmaxRegression(C=self.C).fit(features, targets)
+        row = epoch_row(1, soft_cross_entropy(self.regression_.predict_proba(features), targets), self, eval_set)
         self.history_, self.best_epoch_ = [row], 1
         on_epoch(row)
 
     def _predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        """(N, K) area probabilities; areas never seen in training get probability 0."""
+        """(N, K) area probabilities; areas without any weak-label probability in training get 0."""
         texts = frame_texts(frame)
         if not texts:
             return np.zeros((0, self.n_classes_))
-        return soft_label_proba(self.regression_, self._features(texts, fit=False), self.n_classes_)
+        return self.regression_.predict_proba(self._features(texts, fit=False))
 
     def _featurizer(self) -> object:
         """What of the fitted featurizer must be saved (None: nothing)."""
@@ -91,9 +164,13 @@ class SoftLogisticClassifier(ProbabilisticClassifier):
 
     @classmethod
     def load(cls, directory: str | Path):
+        """A saved classifier; one saved with a scikit-learn LogisticRegression (before issue 11) is converted."""
         classifier, state = cls._from_config(directory, cls.KIND)
         classifier.n_classes_ = state["n_classes"]
-        featurizer, classifier.regression_ = joblib.load(Path(directory) / f"{cls.KIND}.joblib")
+        featurizer, regression = joblib.load(Path(directory) / f"{cls.KIND}.joblib")
+        if isinstance(regression, LogisticRegression):
+            regression = SoftmaxRegression.from_sklearn(regression, classifier.n_classes_)
+        classifier.regression_ = regression
         classifier._set_featurizer(featurizer)
         classifier.best_epoch_ = 1
         return classifier
