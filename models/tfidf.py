@@ -14,9 +14,9 @@ from models.soft_logistic import SoftLogisticClassifier
 class TfidfClassifier(SoftLogisticClassifier):
     """Word 1-2-gram TF-IDF and a multinomial logistic regression fitted on soft labels.
 
-    Each paper is expanded into one row per area, weighted by that area's probability, so the loss is the
-    cross-entropy against the label distribution, as for the MiniLM end model. Fewer papers than `min_df` lower
-    it to the number of papers; no words left after stop words raise TrainingDataError.
+    The loss is the cross-entropy against each paper's label distribution, as for the MiniLM end model
+    (`SoftmaxRegression`, fitted on the soft labels directly). Fewer papers than `min_df` lower it to the number
+    of papers; no words left after stop words raise TrainingDataError.
     """
 
     KIND = "tfidf"
