@@ -1,12 +1,14 @@
-"""Opening dump files (plain or gzip), decoding them strictly, and streaming de-duplicated papers."""
+"""Opening dump files (plain or gzip), decoding them leniently, and streaming de-duplicated papers."""
 
 from __future__ import annotations
 
 import codecs
 import gzip
 import hashlib
+import math
+import re
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,32 +17,45 @@ from typing import BinaryIO
 from dumps.detect import detect_format
 from dumps.errors import DumpError, FormatProblem
 from dumps.formats import FORMATS, PARSERS
-from dumps.records import Paper, Skip, dedupe_key, to_paper
+from dumps.records import Entry, Paper, Skip, dedupe_key, to_paper
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = codecs.BOM_UTF8
 SNIFF_BYTES = 64 * 1024
 READ_ERRORS = (OSError, EOFError, zlib.error)
 NO_TEXT = "no title or abstract"
+NOT_UTF8 = "with bytes not UTF-8 replaced by U+FFFD"
+# A file whose first SNIFF_BYTES hold more than this share of bytes that are not text (control bytes such as NUL,
+# or bytes in invalid UTF-8 sequences) is refused as binary; random bytes are about half invalid UTF-8 and UTF-16
+# text half NUL, while a text dump with a stray Latin-1 byte or two is far below it.
+MAX_NOT_TEXT_SHARE = 0.10
+CONTROL_BYTES = bytes(sorted(set(range(32)) - set(b"\t\n\v\f\r")))
+_CONTROL_BYTE = re.compile(b"[" + re.escape(CONTROL_BYTES) + b"]")
 DEFAULT_MAX_ENTRY_BYTES = 1 << 20  # a paper's line, and its title plus abstract; abstracts are a few KB
 _DRAIN_BYTES = 1 << 16
 
 
 @dataclass
 class FileReport:
-    """What reading one file found: its format, the entries read and the entries skipped, by reason."""
+    """What reading one file found: its format, the entries read, the entries skipped by reason, and of the
+    entries read those repaired (kept with U+FFFD for bytes that are not UTF-8), by reason."""
 
     path: str
     format: str
     entries: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    repaired: Counter[str] = field(default_factory=Counter)
 
     def describe(self) -> str:
-        """`path: format, N entries, M skipped (k reason, ...)`."""
-        reasons = ", ".join(f"{count} {reason}" for reason, count in self.skipped.most_common())
-        return f"{self.path}: {self.format}, {self.entries} entries, {sum(self.skipped.values())} skipped" + (
-            f" ({reasons})" if reasons else ""
-        )
+        """`path: format, N entries, M skipped (k reason, ...)`, then `, R repaired (k reason, ...)` if any were."""
+        text = f"{self.path}: {self.format}, {self.entries} entries, {counted(self.skipped, 'skipped')}"
+        return text + (f", {counted(self.repaired, 'repaired')}" if self.repaired else "")
+
+
+def counted(counts: Counter[str], what: str) -> str:
+    """`N what (k reason, ...)`, the most frequent reason first."""
+    reasons = ", ".join(f"{count} {reason}" for reason, count in counts.most_common())
+    return f"{sum(counts.values())} {what}" + (f" ({reasons})" if reasons else "")
 
 
 def read_failure(error: BaseException) -> str:
@@ -56,7 +71,9 @@ def open_bytes(path: Path) -> BinaryIO:
 
 
 def read_start(path: Path) -> str:
-    """The first SNIFF_BYTES of the file as text; raises DumpError for unreadable, empty or non-UTF-8 files."""
+    """The first SNIFF_BYTES of the (decompressed) file as text, bytes not UTF-8 replaced by U+FFFD; raises
+    DumpError for unreadable or empty files and for binary ones (see MAX_NOT_TEXT_SHARE), naming the line of the
+    first byte that is not text."""
     try:
         with open_bytes(path) as stream:
             sample = stream.read(SNIFF_BYTES)
@@ -64,10 +81,39 @@ def read_start(path: Path) -> str:
         raise DumpError(str(path), 1, read_failure(error)) from None
     if not sample.strip():
         raise DumpError(str(path), 1, "empty file")
+    if (share := not_text_share(sample)) > MAX_NOT_TEXT_SHARE:
+        line = sample.count(b"\n", 0, first_not_text(sample)) + 1
+        raise DumpError(str(path), line, f"not UTF-8 text (binary?): {share:.0%} of its first {len(sample):,} "
+                                         "bytes are control bytes or not UTF-8")
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("replace")
+    return decoder.decode(sample, final=len(sample) < SNIFF_BYTES)
+
+
+def not_text_share(sample: bytes) -> float:
+    """The share of `sample`'s bytes that are control bytes or in invalid UTF-8 sequences (a character cut at the
+    end of a sample counts too: at most 3 bytes)."""
+    invalid = len(sample) - len(sample.decode("utf-8", "ignore").encode("utf-8"))
+    control = len(sample) - len(sample.translate(None, CONTROL_BYTES))
+    return (invalid + control) / len(sample)
+
+
+def first_not_text(sample: bytes) -> int:
+    """The offset of the first control byte or byte in an invalid UTF-8 sequence (len(sample) when none)."""
+    control = _CONTROL_BYTE.search(sample)
     try:
-        return codecs.getincrementaldecoder("utf-8-sig")().decode(sample, final=len(sample) < SNIFF_BYTES)
+        sample.decode("utf-8")
+        invalid = len(sample)
     except UnicodeDecodeError as error:
-        raise DumpError(str(path), sample.count(b"\n", 0, error.start) + 1, "not UTF-8 text") from None
+        invalid = error.start
+    return min(invalid, control.start() if control else len(sample))
+
+
+def decode_line(raw: bytes) -> tuple[str, bool]:
+    """The text of `raw`, and whether bytes that are not UTF-8 were replaced by U+FFFD in it."""
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace"), True
 
 
 def _bounded_lines(stream: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
@@ -82,21 +128,22 @@ def _bounded_lines(stream: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
         yield None
 
 
-def numbered_lines(path: Path, max_line_bytes: int = DEFAULT_MAX_ENTRY_BYTES) -> Iterator[tuple[int, str | None]]:
-    """(line number, text without the line break), decoded strictly; errors name the line. A line longer than
-    `max_line_bytes` comes as (number, None)."""
+def numbered_lines(
+    path: Path, max_line_bytes: int = DEFAULT_MAX_ENTRY_BYTES
+) -> Iterator[tuple[int, str | None, bool]]:
+    """(line number, text without the line break, whether bytes not UTF-8 were replaced by U+FFFD in it); read
+    errors name the line. A line longer than `max_line_bytes` comes as (number, None, False)."""
     number = 0
     try:
         with open_bytes(path) as stream:
             for number, raw in enumerate(_bounded_lines(stream, max_line_bytes), 1):
                 if raw is None:
-                    yield number, None
+                    yield number, None, False
                     continue
                 if number == 1 and raw.startswith(UTF8_BOM):
                     raw = raw[len(UTF8_BOM) :]
-                yield number, raw.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:  # raised while decoding line `number`
-        raise DumpError(str(path), number, "not UTF-8 text") from None
+                text, repaired = decode_line(raw)
+                yield number, text.rstrip("\r\n"), repaired
     except READ_ERRORS as error:
         raise DumpError(str(path), number + 1, read_failure(error)) from None
 
@@ -105,6 +152,9 @@ class DumpReading:
     """The distinct papers of some dumps, produced lazily (iterate once), with per-file reports.
 
     An entry longer than `max_entry_bytes` (its line, or its title and abstract together) is skipped and counted.
+    An entry holding a line with bytes that are not UTF-8 is kept with U+FFFD in their place and counted as
+    repaired (counted per entry: an entry spans its first line up to the next entry's first line; a line before
+    the first entry, such as a CSV header, repairs no entry and is not counted).
     """
 
     def __init__(
@@ -154,8 +204,10 @@ class DumpReading:
             raise DumpError(str(path), 1, f"cannot tell the format (use --format: {', '.join(FORMATS)})")
         report = FileReport(str(path), format)
         self.files.append(report)
+        repaired_lines: deque[int] = deque()
+        items = PARSERS[format](self._lines(path, report, repaired_lines), self.max_entry_bytes)
         try:
-            for item in PARSERS[format](self._lines(path, report), self.max_entry_bytes):
+            for item, repaired in with_repairs(items, repaired_lines):
                 if isinstance(item, Skip):
                     report.skipped[item.reason] += 1
                 elif len(item.title) + len(item.abstract) > self.max_entry_bytes:
@@ -164,16 +216,41 @@ class DumpReading:
                     report.skipped[NO_TEXT] += 1
                 else:
                     report.entries += 1
+                    if repaired:
+                        report.repaired[NOT_UTF8] += 1
                     yield paper
         except FormatProblem as problem:
             raise DumpError(report.path, problem.line, problem.reason) from None
 
-    def _lines(self, path: Path, report: FileReport) -> Iterator[tuple[int, str]]:
-        """The numbered lines of `path` for its parser; an over-long line is counted and passed on as blank."""
-        for number, text in numbered_lines(path, self.max_entry_bytes):
+    def _lines(self, path: Path, report: FileReport, repaired_lines: deque[int]) -> Iterator[tuple[int, str]]:
+        """The numbered lines of `path` for its parser; an over-long line is counted and passed on as blank, and
+        the number of a line with bytes replaced by U+FFFD is appended to `repaired_lines`."""
+        for number, text, repaired in numbered_lines(path, self.max_entry_bytes):
             if text is None:
                 report.skipped[self.too_long] += 1
+            if repaired:
+                repaired_lines.append(number)
             yield number, text or ""
+
+
+def with_repairs(items: Iterable[Entry | Skip], repaired_lines: deque[int]) -> Iterator[tuple[Entry | Skip, bool]]:
+    """Each parsed item with whether a repaired line lies in it, from its first line up to the next item's (so an
+    item is passed on once the next one is parsed). `repaired_lines` (ascending) fills as the parser reads."""
+    pending: Entry | Skip | None = None
+    for item in items:
+        if pending is not None:
+            yield pending, take_lines_before(repaired_lines, item.line, pending.line)
+        pending = item
+    if pending is not None:
+        yield pending, take_lines_before(repaired_lines, math.inf, pending.line)
+
+
+def take_lines_before(lines: deque[int], end: float, start: int) -> bool:
+    """Drop the (ascending) `lines` before `end`; whether any of them was at `start` or after."""
+    found = False
+    while lines and lines[0] < end:
+        found |= lines.popleft() >= start
+    return found
 
 
 def read_dumps(

@@ -209,7 +209,7 @@ def test_a_multi_line_entry_over_the_cap_is_skipped_and_never_held_whole(tmp_pat
     (b"", ":1: empty file"),
     (b" \n\n", ":1: empty file"),
     (b"plain prose\n", ":1: cannot tell the format"),
-    (b'{"title": "a"}\n{"title": "b\xff"}\n', ":2: not UTF-8 text"),
+    (b'{"title": "a"}\n' + b"\x00" * 64, ":2: not UTF-8 text (binary?)"),
     (b"\x1f\x8b\x08garbage", ":1: cannot read"),
 ])
 def test_fatal_problems_raise_dump_error(tmp_path, content, message):
@@ -221,11 +221,13 @@ def test_fatal_problems_raise_dump_error(tmp_path, content, message):
     assert str(caught.value).startswith(f"{path}{message}") and "\n" not in str(caught.value)
 
 
-def test_late_undecodable_bytes_name_their_line(tmp_path):
+def test_late_undecodable_bytes_repair_their_paper(tmp_path):
     path = tmp_path / "big.jsonl"
     path.write_bytes(b'{"title": "a"}\n' * 9999 + b'{"title": "\xc3("}\n')
-    with pytest.raises(DumpError, match=r"big.jsonl:10000: not UTF-8 text"):
-        list(read_dumps([path]))
+    papers, reading = read_all([path])
+    assert [(paper.title, paper.source) for paper in papers] == [("a", f"{path}:1"), ("\ufffd(", f"{path}:10000")]
+    assert reading.files[0].describe() == (f"{path}: jsonl, 10000 entries, 0 skipped, "
+                                           "1 repaired (1 with bytes not UTF-8 replaced by U+FFFD)")
 
 
 def test_csv_without_title_or_abstract_column(tmp_path):

@@ -40,8 +40,8 @@ def test_cli_reports_skipped_reasons(tmp_path):
 @pytest.mark.parametrize(("content", "args", "message"), [
     (None, (), ":1: cannot read: No such file or directory"),
     (b"", (), ":1: empty file"),
-    (b"\x00\x01\x02 binary", (), ":1: cannot tell the format"),
-    (b"Abstract: ok\nAbstract: \xff\n", (), ":2: not UTF-8 text"),
+    (b"\x00\x01\x02 binary", (), ":1: not UTF-8 text (binary?): 30% of its first 10 bytes are control bytes"),
+    (b"Abstract: ok\n" + bytes(range(128, 256)), (), ":2: not UTF-8 text (binary?)"),
     (b"a,b\n1,2\n", ("--format", "csv"), ":1: CSV header names no 'title' or 'abstract' column"),
 ])
 def test_cli_fatal_problem_is_one_line_and_exit_2(tmp_path, content, args, message):
