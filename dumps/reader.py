@@ -239,14 +239,14 @@ def with_repairs(items: Iterable[Entry | Skip], repaired_lines: deque[int]) -> I
     pending: Entry | Skip | None = None
     for item in items:
         if pending is not None:
-            yield pending, take_lines_before(repaired_lines, item.line, pending.line)
+            yield pending, any_in_range(repaired_lines, pending.line, item.line)
         pending = item
     if pending is not None:
-        yield pending, take_lines_before(repaired_lines, math.inf, pending.line)
+        yield pending, any_in_range(repaired_lines, pending.line, math.inf)
 
 
-def take_lines_before(lines: deque[int], end: float, start: int) -> bool:
-    """Drop the (ascending) `lines` before `end`; whether any of them was at `start` or after."""
+def any_in_range(lines: deque[int], start: int, end: float) -> bool:
+    """Whether any of the ascending `lines` lies in [start, end); those before `end` are dropped from `lines`."""
     found = False
     while lines and lines[0] < end:
         found |= lines.popleft() >= start
