@@ -2,7 +2,7 @@
 
     python train.py [train] [--config configs/default.yaml] [--dumps PATH...] [--gold GOLD.jsonl]
                     [--end-model minilm|tfidf|embedding] [--epochs N] [--max-length N] [--seed N] [--experiment NAME]
-                    [--engine local|spark]
+                    [--max-papers N] [--engine local|spark] [--master URL]
     python train.py init-taxonomy --areas AREAS.csv --name NAME --output TAXONOMY.yaml [--force]
     python train.py suggest --dumps PATH... --area SLUG [--taxonomy YAML] [--basis auto|votes|description]
     python train.py lfs --dumps PATH... [--taxonomy YAML] [--gold GOLD.jsonl] [--json OUT.json]
@@ -33,8 +33,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--max-length", type=int)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--max-papers", type=int, metavar="N",
+                        help="train the end model on a sample of at most N papers, stratified by weak label")
     parser.add_argument("--experiment", help="MLflow experiment name")
-    parser.add_argument("--engine", choices=["local", "spark"], help="where the label matrix is built")
+    parser.add_argument("--engine", choices=["local", "spark"],
+                        help="where the label matrix and the probabilistic labels are computed")
+    parser.add_argument("--master", help="Spark master URL for --engine spark (default: local[*])")
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,8 +57,9 @@ def run_training(args: argparse.Namespace) -> int:
         "dumps": args.dumps,
         "gold": args.gold,
         "engine": args.engine,
+        "spark_master": args.master,
         "end_model": {"kind": args.end_model, "epochs": args.epochs, "max_length": args.max_length,
-                      "seed": args.seed},
+                      "seed": args.seed, "max_papers": args.max_papers},
         "mlflow": {"experiment": args.experiment},
     }
     config = load_config(args.config, overrides)

@@ -1,5 +1,6 @@
 """Reading paper dumps: detect the format, parse entries into Paper records, de-duplicate."""
 
+from dumps.chunks import chunks
 from dumps.errors import DumpError
 from dumps.formats import FORMATS
 from dumps.frame import papers_frame
@@ -14,5 +15,6 @@ __all__ = [
     "FileReport",
     "Paper",
     "papers_frame",
+    "chunks",
     "read_dumps",
 ]

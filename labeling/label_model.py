@@ -9,6 +9,7 @@ from evaluation import ABSTAIN, Scores, score
 
 PREDICTORS = ("label_model", "majority_vote")
 PRIORS = ("estimate", "uniform")
+PREDICT_CHUNK = 20_000  # rows a LabelModel predicts at once: its one-hot matrix is rows x (LFs x areas) floats
 
 
 def covered(L: np.ndarray) -> np.ndarray:
@@ -49,6 +50,9 @@ class WeakLabeler:
     The class balance is `class_balance` when given, else the gold label frequencies, else (`prior`)
     `uniform` (default) or estimated from the votes (`estimate`): on the ICLR dev set the estimate, pulled
     towards the areas with most LFs, scored 1-2 points below uniform (bench/bench_weak_labels.py).
+
+    Snorkel's LabelModel holds a dense rows x (LFs x areas) matrix, so it is fitted on at most `max_rows` rows
+    (a uniform sample drawn with `seed`; None: all) and predicts in chunks of PREDICT_CHUNK rows.
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class WeakLabeler:
         class_balance: np.ndarray | None = None,
         area_names: list[str] | None = None,
         prior: str = "uniform",
+        max_rows: int | None = 50_000,
     ) -> None:
         if prior not in PRIORS:
             raise ValueError(f"prior must be one of {', '.join(PRIORS)}, not {prior!r}")
@@ -72,6 +77,7 @@ class WeakLabeler:
         self.class_balance = class_balance
         self.area_names = area_names
         self.prior = prior
+        self.max_rows = max_rows
 
     def fit(self, L_train: np.ndarray, L_gold: np.ndarray | None = None, y_gold: np.ndarray | None = None
             ) -> WeakLabeler:
@@ -84,9 +90,14 @@ class WeakLabeler:
             balance = (estimated_class_balance(L_train, self.cardinality) if self.prior == "estimate"
                        else np.full(self.cardinality, 1 / self.cardinality))
         self.class_balance_ = np.asarray(balance, dtype=float)
+        L_train = np.asarray(L_train)
+        if self.max_rows is not None and len(L_train) > self.max_rows:
+            rows = np.random.default_rng(self.seed).choice(len(L_train), size=self.max_rows, replace=False)
+            L_train = L_train[np.sort(rows)]
+        self.fit_rows_ = len(L_train)
         self.label_model_ = LabelModel(cardinality=self.cardinality, verbose=False)
         self.label_model_.fit(
-            np.asarray(L_train), class_balance=self.class_balance_.tolist(), n_epochs=self.epochs, lr=self.lr,
+            L_train, class_balance=self.class_balance_.tolist(), n_epochs=self.epochs, lr=self.lr,
             l2=self.l2, seed=self.seed, progress_bar=False,
         )
         self.selected_ = "label_model"
@@ -111,7 +122,9 @@ class WeakLabeler:
         """(N, K) probabilities of one predictor; majority vote: the tied winners share 1, no votes uniform."""
         L = np.asarray(L)
         if predictor == "label_model":
-            return self.label_model_.predict_proba(L)
+            return np.concatenate([self.label_model_.predict_proba(L[start:start + PREDICT_CHUNK])
+                                   for start in range(0, len(L), PREDICT_CHUNK)] or
+                                  [np.zeros((0, self.cardinality))])
         shares = vote_shares(L, self.cardinality)
         shares[~covered(L)] = 1 / self.cardinality
         return shares

@@ -1,5 +1,5 @@
-"""Spark: a session bound to this machine with the project's code shipped to the workers, and the label matrix
-built on Spark partitions."""
+"""Spark: a session bound to this machine with the project's code shipped to the workers; the label matrix and the
+label model's probabilistic labels computed on Spark partitions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ import pandas as pd
 
 from evaluation import ABSTAIN
 from labeling.applier import apply_lfs
+from labeling.label_model import WeakLabeler
 from labeling.lfs import KeywordLF
 
 LOCAL_MASTER = "local[*]"
@@ -66,24 +67,38 @@ def _ship_code(spark) -> None:
     sys.path[:] = [entry for entry in sys.path if not entry.endswith(archive.name)]
 
 
+def _map_rows(inputs: pd.DataFrame, compute: Callable[[pd.DataFrame], np.ndarray], element: str,
+              fill: float, master: str | None) -> np.ndarray:
+    """(len(inputs), W) array of `compute` run on Spark partitions of `inputs` (each batch -> (rows, W) array of
+    `element`s), reassembled in row order; rows no batch returned are `fill` (W is known from the first batch)."""
+    spark = spark_session(master)
+    rows = spark.createDataFrame(inputs.assign(row=np.arange(len(inputs), dtype=np.int64)))
+    rows = rows.coalesce(spark.sparkContext.defaultParallelism)  # a task per core
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            yield pd.DataFrame({"row": batch["row"].to_numpy(), "values": list(compute(batch.drop(columns="row")))})
+
+    result = rows.mapInPandas(run, schema=f"row long, values array<{element}>").toPandas()
+    if not len(result):
+        return np.zeros((len(inputs), 0))
+    values = np.stack(result["values"].to_numpy())
+    output = np.full((len(inputs), values.shape[1]), fill, dtype=values.dtype)
+    output[result["row"].to_numpy()] = values
+    return output
+
+
 def apply_lfs_spark(lfs: Sequence[KeywordLF], frame: pd.DataFrame, master: str | None = None) -> np.ndarray:
     """The same (N, M) label matrix as `apply_lfs`, built by `apply_lfs` on each Spark partition, in row order."""
     lfs = list(lfs)
-    spark = spark_session(master)
-    texts = pd.DataFrame({
-        "row": np.arange(len(frame), dtype=np.int64),
-        "title": frame["title"].fillna("").astype(str).to_numpy(),
-        "abstract": frame["abstract"].fillna("").astype(str).to_numpy(),
-    })
-    rows = spark.createDataFrame(texts).coalesce(spark.sparkContext.defaultParallelism)  # a task per core
+    texts = pd.DataFrame({column: frame[column].fillna("").astype(str).to_numpy() for column in ("title", "abstract")})
+    votes = _map_rows(texts, lambda batch: apply_lfs(lfs, batch).astype(np.int32), "int", ABSTAIN, master)
+    return votes.astype(np.int64) if votes.shape[1] else np.full((len(frame), len(lfs)), ABSTAIN, dtype=np.int64)
 
-    def label(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            votes = apply_lfs(lfs, batch)
-            yield pd.DataFrame({"row": batch["row"].to_numpy(), "votes": list(votes.astype(np.int32))})
 
-    result = rows.mapInPandas(label, schema="row long, votes array<int>").toPandas()
-    votes = np.full((len(frame), len(lfs)), ABSTAIN, dtype=np.int64)
-    if len(result):
-        votes[result["row"].to_numpy()] = np.stack(result["votes"].to_numpy())
-    return votes
+def predict_proba_spark(labeler: WeakLabeler, L: np.ndarray, master: str | None = None) -> np.ndarray:
+    """The same (N, K) probabilistic labels as `labeler.predict_proba(L)`, computed on Spark partitions."""
+    votes = pd.DataFrame({"votes": list(np.asarray(L, dtype=np.int32))})
+    proba = _map_rows(votes, lambda batch: labeler.predict_proba(np.stack(batch["votes"].to_numpy())), "double",
+                      np.nan, master)
+    return proba if proba.shape[1] else np.zeros((len(L), labeler.cardinality))

@@ -58,8 +58,10 @@ class LabelModelConfig:
     seed: int = 0
     prior: str = "uniform"  # the class balance without gold (with gold: the gold label frequencies)
     embedding_lfs: bool = True  # add the taxonomy's `embedding_lfs` to its keyword LFs
+    max_rows: int = 50_000  # the label model is fitted on at most this many papers (a uniform sample)
 
     def __post_init__(self) -> None:
+        _in_range("label_model.max_rows", self.max_rows, 1)
         if self.prior not in PRIORS:
             raise ConfigError(f"label_model.prior: must be one of {', '.join(PRIORS)}, got {self.prior!r}")
         _in_range("label_model.epochs", self.epochs, 1)
@@ -77,10 +79,11 @@ class EndModelConfig:
     batch_size: int = 16
     learning_rate: float = 1e-4
     seed: int = 0
-
+    max_papers: int = 8_000  # a bigger corpus is sampled down to this many papers, stratified by weak label
     calibrate: bool = True  # fit a temperature on gold so that `confidence` matches accuracy (no gold: none)
 
     def __post_init__(self) -> None:
+        _in_range("end_model.max_papers", self.max_papers, 1)
         if self.kind not in END_MODEL_KINDS:
             raise ConfigError(f"end_model.kind: must be one of {', '.join(END_MODEL_KINDS)}, got {self.kind!r}")
         for key in ("epochs", "batch_size"):
@@ -126,6 +129,7 @@ class TrainConfig:
     taxonomy: str
     gold: str | None = None
     engine: str = "local"
+    spark_master: str | None = None  # with engine spark; None = local[*]
     label_model: LabelModelConfig = field(default_factory=LabelModelConfig)
     end_model: EndModelConfig = field(default_factory=EndModelConfig)
     embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
@@ -136,6 +140,8 @@ class TrainConfig:
             raise ConfigError("dumps: at least one dump is needed")
         if self.engine not in ("local", "spark"):
             raise ConfigError("engine: must be one of local, spark")
+        if self.spark_master and self.engine != "spark":
+            raise ConfigError("spark_master: needs engine: spark")
 
     def flat(self) -> dict[str, Any]:
         """The config as one level of dotted keys, for MLflow params."""

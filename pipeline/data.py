@@ -56,7 +56,21 @@ def read_gold(path: str, taxonomy: Taxonomy, verbose: bool = True) -> Gold:
     return Gold(frame=frame, y=y)
 
 
+class Fingerprint:
+    """A short digest of papers' ids and texts, fed frame by frame (the same for one frame or its rows in chunks)."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+
+    def update(self, frame: pd.DataFrame) -> None:
+        self._sha.update(pd.util.hash_pandas_object(frame[["id", "title", "abstract"]], index=False).to_numpy())
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()[:16]
+
+
 def fingerprint(frame: pd.DataFrame) -> str:
-    """A short digest of the papers' ids and texts, logged so runs on the same data can be matched."""
-    hashed = pd.util.hash_pandas_object(frame[["id", "title", "abstract"]], index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
+    """The digest of a frame's papers, logged so runs on the same data can be matched."""
+    digest = Fingerprint()
+    digest.update(frame)
+    return digest.hexdigest()

@@ -15,7 +15,7 @@ import pandas as pd
 
 from cli import UserError
 from evaluation import Scores, reliability_diagram, score, split_by_id
-from labeling import Taxonomy, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy
+from labeling import Taxonomy, WeakLabeler, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy, vote_shares
 from models import (
     EmbeddingLogisticClassifier,
     MiniLMClassifier,
@@ -26,7 +26,9 @@ from models import (
     log_pyfunc_model,
 )
 from pipeline.config import REPO, TrainConfig
-from pipeline.data import DataError, Gold, fingerprint, read_gold, read_papers
+from pipeline.corpus import read_corpus
+from pipeline.data import DataError, Gold, fingerprint, read_gold
+from pipeline.sampling import stratified_sample
 from pipeline.weak_labels import Votes, add_embedding_lfs, fit_label_model
 from tracking import (
     Registration,
@@ -79,14 +81,6 @@ def build_end_model(config: TrainConfig) -> ProbabilisticClassifier:
     )
 
 
-def _apply(config: TrainConfig, lfs: list, frame: pd.DataFrame) -> np.ndarray:
-    if config.engine == "spark":
-        from labeling.spark import apply_lfs_spark  # Spark is an optional extra
-
-        return apply_lfs_spark(lfs, frame)
-    return apply_lfs(lfs, frame)
-
-
 def _log_dataset(frame: pd.DataFrame, source: str, name: str, context: str, targets: str | None = None) -> None:
     with warnings.catch_warnings():  # MLflow registers its local-file source twice and warns it is ambiguous
         warnings.simplefilter("ignore", UserWarning)
@@ -95,9 +89,14 @@ def _log_dataset(frame: pd.DataFrame, source: str, name: str, context: str, targ
     mlflow.log_params({f"data.{name}.papers": len(frame), f"data.{name}.fingerprint": fingerprint(frame)})
 
 
-def _log_inputs(frame: pd.DataFrame, gold: Gold | None, config: TrainConfig) -> None:
+def _log_inputs(inputs: _Inputs, config: TrainConfig) -> None:
+    """The papers read (count and fingerprint), the training sample and gold as MLflow datasets."""
     columns = ["id", "title", "abstract"]
-    _log_dataset(frame[columns], ",".join(config.dumps)[:1000], "train", "training")
+    mlflow.log_param("data.read.fingerprint", inputs.read_fingerprint)
+    mlflow.log_metrics({"data.papers_read": inputs.n_read, "data.papers_sampled": len(inputs.frame),
+                        "labels.keyword_coverage": inputs.keyword_coverage})
+    gold = inputs.gold
+    _log_dataset(inputs.frame[columns], ",".join(config.dumps)[:1000], "train", "training")
     if gold is not None:
         _log_dataset(gold.frame[[*columns, "label"]], config.gold, "gold", "evaluation", targets="label")
 
@@ -123,7 +122,8 @@ def print_summary(scores: dict[str, Scores]) -> None:
 
 @dataclass
 class _Inputs:
-    """What a run trains on, read and checked before the run starts (bad input leaves no FAILED run)."""
+    """What a run trains on, read and checked before the run starts (bad input leaves no FAILED run): the papers
+    of the training sample (all papers read, up to `end_model.max_papers`) with their keyword votes, and gold."""
 
     taxonomy: Taxonomy
     lfs: list
@@ -131,20 +131,49 @@ class _Inputs:
     gold: Gold | None
     votes: np.ndarray
     gold_votes: np.ndarray | None
+    n_read: int
+    read_fingerprint: str
+    keyword_coverage: float  # of all papers read
+
+
+def majority_areas(L: np.ndarray, cardinality: int, chunk: int = 100_000) -> np.ndarray:
+    """Each paper's majority-vote area (ties: the lower index), -1 without votes; computed in chunks of rows."""
+    parts = [np.where(covered(part), vote_shares(part, cardinality).argmax(axis=1), -1)
+             for part in (L[start:start + chunk] for start in range(0, len(L), chunk))]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def _read_inputs(config: TrainConfig) -> _Inputs:
     taxonomy = load_taxonomy(config.taxonomy)
     lfs = keyword_lfs(taxonomy)
-    _say(f"reading {len(config.dumps)} dump(s)")
-    frame = read_papers(config.dumps)
     gold = read_gold(config.gold, taxonomy) if config.gold else None
-    _say(f"applying {len(lfs)} labelling functions to {len(frame)} papers ({config.engine})")
-    votes = _apply(config, lfs, frame)
-    if not covered(votes).any():
-        raise DataError(f"no labelling function of taxonomy {taxonomy.name!r} votes on any of the {len(frame)} "
-                        f"papers in {', '.join(config.dumps)}: nothing to train on (see `train.py lfs`)")
-    return _Inputs(taxonomy, lfs, frame, gold, votes, apply_lfs(lfs, gold.frame) if gold else None)
+    _say(f"reading {len(config.dumps)} dump(s), applying {len(lfs)} labelling functions ({config.engine})")
+    corpus = read_corpus(config.dumps, lfs, config.engine, config.spark_master)
+    try:
+        print(corpus.summary, file=sys.stderr)
+        keyword_covered = covered(corpus.votes)
+        if not keyword_covered.any():
+            raise DataError(f"no labelling function of taxonomy {taxonomy.name!r} votes on any of the {len(corpus)} "
+                            f"papers in {', '.join(config.dumps)}: nothing to train on (see `train.py lfs`)")
+        rows = stratified_sample(majority_areas(corpus.votes, len(taxonomy.areas)), config.end_model.max_papers,
+                                 config.end_model.seed)
+        if len(rows) < len(corpus):
+            _say(f"sampled {len(rows)} of the {len(corpus)} papers (end_model.max_papers), stratified by "
+                 "majority-vote area")
+        frame, votes = corpus.papers(rows), corpus.votes[rows].astype(np.int64)
+        return _Inputs(taxonomy, lfs, frame, gold, votes, apply_lfs(lfs, gold.frame) if gold else None,
+                       len(corpus), corpus.fingerprint, float(keyword_covered.mean()))
+    finally:
+        corpus.close()
+
+
+def probabilistic_labels(labeler: WeakLabeler, L: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """The selected predictor's (N, K) labels for the votes `L`, computed on Spark partitions with engine spark."""
+    if config.engine == "spark":
+        from labeling.spark import predict_proba_spark  # Spark is an optional extra
+
+        return predict_proba_spark(labeler, L, config.spark_master)
+    return labeler.predict_proba(L)
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -171,7 +200,7 @@ def train(config: TrainConfig) -> TrainResult:
         experiment_id=experiment_id,
         registration=registration,
         scores=scores,
-        n_papers=len(inputs.frame),
+        n_papers=inputs.n_read,
         n_trained=n_trained,
         seconds=seconds,
     )
@@ -184,7 +213,7 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     names = taxonomy.names
     mlflow.set_tags({"git_commit": git_commit(REPO), "end_model": config.end_model.kind, "taxonomy": taxonomy.name})
     mlflow.log_params(config.flat())
-    _log_inputs(frame, gold, config)
+    _log_inputs(inputs, config)
     mlflow.log_artifact(config.taxonomy, "taxonomy")
     all_votes = Votes(list(lfs), votes, gold_votes)
     if config.label_model.embedding_lfs and taxonomy.embedding_lfs:
@@ -195,12 +224,13 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     labeler = fit_label_model(all_votes, config.label_model, names, gold.y if gold else None)
     lfs, votes, gold_votes = all_votes.lfs, all_votes.train, all_votes.gold
     keep = covered(votes)
-    soft_labels = labeler.predict_proba(votes[keep])
+    soft_labels = probabilistic_labels(labeler, votes[keep], config)
     train_frame = frame[keep].reset_index(drop=True)
     mlflow.log_metrics({
         "labels.coverage": float(keep.mean()),
         "labels.papers_trained": int(keep.sum()),
         "labels.papers_dropped_all_abstain": int((~keep).sum()),
+        "label_model.fit_rows": labeler.fit_rows_,
     })
     mlflow.set_tag("label_model.selected", labeler.selected_)
     log_frame(lf_table(votes, lfs).round(4), "labeling/lf_table.csv")

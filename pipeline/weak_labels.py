@@ -53,4 +53,5 @@ def fit_label_model(votes: Votes, config: LabelModelConfig, names: list[str], y_
         seed=config.seed,
         area_names=names,
         prior=config.prior,
+        max_rows=config.max_rows,
     ).fit(votes.train, votes.gold, y_gold)

@@ -3,7 +3,6 @@
 from prediction.engines import LocalEngine, SparkEngine
 from prediction.model import DEFAULT_MODEL_URI, ModelError, load_model, resolve_model_uri
 from prediction.outputs import OUTPUT_FORMATS, OutputError, PredictionWriter, output_format, prediction_rows
-from prediction.progress import Progress
 from prediction.run import ENGINES, NoPapersError, PredictionSummary, predict_dumps
 
 __all__ = [
@@ -16,7 +15,6 @@ __all__ = [
     "OutputError",
     "PredictionSummary",
     "PredictionWriter",
-    "Progress",
     "SparkEngine",
     "load_model",
     "output_format",

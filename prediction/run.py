@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import TextIO
 
 from cli import UserError, refuse_input_as_output
-from dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, Paper, papers_frame, read_dumps
+from dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, chunks, papers_frame, read_dumps
 from dumps.reader import read_start
 from prediction.engines import LocalEngine, SparkEngine
 from prediction.model import DEFAULT_MODEL_URI, load_model, resolve_model_uri
 from prediction.outputs import TAXONOMY_COLUMN, PredictionWriter, output_format, prediction_rows
-from prediction.progress import Progress, format_seconds
+from progress import InputProgress, format_seconds
 
 ENGINES = ("local", "spark")
 
@@ -45,13 +44,6 @@ class PredictionSummary:
         for area, count in self.areas.most_common():
             lines.append(f"  {count:>8,}  {count / self.papers:6.1%}  {area}")
         return "\n".join(lines)
-
-
-def chunks(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
-    """Consecutive lists of `size` papers (the last may be shorter)."""
-    iterator = iter(papers)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def predict_dumps(
@@ -85,7 +77,7 @@ def predict_dumps(
     reading = read_dumps(inputs, input_format, max_entry_bytes)
     areas: Counter[str] = Counter()
     taxonomy = None
-    progress = Progress(inputs, stream)
+    progress = InputProgress(inputs, stream)
     try:
         with PredictionWriter(output) as writer:
             for chunk in chunks(reading, runner.chunk_size):

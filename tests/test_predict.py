@@ -20,11 +20,11 @@ from prediction import (
     ModelError,
     OutputError,
     PredictionWriter,
-    Progress,
     load_model,
     predict_dumps,
     prediction_rows,
 )
+from progress import InputProgress
 
 REPO = Path(__file__).resolve().parents[1]
 TOP_COLUMNS = ["top1_area", "top1_prob", "top2_area", "top2_prob"]
@@ -112,7 +112,7 @@ def test_progress_log_lines_estimate_the_total_from_the_input_position(tmp_path)
     dump = tmp_path / "dump.jsonl"
     dump.write_text("{}\n" * 99)  # 100 lines with the last, empty one
     stream = io.StringIO()
-    progress = Progress([dump], stream=stream, every=0)
+    progress = InputProgress([dump], stream=stream, every=0)
     progress.update(25, f"{dump}:25")
     assert progress.fraction(f"{dump}:50") == 0.5 and progress.fraction("elsewhere:3") is None
     assert "25 papers" in stream.getvalue() and "25% of the input, ETA" in stream.getvalue()

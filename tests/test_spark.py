@@ -54,3 +54,31 @@ def test_spark_engine_predicts_the_same_areas_as_the_local_engine(spark, tfidf_r
     assert on_spark["id"].tolist() == local["id"].tolist()
     assert on_spark["area"].tolist() == local["area"].tolist()
     pd.testing.assert_frame_equal(on_spark, local, check_exact=False)
+
+
+def test_probabilistic_labels_on_spark_equal_the_local_ones(spark, sample_dumps):
+    from labeling import WeakLabeler
+    from labeling.spark import predict_proba_spark
+
+    lfs = keyword_lfs(load_taxonomy(REPO / "configs" / "taxonomies" / "iclr2025.yaml"))
+    votes = apply_lfs(lfs, papers_frame(read_dumps(sample_dumps)))
+    labeler = WeakLabeler(cardinality=21, epochs=20).fit(votes)
+    local = labeler.predict_proba(votes)
+    on_spark = predict_proba_spark(labeler, votes)
+    assert on_spark.shape == local.shape == (446, 21)
+    np.testing.assert_allclose(on_spark, local, rtol=0, atol=1e-12)
+
+
+def test_training_with_the_spark_engine_samples_and_registers(spark, mlflow_store):
+    from mlflow.tracking import MlflowClient
+
+    from pipeline.training import train
+    from tests.test_training import make_config
+
+    config = make_config(mlflow_store, kind="tfidf", max_papers=200)
+    config.engine = "spark"
+    result = train(config)
+    run = MlflowClient().get_run(result.run_id)
+    assert run.info.status == "FINISHED" and run.data.params["engine"] == "spark"
+    assert run.data.metrics["data.papers_read"] == 446 and run.data.metrics["data.papers_sampled"] == 200
+    assert result.registration.version == "1"

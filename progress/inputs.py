@@ -1,7 +1,5 @@
-"""Progress of a prediction run: papers/s and ETA, as a bar on a terminal and as log lines otherwise.
-
-The number of papers is unknown until the dumps are read, so the total is estimated from how far into its
-input the last paper was (line counts of the input files are taken up front, which is cheap).
+"""Progress through input files whose number of papers is unknown until they are read: the share done is estimated
+from how far into its input the last paper was (line counts of the input files are taken up front, which is cheap).
 """
 
 from __future__ import annotations
@@ -12,10 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-import progress
-from progress import format_seconds
-
-__all__ = ["Progress", "count_lines", "format_seconds"]
+from progress.reporter import Progress
 
 _CHUNK = 1 << 20
 
@@ -30,17 +25,18 @@ def count_lines(path: str | Path) -> int:
         return 0
 
 
-class Progress(progress.Progress):
+class InputProgress(Progress):
     """Counts papers as chunks finish; the share done is the last paper's position in the inputs."""
 
-    def __init__(self, inputs: Sequence[str | Path], stream: TextIO = sys.stderr, every: float = 10.0) -> None:
+    def __init__(self, inputs: Sequence[str | Path], stream: TextIO = sys.stderr, every: float = 10.0,
+                 label: str = "") -> None:
         self.offsets: dict[str, int] = {}  # input -> lines of the inputs before it
         total = 0
         for path in inputs:
             self.offsets[str(Path(path))] = total
             total += count_lines(path)
         self.total_lines = total
-        super().__init__("papers", stream, every, share_of="of the input")
+        super().__init__("papers", stream, every, label=label, share_of="of the input")
 
     def fraction(self, source: str) -> float | None:
         """How far into the input the paper read from `source` ("path:line") is, when known."""

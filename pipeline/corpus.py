@@ -1,0 +1,155 @@
+"""The training corpus at any size: dumps read once in chunks, keyword votes for every paper (in worker processes
+or on Spark), the papers' texts spilled to a temporary file, and any sample of them read back.
+
+Memory holds the vote matrix (a few bytes per paper and LF) and one chunk of papers at a time, not every text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import TextIO
+
+import numpy as np
+import pandas as pd
+
+from dumps import Paper, chunks, read_dumps
+from labeling import KeywordLF, apply_lfs
+from pipeline.data import DataError, Fingerprint
+from progress import InputProgress
+
+CHUNK_PAPERS = 20_000  # papers labelled per task locally
+SPARK_CHUNK_PAPERS = 200_000  # papers per Spark job
+SPILL_COLUMNS = ("id", "title", "abstract", "source")
+
+
+class TextSpill:
+    """Papers' id, title, abstract and source appended to an anonymous temporary file (one JSON line each, deleted
+    when closed), read back by row number."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="paper-areas-spill-")
+        self._starts: list[np.ndarray] = []
+        self._end = 0
+
+    def append(self, papers: Sequence[Paper]) -> None:
+        lines = [json.dumps([getattr(paper, column) for column in SPILL_COLUMNS], ensure_ascii=False).encode() + b"\n"
+                 for paper in papers]
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        self._starts.append(self._end + np.cumsum(lengths) - lengths)
+        self._file.seek(self._end)
+        self._file.write(b"".join(lines))
+        self._end += int(lengths.sum())
+
+    def __len__(self) -> int:
+        return sum(map(len, self._starts))
+
+    def read(self, rows: np.ndarray) -> pd.DataFrame:
+        """The papers at `rows` (in that order) as a frame with columns id, title, abstract, source."""
+        starts = np.concatenate(self._starts) if self._starts else np.zeros(0, dtype=np.int64)
+        records = []
+        for start in starts[np.asarray(rows, dtype=np.int64)]:
+            self._file.seek(int(start))
+            records.append(json.loads(self._file.readline()))
+        return pd.DataFrame(records, columns=list(SPILL_COLUMNS))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class Corpus:
+    """Every distinct paper of the dumps: keyword votes in memory, texts on disk."""
+
+    votes: np.ndarray  # (N, M) keyword votes, int16, in reading order
+    spill: TextSpill
+    fingerprint: str  # `pipeline.data.fingerprint` of all the papers (ids, titles, abstracts)
+    summary: str  # the dump reader's per-file report
+
+    def __len__(self) -> int:
+        return len(self.votes)
+
+    def papers(self, rows: np.ndarray) -> pd.DataFrame:
+        return self.spill.read(rows)
+
+    def close(self) -> None:
+        self.spill.close()
+
+
+def read_corpus(paths: Sequence[str], lfs: Sequence[KeywordLF], engine: str = "local", master: str | None = None,
+                stream: TextIO = sys.stderr) -> Corpus:
+    """Read `paths` once, labelling each chunk with `lfs` (worker processes, or Spark with `engine="spark"`) while the
+    next one is read. No paper at all raises DataError with the reader's summary."""
+    reading = read_dumps(paths)
+    spill, digest = TextSpill(), Fingerprint()
+    progress = InputProgress(paths, stream, label="reading and labelling")
+    size = SPARK_CHUNK_PAPERS if engine == "spark" else CHUNK_PAPERS
+
+    def frames() -> Iterator[pd.DataFrame]:
+        for chunk in chunks(reading, size):
+            spill.append(chunk)
+            frame = pd.DataFrame({column: [getattr(p, column) for p in chunk] for column in SPILL_COLUMNS})
+            digest.update(frame)
+            yield frame
+            progress.update(len(chunk), chunk[-1].source)
+
+    try:
+        labelled = _spark_votes(frames(), lfs, master) if engine == "spark" else _local_votes(frames(), lfs)
+        votes = [part.astype(np.int16) for part in labelled]
+    except BaseException:
+        spill.close()
+        raise
+    finally:
+        progress.close()
+    if not reading.distinct:
+        spill.close()
+        raise DataError("no papers in " + "; ".join(reading.summary().splitlines()))
+    return Corpus(np.concatenate(votes), spill, digest.hexdigest(), reading.summary())
+
+
+_WORKER_LFS: list[KeywordLF] = []
+
+
+def _remember_lfs(lfs: list[KeywordLF]) -> None:
+    _WORKER_LFS[:] = lfs
+
+
+def _label_in_worker(frame: pd.DataFrame) -> np.ndarray:
+    return apply_lfs(_WORKER_LFS, frame)
+
+
+def _local_votes(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF]) -> Iterator[np.ndarray]:
+    """Votes of each frame, in order: in this process when there is one frame, else in one worker process per core
+    with at most two frames a worker in flight (so memory stays bounded while this process reads on)."""
+    first = next(frames, None)
+    if first is None:
+        return
+    second = next(frames, None)
+    if second is None:
+        yield apply_lfs(lfs, first)
+        return
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_remember_lfs,
+                             initargs=(list(lfs),)) as pool:
+        pending: deque[Future] = deque(pool.submit(_label_in_worker, frame) for frame in (first, second))
+        for frame in frames:
+            pending.append(pool.submit(_label_in_worker, frame))
+            while len(pending) > 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _spark_votes(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF], master: str | None
+                 ) -> Iterator[np.ndarray]:
+    from labeling.spark import apply_lfs_spark  # Spark is an optional extra
+
+    for frame in frames:
+        yield apply_lfs_spark(lfs, frame, master)
