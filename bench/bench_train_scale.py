@@ -4,7 +4,8 @@
         [--engine local spark] [--config configs/default.yaml] [-- extra train.py flags]
 
 Papers are the ICLR 2024 corpus repeated with unique ids and titles (bench_predict.synthetic_dump). Each run is
-`train.py --config C --dumps <dump> --end-model K --engine E` in its own process, into a temporary MLflow store.
+`train.py --config C --dumps <dump> --end-model K --engine E` in its own process, into a temporary MLflow store,
+with an empty embedding cache.
 Peak memory is sampled every 0.2 s over the whole process tree (train.py, its label workers, Spark's JVM and
 Python workers) as the sum of their PSS (pages shared between processes counted once). Step times come from
 train.py's own `[   t s]` lines (its whole output is kept in
@@ -115,6 +116,7 @@ def main() -> None:
         for engine in args.engine:
             with tempfile.TemporaryDirectory(prefix="bench-train-scale-") as store:
                 env["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}/mlruns.db"
+                env["XDG_CACHE_HOME"] = store  # a cold embedding cache: every run embeds its sample
                 command = [sys.executable, "train.py", "--config", args.config, "--dumps", str(dump),
                            "--end-model", args.end_model, "--engine", engine, *args.extra]
                 seconds, peak, stderr = run(command, env)

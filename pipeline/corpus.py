@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import TextIO
@@ -117,7 +117,9 @@ def read_corpus(paths: Sequence[str], lfs: Sequence[KeywordLF], engine: str = "l
 _WORKER_LFS: list[KeywordLF] = []
 
 
-def _remember_lfs(lfs: list[KeywordLF]) -> None:
+def _start_worker(lfs: list[KeywordLF]) -> None:
+    """A label worker keeps the LFs and leaves Ctrl-C to the parent, which stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_LFS[:] = lfs
 
 
@@ -127,7 +129,8 @@ def _label_in_worker(frame: pd.DataFrame) -> np.ndarray:
 
 def _local_votes(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF]) -> Iterator[np.ndarray]:
     """Votes of each frame, in order: in this process when there is one frame, else in one worker process per core
-    with at most two frames a worker in flight (so memory stays bounded while this process reads on)."""
+    with at most two frames a worker in flight (so memory stays bounded while this process reads on). Workers are
+    stopped at once when reading or labelling fails or is interrupted."""
     first = next(frames, None)
     if first is None:
         return
@@ -136,15 +139,19 @@ def _local_votes(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF]) -> It
         yield apply_lfs(lfs, first)
         return
     workers = max(1, min(os.cpu_count() or 1, 8))
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_remember_lfs,
-                             initargs=(list(lfs),)) as pool:
-        pending: deque[Future] = deque(pool.submit(_label_in_worker, frame) for frame in (first, second))
+    pool = get_context("fork").Pool(workers, initializer=_start_worker, initargs=(list(lfs),))
+    try:
+        pending = deque(pool.apply_async(_label_in_worker, (frame,)) for frame in (first, second))
         for frame in frames:
-            pending.append(pool.submit(_label_in_worker, frame))
+            pending.append(pool.apply_async(_label_in_worker, (frame,)))
             while len(pending) > 2 * workers:
-                yield pending.popleft().result()
+                yield pending.popleft().get()
         while pending:
-            yield pending.popleft().result()
+            yield pending.popleft().get()
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def _spark_votes(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF], master: str | None

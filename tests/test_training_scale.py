@@ -14,6 +14,7 @@ import labeling.label_model
 import pipeline.corpus
 from dumps import Paper, papers_frame, read_dumps
 from labeling import WeakLabeler, apply_lfs, keyword_lfs, load_taxonomy
+from pipeline.config import ConfigError, load_config
 from pipeline.corpus import TextSpill, read_corpus
 from pipeline.data import fingerprint
 from pipeline.sampling import stratified_sample, stratum_quotas
@@ -93,6 +94,12 @@ def test_label_model_row_cap_and_chunked_probabilities(monkeypatch) -> None:
 def test_majority_areas_in_chunks() -> None:
     L = np.array([[0, 0, 1], [-1, -1, -1], [2, 1, 1], [1, 0, -1]])
     np.testing.assert_array_equal(majority_areas(L, 3, chunk=3), [0, -1, 1, 0])
+
+
+def test_a_spark_master_needs_the_spark_engine() -> None:
+    with pytest.raises(ConfigError, match=r"^command line: spark_master: needs engine: spark$"):
+        load_config(None, {"spark_master": "spark://127.0.0.1:7077"})
+    assert load_config(None, {"engine": "spark", "spark_master": "spark://h:7077"}).spark_master == "spark://h:7077"
 
 
 def test_a_sampled_run_trains_on_max_papers_and_logs_it(mlflow_store) -> None:
