@@ -21,13 +21,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from evaluation import score  # noqa: E402
-from labeling import covered, keyword_lfs, load_taxonomy  # noqa: E402
+from labeling import covered, keyword_lfs, load_taxonomy, majority_areas  # noqa: E402
 from models import TfidfClassifier  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.corpus import read_corpus  # noqa: E402
 from pipeline.data import read_gold  # noqa: E402
 from pipeline.sampling import stratified_sample  # noqa: E402
-from pipeline.training import majority_areas  # noqa: E402
 from pipeline.weak_labels import Votes, add_embedding_lfs, fit_label_model  # noqa: E402
 
 

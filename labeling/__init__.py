@@ -3,7 +3,14 @@
 from labeling.analysis import area_coverage, lf_table
 from labeling.applier import apply_lfs
 from labeling.embedding import EmbeddingLF, EmbeddingLFs, centroid_anchors, nearest_anchor
-from labeling.label_model import WeakLabeler, covered, estimated_class_balance, gold_class_balance, vote_shares
+from labeling.label_model import (
+    WeakLabeler,
+    covered,
+    estimated_class_balance,
+    gold_class_balance,
+    majority_areas,
+    vote_shares,
+)
 from labeling.lfs import KeywordLF, keyword_lfs
 from labeling.suggest import suggest_keywords
 from labeling.taxonomy import (
@@ -38,6 +45,7 @@ __all__ = [
     "keyword_lfs",
     "lf_table",
     "load_taxonomy",
+    "majority_areas",
     "nearest_anchor",
     "parse_taxonomy",
     "suggest_keywords",

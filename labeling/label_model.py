@@ -32,6 +32,13 @@ def vote_shares(L: np.ndarray, cardinality: int) -> np.ndarray:
     return np.divide(winners, totals, out=np.zeros(winners.shape), where=totals > 0)
 
 
+def majority_areas(L: np.ndarray, cardinality: int, chunk: int = 100_000) -> np.ndarray:
+    """Each paper's majority-vote area (ties: the lower index), -1 without votes; computed in chunks of rows."""
+    parts = [np.where(covered(part), vote_shares(part, cardinality).argmax(axis=1), ABSTAIN)
+             for part in (L[start:start + chunk] for start in range(0, len(L), chunk))]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
 def estimated_class_balance(L: np.ndarray, cardinality: int, smoothing: float = 1.0) -> np.ndarray:
     """Class balance without gold: the majority-vote label distribution of the covered papers, smoothed."""
     counts = vote_shares(L, cardinality).sum(axis=0) + smoothing

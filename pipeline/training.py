@@ -15,7 +15,7 @@ import pandas as pd
 
 from cli import UserError
 from evaluation import Scores, reliability_diagram, score, split_by_id
-from labeling import Taxonomy, WeakLabeler, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy, vote_shares
+from labeling import Taxonomy, WeakLabeler, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy, majority_areas
 from models import (
     EmbeddingLogisticClassifier,
     MiniLMClassifier,
@@ -134,13 +134,6 @@ class _Inputs:
     n_read: int
     read_fingerprint: str
     keyword_coverage: float  # of all papers read
-
-
-def majority_areas(L: np.ndarray, cardinality: int, chunk: int = 100_000) -> np.ndarray:
-    """Each paper's majority-vote area (ties: the lower index), -1 without votes; computed in chunks of rows."""
-    parts = [np.where(covered(part), vote_shares(part, cardinality).argmax(axis=1), -1)
-             for part in (L[start:start + chunk] for start in range(0, len(L), chunk))]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def _read_inputs(config: TrainConfig) -> _Inputs:

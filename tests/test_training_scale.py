@@ -13,12 +13,12 @@ from mlflow.tracking import MlflowClient
 import labeling.label_model
 import pipeline.corpus
 from dumps import Paper, papers_frame, read_dumps
-from labeling import WeakLabeler, apply_lfs, keyword_lfs, load_taxonomy
+from labeling import WeakLabeler, apply_lfs, keyword_lfs, load_taxonomy, majority_areas
 from pipeline.config import ConfigError, load_config
 from pipeline.corpus import TextSpill, read_corpus
 from pipeline.data import fingerprint
 from pipeline.sampling import stratified_sample, stratum_quotas
-from pipeline.training import majority_areas, train
+from pipeline.training import train
 from tests.test_training import make_config
 
 REPO = Path(__file__).resolve().parents[1]
