@@ -29,6 +29,7 @@ from bench_predict import CORPUS, synthetic_dump
 REPO = Path(__file__).resolve().parents[1]
 STEPS = {  # train.py line prefix -> step name; a step lasts until the next step's line
     "reading": "read+label",
+    "left out": "sample",
     "sampled": "sample",
     "embedding LFs": "embed",
     "fitting the label model": "label model",

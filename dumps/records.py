@@ -80,6 +80,12 @@ def dedupe_key(paper: Paper) -> str:
     return "t:" + match_key(paper.title) if paper.title else "a:" + match_key(paper.abstract)
 
 
+def text_key(paper: Paper) -> str:
+    """The normalised abstract, or for a paper without one its `dedupe_key`: papers the reader keeps apart (other
+    titles) may still share this key, and then add the same text twice to a training set."""
+    return "a:" + match_key(paper.abstract) if paper.abstract else dedupe_key(paper)
+
+
 def stable_id(title: str, abstract: str) -> str:
     """A 16-hex-digit id that survives changes of case, punctuation and whitespace."""
     text = match_key(title) + "\n" + match_key(abstract)

@@ -6,6 +6,7 @@ Memory holds the vote matrix (a few bytes per paper and LF) and one chunk of pap
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dumps import Paper, chunks, read_dumps
+from dumps.records import text_key
 from labeling import KeywordLF, apply_lfs
 from pipeline.data import DataError, Fingerprint
 from progress import InputProgress
@@ -69,6 +71,7 @@ class Corpus:
     """Every distinct paper of the dumps: keyword votes in memory, texts on disk."""
 
     votes: np.ndarray  # (N, M) keyword votes, int16, in reading order
+    text_keys: np.ndarray  # (N,) uint64 hash of each paper's `text_key`: equal for papers with the same abstract
     spill: TextSpill
     fingerprint: str  # `pipeline.data.fingerprint` of all the papers (ids, titles, abstracts)
     summary: str  # the dump reader's per-file report
@@ -79,6 +82,10 @@ class Corpus:
     def papers(self, rows: np.ndarray) -> pd.DataFrame:
         return self.spill.read(rows)
 
+    def distinct_texts(self) -> np.ndarray:
+        """Sorted rows of the first paper of each abstract (a later paper with an abstract read before is left out)."""
+        return np.sort(np.unique(self.text_keys, return_index=True)[1])
+
     def close(self) -> None:
         self.spill.close()
 
@@ -88,13 +95,14 @@ def read_corpus(paths: Sequence[str], lfs: Sequence[KeywordLF], engine: str = "l
     """Read `paths` once, labelling each chunk with `lfs` (worker processes, or Spark with `engine="spark"`) while the
     next one is read. No paper at all raises DataError with the reader's summary."""
     reading = read_dumps(paths)
-    spill, digest = TextSpill(), Fingerprint()
+    spill, digest, keys = TextSpill(), Fingerprint(), []
     progress = InputProgress(paths, stream, label="reading and labelling")
     size = SPARK_CHUNK_PAPERS if engine == "spark" else CHUNK_PAPERS
 
     def frames() -> Iterator[pd.DataFrame]:
         for chunk in chunks(reading, size):
             spill.append(chunk)
+            keys.append(np.fromiter((_hash64(text_key(paper)) for paper in chunk), dtype=np.uint64, count=len(chunk)))
             frame = pd.DataFrame({column: [getattr(p, column) for p in chunk] for column in SPILL_COLUMNS})
             digest.update(frame)
             yield frame
@@ -111,7 +119,11 @@ def read_corpus(paths: Sequence[str], lfs: Sequence[KeywordLF], engine: str = "l
     if not reading.distinct:
         spill.close()
         raise DataError("no papers in " + "; ".join(reading.summary().splitlines()))
-    return Corpus(np.concatenate(votes), spill, digest.hexdigest(), reading.summary())
+    return Corpus(np.concatenate(votes), np.concatenate(keys), spill, digest.hexdigest(), reading.summary())
+
+
+def _hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 _WORKER_LFS: list[KeywordLF] = []

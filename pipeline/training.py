@@ -93,7 +93,8 @@ def _log_inputs(inputs: _Inputs, config: TrainConfig) -> None:
     """The papers read (count and fingerprint), the training sample and gold as MLflow datasets."""
     columns = ["id", "title", "abstract"]
     mlflow.log_param("data.read.fingerprint", inputs.read_fingerprint)
-    mlflow.log_metrics({"data.papers_read": inputs.n_read, "data.papers_sampled": len(inputs.frame),
+    mlflow.log_metrics({"data.papers_read": inputs.n_read, "data.papers_distinct_texts": inputs.n_distinct_texts,
+                        "data.papers_sampled": len(inputs.frame),
                         "labels.keyword_coverage": inputs.keyword_coverage})
     gold = inputs.gold
     _log_dataset(inputs.frame[columns], ",".join(config.dumps)[:1000], "train", "training")
@@ -123,7 +124,8 @@ def print_summary(scores: dict[str, Scores]) -> None:
 @dataclass
 class _Inputs:
     """What a run trains on, read and checked before the run starts (bad input leaves no FAILED run): the papers
-    of the training sample (all papers read, up to `end_model.max_papers`) with their keyword votes, and gold."""
+    of the training sample (the papers read with distinct abstracts, up to `end_model.max_papers`) with their keyword
+    votes, and gold."""
 
     taxonomy: Taxonomy
     lfs: list
@@ -132,6 +134,7 @@ class _Inputs:
     votes: np.ndarray
     gold_votes: np.ndarray | None
     n_read: int
+    n_distinct_texts: int  # papers read less those repeating an earlier paper's abstract
     read_fingerprint: str
     keyword_coverage: float  # of all papers read
 
@@ -148,14 +151,17 @@ def _read_inputs(config: TrainConfig) -> _Inputs:
         if not keyword_covered.any():
             raise DataError(f"no labelling function of taxonomy {taxonomy.name!r} votes on any of the {len(corpus)} "
                             f"papers in {', '.join(config.dumps)}: nothing to train on (see `train.py lfs`)")
-        rows = stratified_sample(majority_areas(corpus.votes, len(taxonomy.areas)), config.end_model.max_papers,
-                                 config.end_model.seed)
-        if len(rows) < len(corpus):
-            _say(f"sampled {len(rows)} of the {len(corpus)} papers (end_model.max_papers), stratified by "
+        distinct = corpus.distinct_texts()
+        if len(distinct) < len(corpus):
+            _say(f"left out {len(corpus) - len(distinct)} papers whose abstract an earlier paper has")
+        strata = majority_areas(corpus.votes[distinct], len(taxonomy.areas))
+        rows = distinct[stratified_sample(strata, config.end_model.max_papers, config.end_model.seed)]
+        if len(rows) < len(distinct):
+            _say(f"sampled {len(rows)} of the {len(distinct)} papers (end_model.max_papers), stratified by "
                  "majority-vote area")
         frame, votes = corpus.papers(rows), corpus.votes[rows].astype(np.int64)
         return _Inputs(taxonomy, lfs, frame, gold, votes, apply_lfs(lfs, gold.frame) if gold else None,
-                       len(corpus), corpus.fingerprint, float(keyword_covered.mean()))
+                       len(corpus), len(distinct), corpus.fingerprint, float(keyword_covered.mean()))
     finally:
         corpus.close()
 

@@ -4,6 +4,7 @@ row cap and chunked probabilities, and a sampled training run."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,21 @@ def test_corpus_votes_equal_the_label_matrix_of_all_papers(sample_dumps, monkeyp
         corpus.close()
 
 
+def test_distinct_texts_keep_the_first_paper_of_each_abstract(tmp_path) -> None:
+    """The reader keeps papers with other titles apart; the training sample takes one paper per abstract (a paper
+    without an abstract counts by its title)."""
+    rows = [("A", "Shared abstract."), ("B", "shared  ABSTRACT"), ("C", "Another one."), ("D", ""), ("E", ""),
+            ("F", "Another one.")]
+    dump = tmp_path / "copies.jsonl"
+    dump.write_text("".join(json.dumps({"title": title, "abstract": abstract}) + "\n" for title, abstract in rows))
+    corpus = read_corpus([str(dump)], keyword_lfs(load_taxonomy(TAXONOMY)), stream=io.StringIO())
+    try:
+        assert len(corpus) == 6 and corpus.text_keys.dtype == np.uint64
+        np.testing.assert_array_equal(corpus.distinct_texts(), [0, 2, 3, 4])
+    finally:
+        corpus.close()
+
+
 def test_label_model_row_cap_and_chunked_probabilities(monkeypatch) -> None:
     rng = np.random.default_rng(0)
     truth = rng.integers(0, 3, 3000)
@@ -102,12 +118,18 @@ def test_a_spark_master_needs_the_spark_engine() -> None:
     assert load_config(None, {"engine": "spark", "spark_master": "spark://h:7077"}).spark_master == "spark://h:7077"
 
 
-def test_a_sampled_run_trains_on_max_papers_and_logs_it(mlflow_store) -> None:
+def test_a_sampled_run_trains_on_max_papers_and_logs_it(mlflow_store, sample_dumps, tmp_path) -> None:
+    """Copies of 60 sample papers under new titles are read, but left out of the sample."""
+    copies = tmp_path / "copies.jsonl"
+    copies.write_text("".join(json.dumps({"title": f"Copy {i}", "abstract": paper.abstract}) + "\n"
+                              for i, paper in enumerate(list(read_dumps(sample_dumps))[:60])))
     config = make_config(mlflow_store, kind="tfidf", max_papers=120)
+    config.dumps = [*config.dumps, str(copies)]
     result = train(config)
     run = MlflowClient().get_run(result.run_id)
     metrics, params = run.data.metrics, run.data.params
-    assert result.n_papers == 446 and metrics["data.papers_read"] == 446
+    assert result.n_papers == 506 and metrics["data.papers_read"] == 506
+    assert metrics["data.papers_distinct_texts"] == 446  # the samples repeat no abstract
     assert metrics["data.papers_sampled"] == 120 and params["data.train.papers"] == "120"
     assert params["end_model.max_papers"] == "120" and params["label_model.max_rows"] == "50000"
     assert metrics["labels.papers_trained"] <= 120 and metrics["label_model.fit_rows"] == 120
