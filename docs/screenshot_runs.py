@@ -1,0 +1,345 @@
+"""Take the README's screenshot of the MLflow runs page (docs/mlflow-runs.png) from a real store.
+
+    .venv/bin/python docs/screenshot_runs.py --store sqlite:////path/to/mlruns.db [--experiment NAME] [--out PNG]
+
+Starts `mlflow server` over the store on 127.0.0.1 (a free port), opens the experiment's runs page in headless
+Chromium at 1600x900 and writes the PNG. The table shows Run Name, Created, Duration, Models and the gold accuracy
+and macro-F1 of the end model (Source and Dataset are hidden so that the metrics fit), and the MLflow Assistant
+panel is closed. The script checks the page before shooting it and fails with one line if a column is missing or
+cut off, or if the Assistant panel is open.
+
+MLflow 3.17's UI keeps that state in localStorage, which the script fills before the page's own scripts run:
+- `MLflowLocalStorage-1.1-ExperimentPage-["<experiment id>"]-ReactComponentState`: the runs page's UI state, whose
+  `selectedColumns` are keys such as "attributes.`Models`" and "metrics.`gold.end_model.accuracy`" (Run Name,
+  Created and Duration are always shown);
+- `mlflow.assistant.panelOpen_v1` = false, and `mlflow.assistant.fab.autoOpenedOnFirstLoad_v1` = true (on a local
+  server the UI opens the panel by itself on the first visit unless that flag is set).
+Chromium is driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`): no extra dependency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import fcntl
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cli.errors import UserError, fail_cleanly
+
+WIDTH, HEIGHT = 1600, 900
+METRICS = ("gold.end_model.accuracy", "gold.end_model.macro_f1")
+ATTRIBUTES = ("Models",)  # besides Run Name, Created and Duration, which the runs table always shows
+HEADERS = ("Run Name", "Created", "Duration", *ATTRIBUTES, *METRICS)
+# The runs table's ids of Run Name, Created and Duration (the column order names every column it applies widths to)
+ALWAYS_SHOWN_COLUMNS = ("attributes.`Run Name`", "runDateAndNestInfo", "duration")
+METRIC_COLUMN_WIDTH = 190  # pixels: wide enough for "gold.end_model.macro_f1" (the default cuts it short)
+SERVER_START_SECONDS = 120
+PAGE_LOAD_SECONDS = 90
+
+
+class ScreenshotError(UserError):
+    """The store, the experiment, Chromium or the rendered page is not what the screenshot needs."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, server: subprocess.Popen, log: Path, seconds: float = SERVER_START_SECONDS) -> None:
+    """Return once `url` answers; raise ScreenshotError if the server exits or stays silent for `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            lines = log.read_text(errors="replace").strip().splitlines() or ["(no output)"]
+            raise ScreenshotError(f"mlflow server exited with status {server.returncode}: {lines[-1]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise ScreenshotError(f"mlflow server did not answer {url} within {seconds:.0f} s")
+
+
+def sqlite_path(store: str) -> Path:
+    """The database file of a `sqlite:///` store URI, which must exist (the server would create an empty one)."""
+    if not store.startswith("sqlite:///"):
+        raise ScreenshotError(f"--store: expected a sqlite:///path/to/mlruns.db URI, got {store!r}")
+    path = Path(store.removeprefix("sqlite:///"))
+    if not path.is_file():
+        raise ScreenshotError(f"--store: {path}: no such file")
+    return path
+
+
+@contextmanager
+def mlflow_server(store: str, workdir: Path) -> Iterator[str]:
+    """A real `mlflow server` over `store` on 127.0.0.1; yields its base URL and stops it on exit."""
+    mlflow_cli = Path(sys.executable).with_name("mlflow")
+    port = free_port()
+    log = workdir / "mlflow-server.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [str(mlflow_cli), "server", "--backend-store-uri", store, "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1"],
+            cwd=workdir, stdout=output, stderr=subprocess.STDOUT,
+            env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/health", server, log)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def call_api(base: str, endpoint: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One MLflow REST call (GET without `body`, POST with it); its JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{base}/api/2.0/mlflow/{endpoint}", data=data,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        message = json.loads(exc.read() or b"{}").get("message", exc.reason)
+        raise ScreenshotError(f"MLflow API {endpoint}: {message}") from None
+
+
+def latest_run(base: str, experiment_id: str) -> dict[str, Any] | None:
+    """The experiment's most recently started active run, or None."""
+    runs = call_api(base, "runs/search", {"experiment_ids": [experiment_id], "max_results": 1,
+                                          "order_by": ["attributes.start_time DESC"]}).get("runs", [])
+    return runs[0] if runs else None
+
+
+def find_experiment(base: str, name: str | None) -> dict[str, Any]:
+    """The experiment called `name`, or (None) the one whose latest run started last."""
+    if name is not None:
+        query = urllib.parse.urlencode({"experiment_name": name})
+        return call_api(base, f"experiments/get-by-name?{query}")["experiment"]
+    experiments = call_api(base, "experiments/search", {"max_results": 1000}).get("experiments", [])
+    started = [(int(run["info"]["start_time"]), experiment) for experiment in experiments
+               if (run := latest_run(base, experiment["experiment_id"]))]
+    if not started:
+        raise ScreenshotError(f"no experiment in the store has a run (served at {base})")
+    return max(started, key=lambda pair: pair[0])[1]
+
+
+def check_runs_have_gold(base: str, experiment: dict[str, Any]) -> None:
+    """Refuse an experiment none of whose runs logged the gold metrics: their columns would not exist."""
+    condition = " and ".join(f"metrics.`{key}` >= 0" for key in METRICS)
+    runs = call_api(base, "runs/search", {"experiment_ids": [experiment["experiment_id"]], "max_results": 1,
+                                          "filter": condition}).get("runs", [])
+    if not runs:
+        raise ScreenshotError(f"experiment {experiment['name']!r} has no run with {' and '.join(METRICS)}: "
+                              "train with --gold first")
+
+
+def ui_state_script(experiment_id: str) -> str:
+    """JavaScript that stores the runs page's columns and the closed Assistant panel in localStorage."""
+    attributes = [f"attributes.`{name}`" for name in ATTRIBUTES]
+    metrics = [f"metrics.`{key}`" for key in METRICS]
+    runs_page = {"selectedColumns": attributes + metrics,
+                 "columnOrder": [*ALWAYS_SHOWN_COLUMNS, *attributes, *metrics],
+                 "columnWidths": dict.fromkeys(metrics, METRIC_COLUMN_WIDTH)}
+    items = {
+        f"MLflowLocalStorage-1.1-ExperimentPage-{json.dumps([experiment_id])}-ReactComponentState":
+            json.dumps(runs_page),
+        "mlflow.assistant.panelOpen_v1": "false",
+        "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1": "true",
+    }
+    sets = "".join(f"localStorage.setItem({json.dumps(key)}, {json.dumps(value)});" for key, value in items.items())
+    return f"if (location.protocol.startsWith('http')) {{ {sets} }}"
+
+
+# Evaluated in the page: which wanted headers are missing or cut off, how many runs the table shows, and whether
+# the Assistant panel (its question box) is on screen.
+PAGE_CHECK = """(() => {
+  const wanted = %s;
+  const headers = [...document.querySelectorAll('.ag-header-cell')];
+  const viewport = document.querySelector('.ag-body-viewport, .ag-center-cols-viewport');
+  const right = viewport ? viewport.getBoundingClientRect().right : window.innerWidth;
+  const missing = [], clipped = [];
+  for (const name of wanted) {
+    const label = headers.flatMap(h => [...h.querySelectorAll('span')]).find(s => s.textContent.trim() === name);
+    if (!label) missing.push(name);
+    else if (label.getBoundingClientRect().right > Math.min(right, label.closest('.ag-header-cell')
+        .getBoundingClientRect().right) + 1) clipped.push(name);
+  }
+  const rows = document.querySelectorAll('.ag-center-cols-container .ag-row').length;
+  const assistant = [...document.querySelectorAll('textarea, input')]
+    .some(e => (e.placeholder || '').startsWith('Ask a question') && e.getClientRects().length > 0);
+  return {missing, clipped, rows, assistant};
+})()"""
+
+
+class DevTools:
+    """Chromium's DevTools protocol over `--remote-debugging-pipe`: NUL-separated JSON messages, commands written to
+    the browser's fd 3 and replies and events read from its fd 4."""
+
+    def __init__(self, chromium: str, profile: Path) -> None:
+        commands_read, self._commands = os.pipe()
+        self._replies, replies_write = os.pipe()
+        # Above 4, so that placing them at 3 and 4 in the child cannot overwrite one with the other.
+        child_in, child_out = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (commands_read, replies_write))
+        os.close(commands_read)
+        os.close(replies_write)
+        flags = ["--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}", "about:blank"]
+        self.process = subprocess.Popen(
+            [chromium, *flags], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            close_fds=False, preexec_fn=lambda: (os.dup2(child_in, 3), os.dup2(child_out, 4)),
+        )
+        os.close(child_in)
+        os.close(child_out)
+        self._buffer = b""
+        self._last_id = 0
+        self.session: str | None = None
+
+    def send(self, method: str, params: dict[str, Any] | None = None, *, browser: bool = False) -> dict[str, Any]:
+        """Run one command (on the attached page unless `browser`) and return its result."""
+        self._last_id += 1
+        message: dict[str, Any] = {"id": self._last_id, "method": method, "params": params or {}}
+        if self.session and not browser:
+            message["sessionId"] = self.session
+        try:
+            os.write(self._commands, json.dumps(message).encode() + b"\0")
+        except BrokenPipeError:
+            raise ScreenshotError(f"chromium exited (status {self.process.poll()}) before {method}") from None
+        while True:
+            reply = self._next_message()
+            if reply.get("id") == self._last_id:
+                if "error" in reply:
+                    raise ScreenshotError(f"chromium: {method}: {reply['error'].get('message')}")
+                return reply.get("result", {})
+
+    def _next_message(self) -> dict[str, Any]:
+        while b"\0" not in self._buffer:
+            chunk = os.read(self._replies, 1 << 16)
+            if not chunk:
+                raise ScreenshotError(f"chromium exited (status {self.process.wait()}) while talking to it")
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(message)
+
+    def attach_to_page(self) -> None:
+        """Make the browser's first tab the target of the next commands."""
+        pages = [t for t in self.send("Target.getTargets", browser=True)["targetInfos"] if t["type"] == "page"]
+        attached = self.send("Target.attachToTarget", {"targetId": pages[0]["targetId"], "flatten": True},
+                             browser=True)
+        self.session = attached["sessionId"]
+
+    def evaluate(self, expression: str) -> Any:
+        """The JSON value of a JavaScript expression evaluated in the page."""
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        return result["result"].get("value")
+
+    def close(self) -> None:
+        try:
+            self.send("Browser.close", browser=True)
+        except ScreenshotError:
+            pass  # it closes by exiting, which may cut the reply short
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._commands)
+        os.close(self._replies)
+
+
+def wait_for_table(page: DevTools, seconds: float = PAGE_LOAD_SECONDS) -> None:
+    """Return once the runs table shows rows and every wanted header in view with the Assistant panel closed;
+    else raise ScreenshotError saying what is wrong."""
+    check = PAGE_CHECK % json.dumps(HEADERS)
+    deadline = time.monotonic() + seconds
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        state = page.evaluate(check) or {}
+        if state.get("rows") and not state["missing"] and not state["clipped"] and not state["assistant"]:
+            return
+        time.sleep(0.5)
+    if not state.get("rows"):
+        problem = "no runs in the table"
+    elif state["missing"] or state["clipped"]:
+        problem = "; ".join(f"{what} columns: {', '.join(names)}" for what, names in
+                            (("missing", state["missing"]), ("cut off", state["clipped"])) if names)
+    else:
+        problem = "the MLflow Assistant panel is open"
+    raise ScreenshotError(f"the runs page is not ready after {seconds:.0f} s: {problem}")
+
+
+def screenshot(url: str, experiment_id: str, out: Path, chromium: str, workdir: Path, dom: Path | None) -> None:
+    """Open `url` in headless Chromium with the UI state set, check the table and write the PNG (and the DOM)."""
+    page = DevTools(chromium, workdir / "profile")
+    try:
+        page.attach_to_page()
+        page.send("Emulation.setDeviceMetricsOverride",
+                  {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+        page.send("Page.enable")  # without it, the script below may not run on the next document
+        page.send("Page.addScriptToEvaluateOnNewDocument", {"source": ui_state_script(experiment_id)})
+        page.send("Page.navigate", {"url": url})
+        wait_for_table(page)
+        time.sleep(1)  # let icons and fonts finish painting
+        png = base64.b64decode(page.send("Page.captureScreenshot", {"format": "png"})["data"])
+        if dom is not None:
+            dom.write_text(page.evaluate("document.documentElement.outerHTML"))
+    finally:
+        page.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_bytes(png)
+    partial.replace(out)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", required=True, help="the MLflow store, sqlite:////path/to/mlruns.db")
+    parser.add_argument("--experiment", help="the experiment's name (default: the one whose latest run started last)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("mlflow-runs.png"),
+                        help="the PNG to write (default: docs/mlflow-runs.png)")
+    parser.add_argument("--dom", type=Path, help="also write the page's HTML as shot, to check it")
+    parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium",
+                        help="the Chromium executable (default: chromium on PATH)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sqlite_path(args.store)
+    if not Path(args.chromium).is_file():
+        raise ScreenshotError(f"--chromium: {args.chromium}: no such file (apt-get install chromium)")
+    with tempfile.TemporaryDirectory(prefix="screenshot-runs-") as workdir, \
+            mlflow_server(args.store, Path(workdir)) as base:
+        experiment = find_experiment(base, args.experiment)
+        check_runs_have_gold(base, experiment)
+        url = f"{base}/#/experiments/{experiment['experiment_id']}/runs"
+        screenshot(url, experiment["experiment_id"], args.out, args.chromium, Path(workdir), args.dom)
+    print(f"{args.out}: runs page of experiment {experiment['name']!r}, {WIDTH}x{HEIGHT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(fail_cleanly(main))
