@@ -11,9 +11,10 @@ cut off, or if the Assistant panel is open.
 MLflow 3.17's UI keeps that state in localStorage, which the script fills before the page's own scripts run:
 - `MLflowLocalStorage-1.1-ExperimentPage-["<experiment id>"]-ReactComponentState`: the runs page's UI state, whose
   `selectedColumns` are keys such as "attributes.`Models`" and "metrics.`gold.end_model.accuracy`" (Run Name,
-  Created and Duration are always shown);
+  Created and Duration are always shown), and whose `columnWidths` apply to the columns listed in `columnOrder`;
 - `mlflow.assistant.panelOpen_v1` = false, and `mlflow.assistant.fab.autoOpenedOnFirstLoad_v1` = true (on a local
-  server the UI opens the panel by itself on the first visit unless that flag is set).
+  server the UI opens the panel by itself on the first visit unless that flag is set). The Assistant's small
+  round button stays in the bottom-right corner: the UI offers it to every localhost visitor.
 Chromium is driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`): no extra dependency.
 """
 
@@ -31,7 +32,6 @@ import sys
 import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,10 +113,9 @@ def mlflow_server(store: str, workdir: Path) -> Iterator[str]:
             server.wait()
 
 
-def call_api(base: str, endpoint: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One MLflow REST call (GET without `body`, POST with it); its JSON answer."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{base}/api/2.0/mlflow/{endpoint}", data=data,
+def call_api(base: str, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One MLflow REST call (a POST of `body`); its JSON answer."""
+    request = urllib.request.Request(f"{base}/api/2.0/mlflow/{endpoint}", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -133,16 +132,18 @@ def latest_run(base: str, experiment_id: str) -> dict[str, Any] | None:
     return runs[0] if runs else None
 
 
-def find_experiment(base: str, name: str | None) -> dict[str, Any]:
+def find_experiment(base: str, store: str, name: str | None) -> dict[str, Any]:
     """The experiment called `name`, or (None) the one whose latest run started last."""
-    if name is not None:
-        query = urllib.parse.urlencode({"experiment_name": name})
-        return call_api(base, f"experiments/get-by-name?{query}")["experiment"]
     experiments = call_api(base, "experiments/search", {"max_results": 1000}).get("experiments", [])
+    if name is not None:
+        named = [experiment for experiment in experiments if experiment["name"] == name]
+        if not named:
+            raise ScreenshotError(f"--experiment: no experiment named {name!r} in {store}")
+        return named[0]
     started = [(int(run["info"]["start_time"]), experiment) for experiment in experiments
                if (run := latest_run(base, experiment["experiment_id"]))]
     if not started:
-        raise ScreenshotError(f"no experiment in the store has a run (served at {base})")
+        raise ScreenshotError(f"no experiment in {store} has a run")
     return max(started, key=lambda pair: pair[0])[1]
 
 
@@ -298,7 +299,7 @@ def screenshot(url: str, experiment_id: str, out: Path, chromium: str, workdir: 
         page.attach_to_page()
         page.send("Emulation.setDeviceMetricsOverride",
                   {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
-        page.send("Page.enable")  # without it, the script below may not run on the next document
+        page.send("Page.enable")  # without it Chromium 156 did not run the script below on the next document
         page.send("Page.addScriptToEvaluateOnNewDocument", {"source": ui_state_script(experiment_id)})
         page.send("Page.navigate", {"url": url})
         wait_for_table(page)
@@ -333,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ScreenshotError(f"--chromium: {args.chromium}: no such file (apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="screenshot-runs-") as workdir, \
             mlflow_server(args.store, Path(workdir)) as base:
-        experiment = find_experiment(base, args.experiment)
+        experiment = find_experiment(base, args.store, args.experiment)
         check_runs_have_gold(base, experiment)
         url = f"{base}/#/experiments/{experiment['experiment_id']}/runs"
         screenshot(url, experiment["experiment_id"], args.out, args.chromium, Path(workdir), args.dom)
