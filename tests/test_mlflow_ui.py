@@ -1,22 +1,23 @@
-"""The MLflow UI as users see it: a real server over a store with a finished run, and headless Chromium."""
+"""The MLflow UI as users see it: docs/screenshot_runs.py (the README's screenshot) over a store with a finished
+gold run, a real mlflow server and headless Chromium."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from mlflow.tracking import MlflowClient
 
-from pipeline.config import load_config
+from dumps import papers_frame, read_dumps
+from labeling import load_taxonomy
+from pipeline.config import REPO, load_config
 from pipeline.training import train
 
-pytestmark = pytest.mark.browser
+SCRIPT = REPO / "docs" / "screenshot_runs.py"
 
 
 def chromium() -> str:
@@ -31,70 +32,57 @@ def chromium() -> str:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def wait_for(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the MLflow server exited"
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer in {seconds} s")
+def run_script(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
-def server(mlflow_store):
-    config = load_config(None, {"end_model": {"kind": "tfidf"}, "mlflow": {
-        "tracking_uri": f"sqlite:///{mlflow_store}/mlruns.db", "artifact_root": str(mlflow_store / "artifacts")}})
-    result = train(config)
-    port = free_port()
-    mlflow_cli = Path(sys.executable).with_name("mlflow")
-    process = subprocess.Popen(
-        [str(mlflow_cli), "server", "--backend-store-uri", f"sqlite:///{mlflow_store}/mlruns.db",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{base}/health", process)
-        yield base, result
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def gold_run(mlflow_store: Path, sample_dumps: list[Path]):
+    """The store URI and the result of one quick TF-IDF training with gold, so that the run has the gold metrics.
+    The gold is sample papers with arbitrary areas: the test looks at the columns, not at the scores."""
+    names = load_taxonomy(REPO / "configs/taxonomies/iclr2025.yaml").names
+    papers = papers_frame(read_dumps(sample_dumps[:1]))
+    gold = mlflow_store / "gold.jsonl"
+    rows = papers[["title", "abstract"]].to_dict("records")
+    gold.write_text("".join(json.dumps({**row, "label": names[i % len(names)]}) + "\n" for i, row in enumerate(rows)))
+    uri = f"sqlite:///{mlflow_store}/mlruns.db"
+    result = train(load_config(None, {
+        "gold": str(gold), "label_model": {"epochs": 10, "embedding_lfs": False},
+        "end_model": {"kind": "tfidf", "calibrate": False},
+        "mlflow": {"tracking_uri": uri, "artifact_root": str(mlflow_store / "artifacts")},
+    }))
+    return uri, result
 
 
-def test_finished_run_is_served_and_rendered(server, tmp_path):
-    base, result = server
-    run = get_json(f"{base}/api/2.0/mlflow/runs/get?run_id={result.run_id}")["run"]
-    assert run["info"]["status"] == "FINISHED"
-    metrics = {m["key"] for m in run["data"]["metrics"]}
-    assert {"labels.coverage", "labels.papers_trained", "run.seconds"} <= metrics
-    versions = get_json(f"{base}/api/2.0/mlflow/registered-models/get?name=paper-area-classifier")
-    assert versions["registered_model"]["aliases"] == [{"alias": "champion", "version": "1"}]
+@pytest.mark.browser
+def test_the_runs_page_shows_the_run_with_its_gold_columns_and_no_assistant(gold_run, tmp_path):
+    uri, result = gold_run
+    run = MlflowClient(uri).get_run(result.run_id)
+    assert run.info.status == "FINISHED" and run.info.run_name == "tfidf-iclr2025"
+    assert {"labels.coverage", "gold.end_model.accuracy", "gold.end_model.macro_f1"} <= set(run.data.metrics)
+    assert MlflowClient(uri).get_model_version_by_alias("paper-area-classifier", "champion").run_id == result.run_id
 
-    url = f"{base}/#/experiments/{result.experiment_id}/runs"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1600,900", "--virtual-time-budget=30000"]
-    browser = chromium()
-    dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=180)
-    assert run["info"]["run_name"] in dom.stdout, "the run's name is not on the runs page"
-    shot = tmp_path / "runs.png"
-    subprocess.run([browser, *flags, f"--screenshot={shot}", url], capture_output=True, timeout=180, check=True)
+    shot, dom = tmp_path / "runs.png", tmp_path / "runs.html"
+    done = run_script("--store", uri, "--out", str(shot), "--dom", str(dom), "--chromium", chromium())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{shot}: runs page of experiment 'paper-areas', 1600x900\n"
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    assert (width, height) == (1600, 900)
+    assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == (1600, 900)
     assert len(png) > 30_000, "the screenshot is (nearly) blank"
+    html = dom.read_text()
+    assert "tfidf-iclr2025" in html, "the run's name is not on the runs page"
+    for header in ("Run Name", "Created", "Duration", "gold.end_model.accuracy", "gold.end_model.macro_f1"):
+        assert f'data-testid="sort-header-{header}"' in html, header
+    assert ">Models</span>" in html
+    assert "Source" not in html, "the Source column is still shown"
+    assert "Ask a question" not in html, "the MLflow Assistant panel is open"
+    assert list(tmp_path.glob(".*partial")) == []
+
+
+def test_a_missing_store_is_refused_in_one_line(tmp_path):
+    shot = tmp_path / "runs.png"
+    done = run_script("--store", f"sqlite:///{tmp_path}/absent.db", "--out", str(shot))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"error: --store: {tmp_path}/absent.db: no such file\n"
+    assert not shot.exists()
