@@ -6,7 +6,7 @@
 Papers are the ICLR 2024 corpus repeated with unique ids and titles (bench_predict.synthetic_dump). Each run is
 `train.py --config C --dumps <dump> --end-model K --engine E` in its own process, into a temporary MLflow store,
 with an empty embedding cache.
-Peak memory is sampled every 0.2 s over the whole process tree (train.py, its label workers, Spark's JVM and
+Peak memory is sampled every second over the whole process tree (train.py, its label workers, Spark's JVM and
 Python workers) as the sum of their PSS (pages shared between processes counted once). Step times come from
 train.py's own `[   t s]` lines (its whole output is kept in
 /tmp/bench-train-scale-<papers>-<end model>-<engine>.log). Prints one markdown row per run.
@@ -41,25 +41,24 @@ STEPS = {  # train.py line prefix -> step name; a step lasts until the next step
 
 def tree_memory(root: int) -> int:
     """Memory of `root` and all its descendants: the sum of their proportional set sizes (PSS, from /proc), so that
-    pages shared by forked label workers and their parent are counted once."""
+    pages shared by forked label workers and their parent are counted once. Only the tree's own smaps_rollup are read
+    (it walks every page table, which is what costs)."""
     children: dict[int, list[int]] = {}
-    memory: dict[int, int] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            rollup = Path(f"/proc/{entry}/smaps_rollup").read_text()
-        except OSError:
-            continue
-        fields = stat.rpartition(")")[2].split()
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        pss = next((line.split()[1] for line in rollup.splitlines() if line.startswith("Pss:")), "0")
-        memory[int(entry)] = int(pss) * 1024
+        if entry.isdigit():
+            try:
+                parent = int(Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()[1])
+            except OSError:
+                continue
+            children.setdefault(parent, []).append(int(entry))
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += memory.get(pid, 0)
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += 1024 * int(next((line.split()[1] for line in rollup.splitlines() if line.startswith("Pss:")), "0"))
         todo.extend(children.get(pid, []))
     return total
 
@@ -74,7 +73,7 @@ def run(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     def sample() -> None:
         while process.poll() is None:
             peak[0] = max(peak[0], tree_memory(process.pid))
-            time.sleep(0.2)
+            time.sleep(1.0)  # reading smaps_rollup of a 3 GB process takes ~0.1 s of CPU
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
