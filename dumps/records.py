@@ -80,10 +80,10 @@ def dedupe_key(paper: Paper) -> str:
     return "t:" + match_key(paper.title) if paper.title else "a:" + match_key(paper.abstract)
 
 
-def text_key(paper: Paper) -> str:
-    """The normalised abstract, or for a paper without one its `dedupe_key`: papers the reader keeps apart (other
-    titles) may still share this key, and then add the same text twice to a training set."""
-    return "a:" + match_key(paper.abstract) if paper.abstract else dedupe_key(paper)
+def text_key(title: str, abstract: str) -> str:
+    """The normalised abstract, or for a paper without one its normalised title (its `dedupe_key`): papers the reader
+    keeps apart (other titles) may still share this key, and then add the same text twice to a training set."""
+    return "a:" + match_key(abstract) if abstract else "t:" + match_key(title)
 
 
 def stable_id(title: str, abstract: str) -> str:

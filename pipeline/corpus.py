@@ -95,22 +95,24 @@ def read_corpus(paths: Sequence[str], lfs: Sequence[KeywordLF], engine: str = "l
     """Read `paths` once, labelling each chunk with `lfs` (worker processes, or Spark with `engine="spark"`) while the
     next one is read. No paper at all raises DataError with the reader's summary."""
     reading = read_dumps(paths)
-    spill, digest, keys = TextSpill(), Fingerprint(), []
+    spill, digest = TextSpill(), Fingerprint()
     progress = InputProgress(paths, stream, label="reading and labelling")
     size = SPARK_CHUNK_PAPERS if engine == "spark" else CHUNK_PAPERS
 
     def frames() -> Iterator[pd.DataFrame]:
         for chunk in chunks(reading, size):
             spill.append(chunk)
-            keys.append(np.fromiter((_hash64(text_key(paper)) for paper in chunk), dtype=np.uint64, count=len(chunk)))
             frame = pd.DataFrame({column: [getattr(p, column) for p in chunk] for column in SPILL_COLUMNS})
             digest.update(frame)
             yield frame
             progress.update(len(chunk), chunk[-1].source)
 
     try:
-        labelled = _spark_votes(frames(), lfs, master) if engine == "spark" else _local_votes(frames(), lfs)
-        votes = [part.astype(np.int16) for part in labelled]
+        labelled = _spark_labels(frames(), lfs, master) if engine == "spark" else _local_labels(frames(), lfs)
+        votes, keys = [], []
+        for part_votes, part_keys in labelled:
+            votes.append(part_votes.astype(np.int16))
+            keys.append(part_keys)
     except BaseException:
         spill.close()
         raise
@@ -122,8 +124,16 @@ def read_corpus(paths: Sequence[str], lfs: Sequence[KeywordLF], engine: str = "l
     return Corpus(np.concatenate(votes), np.concatenate(keys), spill, digest.hexdigest(), reading.summary())
 
 
-def _hash64(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+def text_keys(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each paper's `text_key` (papers with the same normalised abstract share it)."""
+    keys = (hashlib.blake2b(text_key(title, abstract).encode("utf-8"), digest_size=8).digest()
+            for title, abstract in zip(frame["title"], frame["abstract"], strict=True))
+    return np.fromiter((int.from_bytes(key, "little") for key in keys), dtype=np.uint64, count=len(frame))
+
+
+def _labelled(lfs: Sequence[KeywordLF], frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """A frame's keyword votes and text keys (both computed where the frame is labelled, off the reading process)."""
+    return apply_lfs(lfs, frame), text_keys(frame)
 
 
 _WORKER_LFS: list[KeywordLF] = []
@@ -135,12 +145,13 @@ def _start_worker(lfs: list[KeywordLF]) -> None:
     _WORKER_LFS[:] = lfs
 
 
-def _label_in_worker(frame: pd.DataFrame) -> np.ndarray:
-    return apply_lfs(_WORKER_LFS, frame)
+def _label_in_worker(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return _labelled(_WORKER_LFS, frame)
 
 
-def _local_votes(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF]) -> Iterator[np.ndarray]:
-    """Votes of each frame, in order: in this process when there is one frame, else in one worker process per core
+def _local_labels(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF]
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """`_labelled` of each frame, in order: in this process when there is one frame, else in one worker process per core
     with at most two frames a worker in flight (so memory stays bounded while this process reads on). Workers are
     stopped at once when reading or labelling fails or is interrupted."""
     first = next(frames, None)
@@ -148,7 +159,7 @@ def _local_votes(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF]) -> It
         return
     second = next(frames, None)
     if second is None:
-        yield apply_lfs(lfs, first)
+        yield _labelled(lfs, first)
         return
     workers = max(1, min(os.cpu_count() or 1, 8))
     pool = get_context("fork").Pool(workers, initializer=_start_worker, initargs=(list(lfs),))
@@ -166,9 +177,10 @@ def _local_votes(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF]) -> It
         pool.join()
 
 
-def _spark_votes(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF], master: str | None
-                 ) -> Iterator[np.ndarray]:
+def _spark_labels(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF], master: str | None
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Votes of each frame from Spark, text keys on the driver."""
     from labeling.spark import apply_lfs_spark  # Spark is an optional extra
 
     for frame in frames:
-        yield apply_lfs_spark(lfs, frame, master)
+        yield apply_lfs_spark(lfs, frame, master), text_keys(frame)

@@ -16,7 +16,7 @@ import pipeline.corpus
 from dumps import Paper, papers_frame, read_dumps
 from labeling import WeakLabeler, apply_lfs, keyword_lfs, load_taxonomy, majority_areas
 from pipeline.config import ConfigError, load_config
-from pipeline.corpus import TextSpill, read_corpus
+from pipeline.corpus import TextSpill, read_corpus, text_keys
 from pipeline.data import fingerprint
 from pipeline.sampling import stratified_sample, stratum_quotas
 from pipeline.training import train
@@ -71,6 +71,7 @@ def test_corpus_votes_equal_the_label_matrix_of_all_papers(sample_dumps, monkeyp
     corpus = read_corpus([str(path) for path in sample_dumps], lfs, stream=io.StringIO())
     try:
         np.testing.assert_array_equal(corpus.votes, apply_lfs(lfs, frame))
+        np.testing.assert_array_equal(corpus.text_keys, text_keys(frame))  # from the workers, in reading order
         assert corpus.fingerprint == fingerprint(frame)
         rows = np.array([len(frame) - 1, 5])
         assert corpus.papers(rows)["title"].tolist() == frame["title"][rows].tolist()
