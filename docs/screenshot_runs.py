@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.errors import UserError, fail_cleanly
+from tracking.store import sqlite_path
 
 WIDTH, HEIGHT = 1600, 900
 METRICS = ("gold.end_model.accuracy", "gold.end_model.macro_f1")
@@ -77,11 +78,11 @@ def wait_until_up(url: str, server: subprocess.Popen, log: Path, seconds: float 
     raise ScreenshotError(f"mlflow server did not answer {url} within {seconds:.0f} s")
 
 
-def sqlite_path(store: str) -> Path:
+def store_file(store: str) -> Path:
     """The database file of a `sqlite:///` store URI, which must exist (the server would create an empty one)."""
-    if not store.startswith("sqlite:///"):
+    path = sqlite_path(store)
+    if path is None:
         raise ScreenshotError(f"--store: expected a sqlite:///path/to/mlruns.db URI, got {store!r}")
-    path = Path(store.removeprefix("sqlite:///"))
     if not path.is_file():
         raise ScreenshotError(f"--store: {path}: no such file")
     return path
@@ -329,7 +330,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sqlite_path(args.store)
+    store_file(args.store)
     if not Path(args.chromium).is_file():
         raise ScreenshotError(f"--chromium: {args.chromium}: no such file (apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="screenshot-runs-") as workdir, \
