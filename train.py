@@ -1,8 +1,8 @@
 """Train a paper-area classifier from raw dumps, build its taxonomy, inspect its labelling functions, evaluate it.
 
     python train.py [train] [--config configs/default.yaml] [--dumps PATH...] [--gold GOLD.jsonl]
-                    [--end-model minilm|tfidf|embedding] [--epochs N] [--max-length N] [--seed N] [--experiment NAME]
-                    [--max-papers N] [--engine local|spark] [--master URL]
+                    [--end-model minilm|tfidf|embedding] [--average-with KIND...] [--epochs N] [--max-length N]
+                    [--seed N] [--experiment NAME] [--max-papers N] [--engine local|spark] [--master URL]
     python train.py init-taxonomy --areas AREAS.csv --name NAME --output TAXONOMY.yaml [--force]
     python train.py suggest --dumps PATH... --area SLUG [--taxonomy YAML] [--basis auto|votes|description]
     python train.py lfs --dumps PATH... [--taxonomy YAML] [--gold GOLD.jsonl] [--json OUT.json]
@@ -30,6 +30,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dumps", nargs="+", metavar="PATH", help="dumps to train on (replace the config's)")
     parser.add_argument("--gold", metavar="GOLD.jsonl", help="labelled papers: choose models and epochs, report")
     parser.add_argument("--end-model", choices=END_MODEL_KINDS)
+    parser.add_argument("--average-with", nargs="*", choices=END_MODEL_KINDS, metavar="KIND",
+                        help="more end models averaged with it (replace the config's; none given: none)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--max-length", type=int)
     parser.add_argument("--seed", type=int)
@@ -58,8 +60,8 @@ def run_training(args: argparse.Namespace) -> int:
         "gold": args.gold,
         "engine": args.engine,
         "spark_master": args.master,
-        "end_model": {"kind": args.end_model, "epochs": args.epochs, "max_length": args.max_length,
-                      "seed": args.seed, "max_papers": args.max_papers},
+        "end_model": {"kind": args.end_model, "average_with": args.average_with, "epochs": args.epochs,
+                      "max_length": args.max_length, "seed": args.seed, "max_papers": args.max_papers},
         "mlflow": {"experiment": args.experiment},
     }
     config = load_config(args.config, overrides)

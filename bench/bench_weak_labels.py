@@ -100,8 +100,8 @@ def end_model_row(bench: Bench, step: str, proba: np.ndarray, no_gold_temperatur
     fitted = cross_fitted_ece(proba, bench.y, bench.half_a)
     no_gold = expected_calibration_error(TemperatureScaling(no_gold_temperature).transform(proba), bench.y)
     bench.add(step, proba.argmax(axis=1), ECE=fitted.ece_before, **{"ECE T gold (xfit)": fitted.ece_after,
-              "ECE T no-gold": no_gold, "T": f"{fitted.temperatures[0]:.2f}/{fitted.temperatures[1]:.2f}/"
-              f"{no_gold_temperature:.2f}"})
+              "ECE T no-gold": no_gold,
+              "T": "/".join(f"{t:.2f}" for t in (*(c.temperature for c in fitted.calibrators), no_gold_temperature))})
 
 
 def main() -> None:

@@ -1,10 +1,11 @@
 """End models trained on probabilistic labels (fine-tuned MiniLM, TF-IDF, frozen-embedding logistic regression,
-zero-shot), sentence embeddings, calibration, the MLflow pyfunc."""
+zero-shot) and their average, sentence embeddings, calibration, the MLflow pyfunc."""
 
 from models.base import ProbabilisticClassifier
-from models.calibration import CrossFitted, TemperatureScaling, cross_fitted_ece
+from models.calibration import CALIBRATORS, CrossFitted, TemperatureScaling, TopLabelIsotonic, cross_fitted_ece
 from models.embedding_logistic import EmbeddingLogisticClassifier
 from models.embeddings import SentenceEncoder
+from models.ensemble import AveragedClassifier
 from models.minilm import MiniLMClassifier
 from models.pyfunc import PaperAreaModel, area_frame, load_classifier, log_pyfunc_model
 from models.text import frame_texts, paper_text
@@ -12,6 +13,8 @@ from models.tfidf import TfidfClassifier
 from models.zeroshot import ZeroShotClassifier
 
 __all__ = [
+    "CALIBRATORS",
+    "AveragedClassifier",
     "CrossFitted",
     "EmbeddingLogisticClassifier",
     "MiniLMClassifier",
@@ -20,6 +23,7 @@ __all__ = [
     "SentenceEncoder",
     "TemperatureScaling",
     "TfidfClassifier",
+    "TopLabelIsotonic",
     "ZeroShotClassifier",
     "area_frame",
     "cross_fitted_ece",

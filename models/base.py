@@ -1,5 +1,5 @@
-"""What every end model shares: predict from predict_proba, a calibration temperature, gold scoring per epoch,
-the saved-config file."""
+"""What every end model shares: predict from predict_proba, a calibration, gold scoring per epoch, the
+saved-config file."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from cli import UserError
 from evaluation import score
-from models.calibration import TemperatureScaling
+from models.calibration import Calibrator, TemperatureScaling, calibrator_from_state
 from models.text import check_soft_labels, frame_texts
 
 CONFIG_FILE = "classifier.json"
@@ -28,11 +28,11 @@ class TrainingDataError(UserError):
 class ProbabilisticClassifier:
     """Base of the end models: subclasses implement `_fit` and `_predict_proba(frame) -> (N, K)`.
 
-    `calibrate(temperature)` makes `predict_proba` divide the log-probabilities by it (the top area stays); the
-    temperature is saved with the model.
+    `calibrate(calibrator)` makes `predict_proba` pass its probabilities through a fitted calibrator (temperature
+    scaling or top-label isotonic; the top area stays); the calibrator is saved with the model.
     """
 
-    temperature_: float = 1.0
+    calibrator_: Calibrator | None = None
 
     def fit(
         self,
@@ -61,29 +61,32 @@ class ProbabilisticClassifier:
         raise NotImplementedError
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        """(N, K) area probabilities, calibrated by the temperature when one is set."""
+        """(N, K) area probabilities, calibrated when a calibrator is set."""
         probabilities = self._predict_proba(frame)
-        if self.temperature_ == 1.0:
-            return probabilities
-        return TemperatureScaling(self.temperature_).transform(probabilities)
+        return probabilities if self.calibrator_ is None else self.calibrator_.transform(probabilities)
 
-    def calibrate(self, temperature: float) -> ProbabilisticClassifier:
-        """Use `temperature` (> 0, from `TemperatureScaling.fit`) in `predict_proba` from now on."""
-        if not temperature > 0:
-            raise ValueError(f"temperature must be positive, got {temperature!r}")
-        self.temperature_ = float(temperature)
+    def calibrate(self, calibrator: Calibrator | None) -> ProbabilisticClassifier:
+        """Use a fitted `calibrator` in `predict_proba` from now on (None: the raw probabilities)."""
+        self.calibrator_ = calibrator
         return self
 
     def _write_config(self, directory: str | Path, kind: str, params: dict, state: dict) -> Path:
-        """`write_config` with the temperature added to the fitted state."""
-        return write_config(directory, kind, params, {**state, "temperature": self.temperature_})
+        """`write_config` with the calibrator (kind and state) added to the fitted state."""
+        calibration = None if self.calibrator_ is None else {"kind": self.calibrator_.KIND, **self.calibrator_.state()}
+        return write_config(directory, kind, params, {**state, "calibration": calibration})
 
     @classmethod
     def _from_config(cls, directory: str | Path, kind: str, **more_params):
-        """A new classifier from a saved folder's params (plus `more_params`) with its temperature; and the state."""
+        """A new classifier from a saved folder's params (`more_params` added or replacing) with its calibrator; and
+        the state.
+
+        A folder saved before calibrators had kinds holds a bare `temperature`."""
         _, params, state = read_config(directory, kind)
-        classifier = cls(**params, **more_params)
-        classifier.temperature_ = float(state.get("temperature", 1.0))
+        classifier = cls(**(params | more_params))
+        if calibration := state.get("calibration"):
+            classifier.calibrator_ = calibrator_from_state(calibration)
+        elif state.get("temperature", 1.0) != 1.0:
+            classifier.calibrator_ = TemperatureScaling(float(state["temperature"]))
         return classifier, state
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:

@@ -1,12 +1,15 @@
-"""Temperature scaling of an end model's probabilities, and its ECE measured cross-fitted on gold."""
+"""Calibration of an end model's probabilities (temperature scaling, top-label isotonic regression), and its ECE
+measured cross-fitted on gold."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
+from sklearn.isotonic import IsotonicRegression
 
 from evaluation import expected_calibration_error
 
@@ -34,6 +37,7 @@ class TemperatureScaling:
     area never changes.
     """
 
+    KIND: ClassVar[str] = "temperature"
     temperature: float = 1.0
 
     def fit(self, probabilities: np.ndarray, y: np.ndarray) -> TemperatureScaling:
@@ -53,31 +57,94 @@ class TemperatureScaling:
         """Calibrated (N, K) probabilities."""
         return np.exp(log_softmax(_log_probabilities(probabilities) / self.temperature, axis=1))
 
+    def state(self) -> dict:
+        return {"temperature": self.temperature}
+
+
+@dataclass
+class TopLabelIsotonic:
+    """Map the top probability (`confidence`) to the accuracy of papers with that confidence: an isotonic
+    regression of "top area is right" on the top probability, fitted on gold area indices.
+
+    The other areas keep their proportions and share the rest; the top area never changes (where the fitted
+    accuracy would put it below the runner-up, it is raised to tie the runner-up, plus a hair).
+    """
+
+    KIND: ClassVar[str] = "isotonic"
+    confidences: list[float] = field(default_factory=lambda: [0.0, 1.0])  # the fitted step function's knots
+    accuracies: list[float] = field(default_factory=lambda: [0.0, 1.0])
+
+    def fit(self, probabilities: np.ndarray, y: np.ndarray) -> TopLabelIsotonic:
+        probabilities, y = np.asarray(probabilities, dtype=float), np.asarray(y)
+        if y.ndim != 1 or len(y) != len(probabilities):
+            raise ValueError(f"{len(probabilities)} probability rows need as many gold area indices")
+        regression = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        regression.fit(probabilities.max(axis=1), probabilities.argmax(axis=1) == y)
+        self.confidences = regression.X_thresholds_.tolist()
+        self.accuracies = regression.y_thresholds_.tolist()
+        return self
+
+    def transform(self, probabilities: np.ndarray) -> np.ndarray:
+        """Calibrated (N, K) probabilities, each row summing to 1, with the same top area."""
+        probabilities = np.asarray(probabilities, dtype=float)
+        rows, top = np.arange(len(probabilities)), probabilities.argmax(axis=1)
+        first = probabilities[rows, top]
+        second = np.partition(probabilities, -2, axis=1)[:, -2] if probabilities.shape[1] > 1 else 0 * first
+        tie = second / np.clip(1.0 - first + second, 1e-12, None)  # the top probability at which the two tie
+        calibrated = np.maximum(np.interp(first, self.confidences, self.accuracies), tie + 1e-9).clip(max=1.0)
+        result = probabilities * ((1.0 - calibrated) / np.clip(1.0 - first, 1e-12, None))[:, None]
+        result[rows, top] = calibrated
+        return result
+
+    def state(self) -> dict:
+        return {"confidences": self.confidences, "accuracies": self.accuracies}
+
+
+class Calibrator(Protocol):
+    """What calibrates an end model: fitted on (probabilities, gold), applied to probabilities, saved as state."""
+
+    KIND: ClassVar[str]
+
+    def fit(self, probabilities: np.ndarray, y: np.ndarray) -> Calibrator: ...
+
+    def transform(self, probabilities: np.ndarray) -> np.ndarray: ...
+
+    def state(self) -> dict: ...
+
+
+CALIBRATORS: dict[str, type] = {TemperatureScaling.KIND: TemperatureScaling, TopLabelIsotonic.KIND: TopLabelIsotonic}
+
+
+def calibrator_from_state(saved: dict) -> Calibrator:
+    """A calibrator saved as `{"kind": KIND, **state()}`."""
+    return CALIBRATORS[saved["kind"]](**{key: value for key, value in saved.items() if key != "kind"})
+
 
 @dataclass(frozen=True)
 class CrossFitted:
-    """ECE of a model on gold before and after calibration fitted on the other half, with both temperatures."""
+    """ECE of a model on gold before and after calibration fitted on the other half, with both calibrators."""
 
     ece_before: float
     ece_after: float
-    temperatures: tuple[float, float]  # fitted on half A (applied to B), fitted on half B (applied to A)
+    calibrators: tuple[Calibrator, Calibrator]  # fitted on half A (applied to B), fitted on half B (applied to A)
     calibrated: np.ndarray  # each paper's probabilities calibrated by the half it is not in
 
 
-def cross_fitted_ece(probabilities: np.ndarray, y: np.ndarray, half_a: np.ndarray) -> CrossFitted:
-    """Calibrate on half A and measure on half B, and the reverse; the ECE over all papers of both measurements."""
+def cross_fitted_ece(probabilities: np.ndarray, y: np.ndarray, half_a: np.ndarray,
+                     calibrator: type = TemperatureScaling) -> CrossFitted:
+    """Calibrate (a new `calibrator` each time) on half A and measure on half B, and the reverse; the ECE over all
+    papers of both measurements."""
     probabilities, y, half_a = np.asarray(probabilities, dtype=float), np.asarray(y, dtype=int), np.asarray(half_a)
     if not half_a.any() or half_a.all():
         raise ValueError("both halves need papers")
     calibrated = np.empty_like(probabilities)
-    temperatures = []
+    fitted = []
     for fit_on in (half_a, ~half_a):
-        scaler = TemperatureScaling().fit(probabilities[fit_on], y[fit_on])
-        calibrated[~fit_on] = scaler.transform(probabilities[~fit_on])
-        temperatures.append(scaler.temperature)
+        fitted.append(calibrator().fit(probabilities[fit_on], y[fit_on]))
+        calibrated[~fit_on] = fitted[-1].transform(probabilities[~fit_on])
     return CrossFitted(
         ece_before=expected_calibration_error(probabilities, y),
         ece_after=expected_calibration_error(calibrated, y),
-        temperatures=(temperatures[0], temperatures[1]),
+        calibrators=(fitted[0], fitted[1]),
         calibrated=calibrated,
     )

@@ -19,6 +19,7 @@ from mlflow.types.schema import ColSpec, Schema
 import evaluation
 from models.base import ProbabilisticClassifier, read_config
 from models.embedding_logistic import EmbeddingLogisticClassifier
+from models.ensemble import AveragedClassifier
 from models.minilm import MiniLMClassifier
 from models.text import InputError, frame_texts
 from models.tfidf import TfidfClassifier
@@ -51,8 +52,10 @@ INPUT_EXAMPLE = pd.DataFrame(
 
 
 def load_classifier(directory: str | Path) -> ProbabilisticClassifier:
-    """Any classifier saved with its `save` method, by the kind in its config."""
+    """Any classifier saved with its `save` method, by the kind in its config (an average loads its members)."""
     kind, _, _ = read_config(directory)
+    if kind == AveragedClassifier.KIND:
+        return AveragedClassifier.load(directory, load_classifier)
     if kind not in SAVED_KINDS:
         raise ValueError(f"{directory}: unknown classifier kind {kind!r}")
     return SAVED_KINDS[kind].load(directory)

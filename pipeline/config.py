@@ -42,6 +42,7 @@ def _in_range(key: str, value: float, low: float, high: float = math.inf, above:
 
 PRIORS = ("uniform", "estimate")
 END_MODEL_KINDS = ("minilm", "tfidf", "embedding")
+CALIBRATIONS = ("isotonic", "temperature", "none")
 
 
 def _check_model_folder(key: str, path: str | None) -> None:
@@ -80,12 +81,22 @@ class EndModelConfig:
     learning_rate: float = 1e-4
     seed: int = 0
     max_papers: int = 8_000  # a bigger corpus is sampled down to this many papers, stratified by weak label
-    calibrate: bool = True  # fit a temperature on gold so that `confidence` matches accuracy (no gold: none)
+    average_with: list[str] = field(default_factory=list)  # more end models on the same labels, averaged with it
+    calibration: str = "isotonic"  # with gold: fit it so that `confidence` matches accuracy (no gold: none)
+
+    @property
+    def kinds(self) -> list[str]:
+        """The end models trained: `kind`, then those of `average_with` (without repeats)."""
+        return list(dict.fromkeys([self.kind, *self.average_with]))
 
     def __post_init__(self) -> None:
         _in_range("end_model.max_papers", self.max_papers, 1)
-        if self.kind not in END_MODEL_KINDS:
-            raise ConfigError(f"end_model.kind: must be one of {', '.join(END_MODEL_KINDS)}, got {self.kind!r}")
+        for key, value in [("kind", self.kind)] + [(f"average_with[{i}]", k) for i, k in enumerate(self.average_with)]:
+            if value not in END_MODEL_KINDS:
+                raise ConfigError(f"end_model.{key}: must be one of {', '.join(END_MODEL_KINDS)}, got {value!r}")
+        if self.calibration not in CALIBRATIONS:
+            raise ConfigError(f"end_model.calibration: must be one of {', '.join(CALIBRATIONS)}, "
+                              f"got {self.calibration!r}")
         for key in ("epochs", "batch_size"):
             _in_range(f"end_model.{key}", getattr(self, key), 1)
         _in_range("end_model.max_length", self.max_length, 1, MAX_LENGTH)

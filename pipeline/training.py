@@ -17,10 +17,11 @@ from cli import UserError
 from evaluation import Scores, reliability_diagram, score, split_by_id
 from labeling import Taxonomy, WeakLabeler, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy, majority_areas
 from models import (
+    CALIBRATORS,
+    AveragedClassifier,
     EmbeddingLogisticClassifier,
     MiniLMClassifier,
     ProbabilisticClassifier,
-    TemperatureScaling,
     TfidfClassifier,
     cross_fitted_ece,
     log_pyfunc_model,
@@ -63,11 +64,24 @@ def _say(message: str) -> None:
 
 
 def build_end_model(config: TrainConfig) -> ProbabilisticClassifier:
-    """The end model named by the config (`embedding`: logistic regression on the frozen `embeddings` encoder)."""
+    """The end model of `end_model.kind`, or with `end_model.average_with` the average of it and those."""
+    kinds = config.end_model.kinds
+    if len(kinds) == 1:
+        return _single_end_model(kinds[0], config)
+    return AveragedClassifier([_single_end_model(kind, config) for kind in kinds])
+
+
+def end_model_name(config: TrainConfig) -> str:
+    """`minilm`, or for an average its kinds joined: `minilm+tfidf`."""
+    return "+".join(config.end_model.kinds)
+
+
+def _single_end_model(kind: str, config: TrainConfig) -> ProbabilisticClassifier:
+    """One end model (`embedding`: logistic regression on the frozen `embeddings` encoder)."""
     end = config.end_model
-    if end.kind == "tfidf":
+    if kind == "tfidf":
         return TfidfClassifier(seed=end.seed)
-    if end.kind == "embedding":
+    if kind == "embedding":
         encoder = config.embeddings
         return EmbeddingLogisticClassifier(model_path=encoder.model_path, max_length=encoder.max_length,
                                            cache_dir=encoder.cache_dir, seed=end.seed)
@@ -185,7 +199,7 @@ def train(config: TrainConfig) -> TrainResult:
     resolve_tracking_uri(config.mlflow.tracking_uri, REPO)  # a bad URI fails before the inputs are read
     inputs = _read_inputs(config)
     experiment_id = connect(config.mlflow.tracking_uri, config.mlflow.artifact_root, config.mlflow.experiment, REPO)
-    run_name = f"{config.end_model.kind}-{inputs.taxonomy.name}"
+    run_name = f"{end_model_name(config)}-{inputs.taxonomy.name}"
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
         try:
             registration, scores, n_trained = _train_in_run(config, inputs, run.info.run_id)
@@ -210,7 +224,7 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     taxonomy, lfs, frame, gold, votes, gold_votes = (
         inputs.taxonomy, inputs.lfs, inputs.frame, inputs.gold, inputs.votes, inputs.gold_votes)
     names = taxonomy.names
-    mlflow.set_tags({"git_commit": git_commit(REPO), "end_model": config.end_model.kind, "taxonomy": taxonomy.name})
+    mlflow.set_tags({"git_commit": git_commit(REPO), "end_model": end_model_name(config), "taxonomy": taxonomy.name})
     mlflow.log_params(config.flat())
     _log_inputs(inputs, config)
     mlflow.log_artifact(config.taxonomy, "taxonomy")
@@ -235,7 +249,7 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     log_frame(lf_table(votes, lfs).round(4), "labeling/lf_table.csv")
     if gold:
         log_frame(lf_table(gold_votes, lfs, gold.y).round(4), "labeling/lf_table_gold.csv")
-    _say(f"training the {config.end_model.kind} end model on {len(train_frame)} papers "
+    _say(f"training the {end_model_name(config)} end model on {len(train_frame)} papers "
          f"({int((~keep).sum())} with no votes dropped)")
 
     def log_epoch(row: dict) -> None:
@@ -244,16 +258,16 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     model = build_end_model(config)
     model.fit(train_frame, soft_labels, eval_set=(gold.frame, gold.y) if gold else None, on_epoch=log_epoch)
     mlflow.set_tag("end_model.best_epoch", str(model.best_epoch_))
-    if gold and config.end_model.calibrate:
-        _calibrate(model, gold)
-    else:
-        mlflow.set_tag("calibration", "none (no gold)" if not gold else "off")
-
     scores: dict[str, Scores] = {}
     distributions = {"weak labels": np.bincount(soft_labels.argmax(1), minlength=len(names)) / len(soft_labels)}
     if gold:
-        predicted = model.predict(gold.frame)
-        scores = {"end_model": score(gold.y, predicted, names), **labeler.gold_scores_}
+        raw = _gold_probabilities(model, config, gold, names, scores)
+        if config.end_model.calibration != "none":
+            _calibrate(model, raw, gold, config.end_model.calibration)
+        else:
+            mlflow.set_tag("calibration", "off")
+        predicted = raw.argmax(axis=1)  # calibration keeps the top area
+        scores = {"end_model": score(gold.y, predicted, names), **scores, **labeler.gold_scores_}
         _log_scores(scores, names)
         distributions["gold"] = np.bincount(gold.y, minlength=len(names)) / len(gold.y)
         distributions["end model on gold"] = np.bincount(predicted, minlength=len(names)) / len(predicted)
@@ -264,7 +278,7 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     registration = register_and_promote(
         info.model_uri, config.mlflow.registered_model, config.mlflow.champion_alias,
         scores["end_model"].macro_f1 if gold else None,
-        tags={"run_id": run_id, "end_model": config.end_model.kind},
+        tags={"run_id": run_id, "end_model": end_model_name(config)},
         taxonomy=taxonomy.name, taxonomy_file=config.taxonomy,
         gold_fingerprint=fingerprint(gold.frame) if gold else None,
     )
@@ -273,21 +287,33 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     return registration, scores, len(train_frame)
 
 
-def _calibrate(model: ProbabilisticClassifier, gold: Gold) -> None:
-    """Fit the end model's temperature on all of gold; log its ECE before and after, cross-fitted (a temperature
-    fitted on one half of gold measured on the other, and the reverse), and the reliability diagram."""
-    raw = model.predict_proba(gold.frame)
-    crossed = cross_fitted_ece(raw, gold.y, split_by_id(gold.frame["id"]))
-    model.calibrate(TemperatureScaling().fit(raw, gold.y).temperature)
-    mlflow.set_tag("calibration", "temperature fitted on gold")
-    mlflow.log_metrics({"gold.end_model.ece_uncalibrated": crossed.ece_before,
-                        "gold.end_model.ece": crossed.ece_after,
-                        "calibration.temperature": model.temperature_})
+def _gold_probabilities(model: ProbabilisticClassifier, config: TrainConfig, gold: Gold, names: list[str],
+                        scores: dict[str, Scores]) -> np.ndarray:
+    """The uncalibrated end model's probabilities on gold; an average's members are scored on the way (into
+    `scores` as `end_model.<kind>`), from the same predictions."""
+    if not isinstance(model, AveragedClassifier):
+        return model.predict_proba(gold.frame)
+    members = model.member_probabilities(gold.frame)
+    for kind, probabilities in zip(config.end_model.kinds, members, strict=True):
+        scores[f"end_model.{kind}"] = score(gold.y, probabilities.argmax(axis=1), names)
+    return np.mean(members, axis=0)
+
+
+def _calibrate(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gold, kind: str) -> None:
+    """Fit the end model's calibrator (`kind`) on all of gold from its uncalibrated probabilities `raw`; log the
+    ECE before and after, cross-fitted (calibrated on one half of gold, measured on the other, and the reverse),
+    and the reliability diagram."""
+    calibrator = CALIBRATORS[kind]
+    crossed = cross_fitted_ece(raw, gold.y, split_by_id(gold.frame["id"]), calibrator)
+    model.calibrate(calibrator().fit(raw, gold.y))
+    mlflow.set_tag("calibration", f"{kind} fitted on gold")
+    mlflow.log_metrics({"gold.end_model.ece_uncalibrated": crossed.ece_before, "gold.end_model.ece": crossed.ece_after}
+                       | ({"calibration.temperature": model.calibrator_.temperature} if kind == "temperature" else {}))
     figure = reliability_diagram({"uncalibrated": (raw, gold.y),
                                   "calibrated (cross-fitted halves)": (crossed.calibrated, gold.y)})
     log_figure(figure, "evaluation/reliability_diagram.png")
-    _say(f"confidence calibrated: temperature {model.temperature_:.2f}, expected calibration error on gold "
-         f"{crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted)")
+    _say(f"confidence calibrated ({kind}): expected calibration error on gold {crossed.ece_before:.3f} -> "
+         f"{crossed.ece_after:.3f} (cross-fitted)")
 
 
 def _command_path(path: Path) -> str:

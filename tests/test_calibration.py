@@ -1,4 +1,5 @@
-"""Temperature scaling, expected calibration error, cross-fitting on two halves, the reliability diagram."""
+"""Temperature scaling, top-label isotonic calibration, expected calibration error, cross-fitting on two halves,
+the reliability diagram."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 from scipy.special import softmax
 
 from evaluation import expected_calibration_error, reliability_diagram, reliability_table, split_by_id
-from models import TemperatureScaling, cross_fitted_ece
+from models import TemperatureScaling, TopLabelIsotonic, cross_fitted_ece
+from models.calibration import calibrator_from_state
 
 
 def calibrated_model(n: int, k: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -49,14 +51,46 @@ def test_temperature_scaling_fits_soft_labels() -> None:
     assert scaler.temperature == pytest.approx(2, rel=0.01)
 
 
+def test_top_label_isotonic_calibrates_a_miscalibrated_model_that_no_temperature_fixes() -> None:
+    # Over-confident where confident, under-confident where not: one temperature cannot fix both.
+    logits, y = calibrated_model(6000, seed=4)
+    calibrated = softmax(logits, axis=1)
+    top = calibrated.max(axis=1, keepdims=True)
+    distorted = softmax(np.where(top > 0.5, 3.0, 0.6) * logits, axis=1)
+    fit, held_out = slice(0, 3000), slice(3000, None)
+    isotonic = TopLabelIsotonic().fit(distorted[fit], y[fit])
+    temperature = TemperatureScaling().fit(distorted[fit], y[fit])
+    before = expected_calibration_error(distorted[held_out], y[held_out])
+    after = expected_calibration_error(isotonic.transform(distorted[held_out]), y[held_out])
+    with_temperature = expected_calibration_error(temperature.transform(distorted[held_out]), y[held_out])
+    assert before > 0.15 and after < 0.05 and after < 0.6 * with_temperature  # measured: 0.18, 0.036, 0.080
+    result = isotonic.transform(distorted)
+    np.testing.assert_allclose(result.sum(axis=1), 1)
+    np.testing.assert_array_equal(result.argmax(axis=1), distorted.argmax(axis=1))  # the top area stays
+    shared = result.max(axis=1) < 1  # where the top does not take everything, the rest keep their proportions
+    others = np.sort(distorted[shared], axis=1)[:, :-1], np.sort(result[shared], axis=1)[:, :-1]
+    np.testing.assert_allclose(others[1] / others[1].sum(axis=1, keepdims=True),
+                               others[0] / others[0].sum(axis=1, keepdims=True))
+    saved = calibrator_from_state({"kind": isotonic.KIND, **isotonic.state()})
+    np.testing.assert_array_equal(saved.transform(distorted), result)
+
+
+def test_top_label_isotonic_keeps_the_top_area_where_the_fitted_accuracy_is_below_the_runner_up() -> None:
+    isotonic = TopLabelIsotonic(confidences=[0.0, 1.0], accuracies=[0.05, 0.05])  # "never right"
+    result = isotonic.transform(np.array([[0.5, 0.3, 0.2], [0.9, 0.05, 0.05]]))
+    assert (result.argmax(axis=1) == 0).all() and result[0, 0] == pytest.approx(0.3 / 0.8)
+    np.testing.assert_allclose(result.sum(axis=1), 1)
+
+
 def test_cross_fitted_ece_calibrates_each_half_with_the_other() -> None:
     logits, y = calibrated_model(3000, seed=2)
     over_confident = softmax(2.5 * logits, axis=1)
     half_a = np.arange(3000) % 2 == 0
     result = cross_fitted_ece(over_confident, y, half_a)
     assert result.ece_before > 0.1 and result.ece_after < 0.04
-    for fit_on, applied_to, temperature in ((half_a, ~half_a, result.temperatures[0]),
-                                            (~half_a, half_a, result.temperatures[1])):
+    for fit_on, applied_to, scaler in ((half_a, ~half_a, result.calibrators[0]),
+                                       (~half_a, half_a, result.calibrators[1])):
+        temperature = scaler.temperature
         expected = TemperatureScaling(temperature).transform(over_confident[applied_to])
         np.testing.assert_allclose(result.calibrated[applied_to], expected)
         assert temperature == pytest.approx(TemperatureScaling().fit(over_confident[fit_on], y[fit_on]).temperature)

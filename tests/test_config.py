@@ -24,7 +24,7 @@ def test_default_config_trains_on_the_bundled_samples():
     assert all(Path(p).exists() for p in config.dumps)
     assert Path(config.taxonomy) == DEFAULT_CONFIG.parent / "taxonomies" / "iclr2025.yaml"
     assert config.gold is None
-    assert config.end_model.kind == "minilm"
+    assert config.end_model.kind == "minilm" and config.end_model.kinds == ["minilm", "tfidf"]
     assert config.mlflow.registered_model == "paper-area-classifier"
 
 
@@ -38,7 +38,7 @@ def test_iclr_config_points_at_the_shared_data():
 def test_command_line_overrides_win(tmp_path, sample_dumps):
     config = load_config(None, {"end_model": {"kind": "tfidf", "epochs": 7, "seed": None},
                                 "dumps": [str(sample_dumps[1])], "gold": None})
-    assert config.end_model.kind == "tfidf"
+    assert config.end_model.kind == "tfidf" and config.end_model.kinds == ["tfidf"]  # averaged with itself: alone
     assert config.end_model.epochs == 7
     assert config.end_model.seed == 0
     assert config.dumps == [str(sample_dumps[1])]
@@ -58,6 +58,10 @@ def test_flat_params_use_dotted_keys():
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {epochs: three}\n", "end_model.epochs: must be int"),
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {kind: bert}\n", "end_model.kind: must be one of minilm, tfidf"),
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {batch_size: 0}\n", "end_model.batch_size: must be at least 1"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {average_with: [tfidf, svm]}\n",
+         "end_model.average_with[1]: must be one of minilm, tfidf, embedding, got 'svm'"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {calibration: platt}\n",
+         "end_model.calibration: must be one of isotonic, temperature, none, got 'platt'"),
         ("dumps: [x]\ntaxonomy: t.yaml\nlabel_model: {seed: true}\n", "label_model.seed: must be int"),
         ("dumps: [x]\ntaxonomy: t.yaml\nlabel_model: {learning_rate: .nan}\n",
          "label_model.learning_rate: must be a finite number, got nan"),

@@ -1,4 +1,5 @@
-"""End models on a tiny BERT: learning soft labels, best-epoch choice, save/load, ONNX int8 path, baselines."""
+"""End models on a tiny BERT: learning soft labels, best-epoch choice, save/load, ONNX int8 path, baselines, their
+average."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ import torch
 
 import models.encoder
 import models.minilm
-from models import MiniLMClassifier, TfidfClassifier, ZeroShotClassifier, frame_texts, paper_text
+from models import (
+    AveragedClassifier,
+    MiniLMClassifier,
+    TfidfClassifier,
+    TopLabelIsotonic,
+    ZeroShotClassifier,
+    frame_texts,
+    load_classifier,
+    paper_text,
+)
 from models.encoder import load_tokenizer, run_sorted, tokenize
 from models.onnx_int8 import export_int8_onnx, fused_onnx, onnx_forward, split_first_token
 
@@ -191,6 +201,30 @@ def test_tfidf_learns_soft_labels_and_round_trips(tmp_path):
     assert rows == classifier.history_ and rows[0]["gold_accuracy"] == 1.0
     loaded = TfidfClassifier.load(classifier.save(tmp_path / "tfidf"))
     np.testing.assert_allclose(loaded.predict_proba(frame), probabilities)
+
+
+def test_an_average_predicts_its_members_mean_and_round_trips_with_its_calibration(tiny_bert_dir, tmp_path):
+    frame, soft, gold = toy_papers()
+    rows = []
+    average = AveragedClassifier([tiny_minilm(tiny_bert_dir), TfidfClassifier(min_df=1)])
+    assert average.fit(frame, soft, eval_set=(frame, gold), on_epoch=rows.append, progress=False) is average
+    minilm, tfidf = average.members
+    assert rows == minilm.history_ and [row["epoch"] for row in rows] == [1, 2, 3, 4]  # the main member's epochs
+    assert average.best_epoch_ == minilm.best_epoch_ and len(tfidf.history_) == 1
+    members = average.member_probabilities(frame)
+    np.testing.assert_allclose(members[0], minilm.predict_proba(frame))
+    np.testing.assert_allclose(average.predict_proba(frame), (members[0] + members[1]) / 2)
+    assert not np.allclose(members[0], members[1])  # two views, two opinions
+
+    average.calibrate(TopLabelIsotonic().fit(average.predict_proba(frame), gold))
+    calibrated = average.predict_proba(frame)
+    loaded = load_classifier(average.save(tmp_path / "average"))
+    assert isinstance(loaded, AveragedClassifier) and [type(m) for m in loaded.members] == [MiniLMClassifier,
+                                                                                           TfidfClassifier]
+    assert all(member.calibrator_ is None for member in loaded.members)  # the mean is calibrated, not its members
+    np.testing.assert_allclose(loaded.predict_proba(frame), calibrated, atol=1e-6)
+    with pytest.raises(ValueError, match="at least two members"):
+        AveragedClassifier([minilm])
 
 
 def test_zero_shot_scores_each_paper_against_each_description(tiny_bert_dir):

@@ -1,5 +1,6 @@
 """The README's commands, in order, on a fresh copy of the repo: `make train`, the printed predict command,
-`make serve` with one request, `make ui`; then the same with a store outside the repo. Nothing stray is left."""
+`make serve` with one request, `make ui`; then training and serving with a store outside the repo. Nothing stray is
+left."""
 
 from __future__ import annotations
 
@@ -103,13 +104,17 @@ def post(url: str, body: dict) -> list[dict]:
         return json.loads(response.read())["predictions"]
 
 
-def serve_and_browse(checkout: Path, env: dict[str, str]) -> None:
-    """`make serve` answers one request with a champion's prediction; `make ui` answers on its port."""
+def serve(checkout: Path, env: dict[str, str]) -> None:
+    """`make serve` answers one request with a champion's prediction."""
     port = free_port()
     with server(["make", "serve", f"PORT={port}"], checkout, env, f"http://127.0.0.1:{port}/ping"):
         (prediction,) = post(f"http://127.0.0.1:{port}/invocations", REQUEST)
         assert prediction["area"] in load_taxonomy(checkout / "configs/taxonomies/iclr2025.yaml").slugs
         assert 0 < prediction["confidence"] <= 1
+
+
+def browse(checkout: Path, env: dict[str, str]) -> None:
+    """`make ui` answers on its port."""
     port = free_port()
     with server(["make", "ui", f"PORT={port}"], checkout, env, f"http://127.0.0.1:{port}/health"):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
@@ -132,7 +137,8 @@ def test_readme_commands_work_in_order_on_a_fresh_copy(checkout):
     assert predict.returncode == 0, predict.stderr[-3000:]
     assert len((checkout / "out" / "predictions.jsonl").read_text().splitlines()) > 0
 
-    serve_and_browse(checkout, env)
+    serve(checkout, env)
+    browse(checkout, env)
     created = files(checkout) - before
     assert not (checkout / "mlflow.db").exists()
     assert {path.split("/")[0] for path in created} == {"mlruns.db", "mlartifacts", "out"}, sorted(created)
@@ -153,5 +159,5 @@ def test_a_store_outside_the_repo_holds_runs_artifacts_and_serves(checkout, tmp_
                           text=True, timeout=60)
     assert done.stdout == f"{store}\n"
 
-    serve_and_browse(checkout, env)
+    serve(checkout, env)  # the model's artifacts are found beside the outside store (the UI is the first test's)
     assert files(checkout) == before  # nothing written into the checkout

@@ -16,6 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from dumps import papers_frame, read_dumps
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
+from models import TopLabelIsotonic
 from pipeline.config import REPO, load_config
 from pipeline.training import train
 
@@ -67,7 +68,8 @@ def test_minilm_run_is_tracked_registered_and_loadable(mlflow_store, tiny_bert_d
 
     run = MlflowClient().get_run(result.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.params["end_model.kind"] == "minilm"
+    assert run.data.params["end_model.kind"] == "minilm"  # averaged with the default config's tfidf
+    assert run.data.tags["end_model"] == "minilm+tfidf" and run.info.run_name == "minilm+tfidf-iclr2025"
     assert run.data.params["data.train.papers"] == "446"
     assert is_commit_of_this_repo(run.data.tags["git_commit"])
     metrics = run.data.metrics
@@ -76,14 +78,15 @@ def test_minilm_run_is_tracked_registered_and_loadable(mlflow_store, tiny_bert_d
     assert metrics["gold.majority_vote.accuracy"] == metrics["gold.majority_vote.macro_f1"] == 1.0
     assert metrics["gold.label_model.macro_f1"] == 1.0 and run.data.tags["label_model.selected"] == "label_model"
     assert metrics["labels.papers_trained"] == 410 and metrics["labels.coverage"] == pytest.approx(410 / 446)
-    # The epoch kept is the one with the best gold macro-F1 (the first of equals), and the end model's gold
-    # score is that epoch's.
+    # The epoch kept is the one with the best gold macro-F1 (the first of equals), and MiniLM's gold score is that
+    # epoch's; the end model is the mean of MiniLM's and TF-IDF's probabilities, each member scored too.
     epochs = MlflowClient().get_metric_history(result.run_id, "gold_macro_f1")
     assert [m.step for m in epochs] == [1, 2]
     best = max(epochs, key=lambda m: (m.value, -m.step))
     # (Which epoch wins varies with the machine: torch's float sums differ with threads; the rule does not.)
     assert run.data.tags["end_model.best_epoch"] == str(best.step)
-    assert metrics["gold.end_model.macro_f1"] == pytest.approx(best.value)
+    assert metrics["gold.end_model.minilm.macro_f1"] == pytest.approx(best.value)
+    assert {"gold.end_model.tfidf.accuracy", "gold.end_model.accuracy"} <= set(metrics)
     artifacts = {a.path for a in MlflowClient().list_artifacts(result.run_id, "labeling")}
     assert {"labeling/lf_table.csv", "labeling/lf_table_gold.csv", "labeling/label_distribution.png"} <= artifacts
     artifacts = {a.path for a in MlflowClient().list_artifacts(result.run_id, "evaluation")}
@@ -163,7 +166,7 @@ def test_a_failure_mid_run_marks_it_failed_and_keeps_the_champion(mlflow_store, 
     assert len(MlflowClient().search_model_versions(f"name='{MODEL}'")) == 1
 
 
-def test_embedding_lfs_and_calibration_are_tracked_and_the_temperature_ships(mlflow_store, tiny_bert_dir, gold_file):
+def test_embedding_lfs_and_calibration_are_tracked_and_the_calibration_ships(mlflow_store, tiny_bert_dir, gold_file):
     config = make_config(mlflow_store, embedding_lfs=True, kind="tfidf", model_path=str(tiny_bert_dir))
     config.gold = str(gold_file)
     result = train(config)
@@ -175,19 +178,22 @@ def test_embedding_lfs_and_calibration_are_tracked_and_the_temperature_ships(mlf
     assert table["name"].tolist()[-len(names):] == [f"{slug}:centroid" for slug in names]
     assert len(table) == 70 + len(names)
     assert run.data.metrics["labels.coverage"] >= 410 / 446  # embedding LFs only add votes
-    # The temperature fitted on gold is logged with the cross-fitted ECE and shipped inside the registered model.
+    # The calibration fitted on gold (the default, top-label isotonic) is logged with the cross-fitted ECE and
+    # shipped inside the registered model: served confidences are the fitted accuracies of the raw confidences.
     metrics = run.data.metrics
     assert {"gold.end_model.ece", "gold.end_model.ece_uncalibrated"} <= set(metrics)
-    assert run.data.tags["calibration"] == "temperature fitted on gold"
+    assert run.data.tags["calibration"] == "isotonic fitted on gold"
     evaluation = {a.path for a in client.list_artifacts(result.run_id, "evaluation")}
     assert "evaluation/reliability_diagram.png" in evaluation
     loaded = mlflow.pyfunc.load_model(f"models:/{MODEL}/{result.registration.version}")
     classifier = loaded.unwrap_python_model().classifier
-    assert classifier.temperature_ == pytest.approx(metrics["calibration.temperature"]) != 1.0
+    assert isinstance(classifier.calibrator_, TopLabelIsotonic)
     gold = pd.read_json(gold_file, lines=True)
     served = loaded.predict(gold[["title", "abstract"]])["confidence"].to_numpy()
     uncalibrated = classifier._predict_proba(gold).max(axis=1)
     assert not np.allclose(served, uncalibrated)
+    fitted = np.interp(uncalibrated, classifier.calibrator_.confidences, classifier.calibrator_.accuracies)
+    assert (served >= fitted - 1e-12).all() and np.isclose(served, fitted).mean() > 0.5
     assert (classifier.predict_proba(gold).argmax(axis=1) == classifier._predict_proba(gold).argmax(axis=1)).all()
 
 
@@ -225,7 +231,7 @@ def test_train_cli_bad_config_is_one_line(tmp_path):
     done = run_train_py("--config", str(bad))
     assert done.returncode == 2
     assert done.stderr == f"error: {bad}: end_model.epoch: unknown key (known: kind, model_path, epochs, " \
-        "max_length, batch_size, learning_rate, seed, max_papers, calibrate)\n"
+        "max_length, batch_size, learning_rate, seed, max_papers, average_with, calibration)\n"
 
 
 def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_store, gold_file, tmp_path):
