@@ -1,6 +1,6 @@
 """Train a paper-area classifier from raw dumps, build its taxonomy, inspect its labelling functions, evaluate it.
 
-    python train.py [train] [--config configs/default.yaml] [--dumps PATH...] [--gold GOLD.jsonl]
+    python train.py [train] [--config configs/default.yaml] [--dumps PATH...] [--gold GOLD.jsonl | --no-gold]
                     [--end-model minilm|tfidf|embedding] [--average-with KIND...] [--epochs N] [--max-length N]
                     [--seed N] [--experiment NAME] [--max-papers N] [--engine local|spark] [--master URL]
     python train.py init-taxonomy --areas AREAS.csv --name NAME --output TAXONOMY.yaml [--force]
@@ -28,7 +28,9 @@ TRAIN = "train"  # the subcommand a command line without one runs
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML config (default: configs/default.yaml)")
     parser.add_argument("--dumps", nargs="+", metavar="PATH", help="dumps to train on (replace the config's)")
-    parser.add_argument("--gold", metavar="GOLD.jsonl", help="labelled papers: choose models and epochs, report")
+    gold = parser.add_mutually_exclusive_group()
+    gold.add_argument("--gold", metavar="GOLD.jsonl", help="labelled papers: choose models and epochs, report")
+    gold.add_argument("--no-gold", action="store_true", help="ignore the config's gold: train as without labels")
     parser.add_argument("--end-model", choices=END_MODEL_KINDS)
     parser.add_argument("--average-with", nargs="*", choices=END_MODEL_KINDS, metavar="KIND",
                         help="more end models averaged with it (replace the config's; none given: none)")
@@ -65,6 +67,8 @@ def run_training(args: argparse.Namespace) -> int:
         "mlflow": {"experiment": args.experiment},
     }
     config = load_config(args.config, overrides)
+    if args.no_gold:
+        config.gold = None
     from pipeline.training import print_next_steps, print_summary, train
 
     result = train(config)

@@ -148,6 +148,17 @@ def log_pyfunc_model(
     `taxonomy` (the taxonomy's name) goes into the model's metadata and a `taxonomy` column of every prediction.
     """
     python_model = PaperAreaModel(slugs, names, taxonomy)
+    pyfunc_logger = logging.getLogger("mlflow.pyfunc")  # its warning that a Python object is pickled: by design
+    level = pyfunc_logger.level
+    pyfunc_logger.setLevel(logging.ERROR)
+    try:
+        return _log_model(classifier, python_model, name, registered_model_name, taxonomy)
+    finally:
+        pyfunc_logger.setLevel(level)
+
+
+def _log_model(classifier: ProbabilisticClassifier, python_model: PaperAreaModel, name: str,
+               registered_model_name: str | None, taxonomy: str | None) -> ModelInfo:
     with tempfile.TemporaryDirectory() as tmp:
         saved = classifier.save(Path(tmp) / CLASSIFIER_ARTIFACT)
         return mlflow.pyfunc.log_model(

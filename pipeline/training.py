@@ -130,9 +130,10 @@ def print_summary(scores: dict[str, Scores]) -> None:
     if not scores:
         _say("no gold given: nothing to score")
         return
-    _say(f"{'predictor':<15} {'accuracy':>9} {'macro-F1':>9} {'coverage':>9}")
+    width = max(len(predictor) for predictor in ["predictor", *scores])
+    _say(f"{'predictor':<{width}} {'accuracy':>9} {'macro-F1':>9} {'coverage':>9}")
     for predictor, result in scores.items():
-        _say(f"{predictor:<15} {result.accuracy:>9.4f} {result.macro_f1:>9.4f} {result.coverage:>9.4f}")
+        _say(f"{predictor:<{width}} {result.accuracy:>9.4f} {result.macro_f1:>9.4f} {result.coverage:>9.4f}")
 
 
 @dataclass

@@ -118,5 +118,6 @@ def test_fine_tuning_prints_progress_lines_when_stderr_is_not_a_terminal(tmp_pat
     assert [(m.group(2), m.group(3)) for m in matches] == [("50", "1"), ("100", "2")]
     assert "\r" not in done.stderr  # no bar redrawn into the log
     # Third-party progress bars and INFO lines are silenced; the product's own lines stay.
-    for noise in ("Loading weights", "Downloading artifacts", " INFO ", "pre-processing before quantization"):
+    for noise in ("Loading weights", "Downloading artifacts", " INFO ", "pre-processing before quantization",
+                  "Successfully registered", "Created version", "CloudPickle"):
         assert noise not in done.stderr, noise

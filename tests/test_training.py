@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from dumps import papers_frame, read_dumps
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
-from models import TopLabelIsotonic
+from models import TemperatureScaling, TopLabelIsotonic
 from pipeline.config import REPO, load_config
 from pipeline.training import train
 
@@ -205,12 +205,15 @@ def run_train_py(*args: str, store: Path | None = None, cwd: Path = REPO) -> sub
                           text=True, timeout=300)
 
 
-def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store):
-    config = mlflow_store / "quick.yaml"  # the default job with a shorter label-model fit
+def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_file):
+    config = mlflow_store / "quick.yaml"  # the default job with a shorter label-model fit, and gold (ignored)
     config.write_text((REPO / "configs/default.yaml").read_text().replace("epochs: 100", "epochs: 20")
-                      .replace("../samples/", f"{REPO}/samples/").replace("taxonomies/", f"{REPO}/configs/taxonomies/"))
-    done = run_train_py("--config", str(config), "--end-model", "tfidf", "--experiment", "cli", store=mlflow_store)
+                      .replace("../samples/", f"{REPO}/samples/").replace("taxonomies/", f"{REPO}/configs/taxonomies/")
+                      .replace("gold: null", f"gold: {gold_file}"))
+    done = run_train_py("--config", str(config), "--end-model", "tfidf", "--experiment", "cli", "--no-gold",
+                        store=mlflow_store)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "no gold given: nothing to score" in done.stderr  # --no-gold trains as a user without labels
     run_id = MlflowClient().search_runs([mlflow.get_experiment_by_name("cli").experiment_id])[0].info.run_id
     assert f"run id:        {run_id} (experiment " in done.stderr
     assert "model version: paper-area-classifier v1 (promoted: no champion yet)" in done.stderr
@@ -235,9 +238,15 @@ def test_train_cli_bad_config_is_one_line(tmp_path):
 
 
 def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_store, gold_file, tmp_path):
-    config = make_config(mlflow_store, kind="tfidf")
+    config = make_config(mlflow_store, kind="tfidf", calibration="temperature")
     config.gold = str(gold_file)
-    trained = train(config).scores["end_model"]
+    result = train(config)
+    trained = result.scores["end_model"]
+    temperature = MlflowClient().get_run(result.run_id).data.metrics["calibration.temperature"]
+    version = result.registration.version
+    classifier = mlflow.pyfunc.load_model(f"models:/{MODEL}/{version}").unwrap_python_model().classifier
+    assert isinstance(classifier.calibrator_, TemperatureScaling)  # the other calibration ships as well
+    assert classifier.calibrator_.temperature == pytest.approx(temperature) != 1.0
     taxonomy = load_taxonomy(config.taxonomy)
     by_slug = tmp_path / "gold-slugs.jsonl"
     by_slug.write_text("".join(json.dumps({**row, "label": taxonomy.slugs[taxonomy.index(row["label"])]}) + "\n"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,7 +140,8 @@ def register_and_promote(model_uri: str, name: str, alias: str, gold_macro_f1: f
         version_tags[TAXONOMY_TAG] = taxonomy
     if taxonomy_file is not None:
         version_tags[TAXONOMY_DIGEST_TAG] = file_digest(taxonomy_file)
-    version = mlflow.register_model(model_uri, name, tags=version_tags).version
+    with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Created version ..."; Registration says it
+        version = mlflow.register_model(model_uri, name, tags=version_tags).version
     champion = champion_version(client, name, alias)
     promoted, reason = _decide(client, champion, gold_macro_f1, taxonomy,
                                gold_fingerprint if gold_macro_f1 is not None else None)
