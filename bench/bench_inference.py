@@ -11,6 +11,9 @@ agreement and the largest probability difference), which per-batch activation sc
 `--baseline-export` is another version of models/onnx_int8.py (`git show REV:models/onnx_int8.py > old.py`):
 its int8 export of the same model gets the same rows, for a before/after comparison in one run.
 
+A --model that averages end models (the shipped MiniLM + TF-IDF) runs every path on its MiniLM member, plus one
+row for the average as served.
+
 Without --model, the head of an all-MiniLM-L6-v2 classifier is trained briefly on zero-shot pseudo-targets of
 the dev papers themselves (never their gold labels): only for this speed/agreement comparison.
 """
@@ -38,7 +41,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import models.encoder as encoding  # noqa: E402
 from evaluation import score  # noqa: E402
-from models import MiniLMClassifier, ZeroShotClassifier, frame_texts, load_classifier  # noqa: E402
+from models import AveragedClassifier, MiniLMClassifier, ZeroShotClassifier, frame_texts, load_classifier  # noqa: E402
 from models.onnx_int8 import fused_onnx  # noqa: E402
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "iclr2025-dev.jsonl"
@@ -160,8 +163,11 @@ def main() -> None:
     dev = pd.read_json(DEV, lines=True)
     areas = sorted(dev["label"].unique())
     frame = dev[["title", "abstract"]].iloc[: args.papers]
+    average = None
     if args.model:
         classifier, areas = load_model(args.model, areas)
+        if isinstance(classifier, AveragedClassifier):  # its MiniLM member takes the paths; the average is one more
+            average, classifier = classifier, classifier.members[0]
         source = f"model {args.model}"
         if args.rebuild_onnx:
             classifier._reset_fast_path()
@@ -186,6 +192,8 @@ def main() -> None:
         default: classifier.predict_proba,
         "default int8, one paper per batch": one_paper_batches(classifier).predict_proba,
     }
+    if average is not None:
+        paths["the model as served: the average of int8 MiniLM and its other members"] = average.predict_proba
     same_path_batches = {"default int8, one paper per batch": default}
     if args.baseline_export:
         baseline = variant(classifier, quantize=True, onnx_model=baseline_int8_onnx(classifier, args.baseline_export))
