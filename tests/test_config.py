@@ -62,6 +62,8 @@ def test_flat_params_use_dotted_keys():
          "end_model.average_with[1]: must be one of minilm, tfidf, embedding, got 'svm'"),
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {calibration: platt}\n",
          "end_model.calibration: must be one of isotonic, temperature, none, got 'platt'"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {frozen_layers: 7}\n",
+         "end_model.frozen_layers: must be between 0 and 6, got 7"),  # all-MiniLM-L6-v2 has 6 layers
         ("dumps: [x]\ntaxonomy: t.yaml\nlabel_model: {seed: true}\n", "label_model.seed: must be int"),
         ("dumps: [x]\ntaxonomy: t.yaml\nlabel_model: {learning_rate: .nan}\n",
          "label_model.learning_rate: must be a finite number, got nan"),

@@ -8,6 +8,7 @@ import onnx
 import pandas as pd
 import pytest
 import torch
+from transformers import AutoModel
 
 import models.encoder
 import models.minilm
@@ -80,6 +81,21 @@ def test_fit_lowers_loss_and_learns_a_separable_task(fitted):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
     assert (classifier.predict(frame) == gold).mean() >= 0.95
     assert classifier.predict_proba(frame.iloc[:0]).shape == (0, 3)
+
+
+def test_frozen_layers_stay_as_loaded_and_the_layers_above_learn(tiny_bert_dir):
+    frame, soft, gold = toy_papers()
+    classifier = tiny_minilm(tiny_bert_dir, frozen_layers=1).fit(frame, soft, progress=False)
+    loaded = AutoModel.from_pretrained(str(tiny_bert_dir)).state_dict()
+    trained = classifier.module_.encoder.state_dict()
+    frozen = [name for name in loaded if name.startswith(("embeddings.", "encoder.layer.0."))]
+    above = [name for name in loaded if name.startswith("encoder.layer.1.")]
+    assert frozen and above
+    assert all(torch.equal(trained[name], loaded[name]) for name in frozen)
+    assert all(not torch.equal(trained[name], loaded[name]) for name in above if name.endswith(".weight"))
+    assert (classifier.predict(frame) == gold).mean() >= 0.95  # what stays trainable still learns the task
+    with pytest.raises(ValueError, match="frozen_layers=3: the encoder has only 2 layers"):
+        tiny_minilm(tiny_bert_dir, frozen_layers=3).fit(frame, soft, progress=False)
 
 
 def test_same_seed_gives_the_same_model(tiny_bert_dir, fitted):
