@@ -6,9 +6,10 @@ Training papers are configs/iclr.yaml's dumps (ICLR 2024 corpus + sample dumps, 
 split in two halves by `evaluation.split_by_id`: half A chooses (label-model settings, the prior, which labels
 train the end models), half B and the whole dev set report. Gold is never a training label: it gives the label
 model's class prior (one of the measured options) and fits the temperatures, cross-fitted (fit on one half,
-measured on the other). The no-gold temperature is fitted against the weak labels of 10% of the covered training
-papers held out from the end models' fit. Embeddings are cached in --cache-dir (first run ~3-10 min to embed).
-Prints markdown tables: the steps, the label-model settings tried, the weakest areas of the final model.
+measured on the other). The no-gold calibrations (a temperature against the soft labels, a top-label isotonic map
+against their top area) are fitted on 10% of the covered training papers held out from the end models' fit.
+Embeddings are cached in --cache-dir (first run ~3-10 min to embed). Prints markdown tables: the steps, the
+label-model settings tried, the weakest areas of the final model.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from models import (  # noqa: E402
     SentenceEncoder,
     TemperatureScaling,
     TfidfClassifier,
+    TopLabelIsotonic,
     cross_fitted_ece,
 )
 from models.text import frame_texts  # noqa: E402
@@ -96,12 +98,19 @@ def labelers(votes: np.ndarray, y: np.ndarray, k: int, settings: dict, prior: st
     return WeakLabeler(k, **settings, class_balance=balance, prior="estimate" if prior == "estimate" else "uniform")
 
 
-def end_model_row(bench: Bench, step: str, proba: np.ndarray, no_gold_temperature: float) -> None:
+def end_model_row(bench: Bench, step: str, proba: np.ndarray, held_out_proba: np.ndarray,
+                  held_out_labels: np.ndarray) -> None:
+    """Scores and ECEs of an end model's dev probabilities `proba`: uncalibrated, calibrated on gold (cross-fitted),
+    and the no-gold candidates fitted on held-out training papers against the weak labels (a temperature against
+    the soft labels, a top-label isotonic map against their top area)."""
     fitted = cross_fitted_ece(proba, bench.y, bench.half_a)
-    no_gold = expected_calibration_error(TemperatureScaling(no_gold_temperature).transform(proba), bench.y)
-    bench.add(step, proba.argmax(axis=1), ECE=fitted.ece_before, **{"ECE T gold (xfit)": fitted.ece_after,
-              "ECE T no-gold": no_gold,
-              "T": "/".join(f"{t:.2f}" for t in (*(c.temperature for c in fitted.calibrators), no_gold_temperature))})
+    no_gold = TemperatureScaling().fit(held_out_proba, held_out_labels)
+    isotonic = TopLabelIsotonic().fit(held_out_proba, held_out_labels.argmax(axis=1))
+    bench.add(step, proba.argmax(axis=1), ECE=fitted.ece_before, **{
+        "ECE T gold (xfit)": fitted.ece_after,
+        "ECE T no-gold": expected_calibration_error(no_gold.transform(proba), bench.y),
+        "ECE isotonic no-gold": expected_calibration_error(isotonic.transform(proba), bench.y),
+        "T": "/".join(f"{t:.2f}" for t in (*(c.temperature for c in fitted.calibrators), no_gold.temperature))})
 
 
 def main() -> None:
@@ -182,11 +191,9 @@ def main() -> None:
                         ("embedding LR end model", EmbeddingLogisticClassifier(cache_dir=args.cache_dir))):
         model.fit(train_frame, fit_labels, progress=False)
         probabilities[step] = (model.predict_proba(gold.frame), model.predict_proba(calibration_frame))
-        no_gold_t = TemperatureScaling().fit(probabilities[step][1], calibration_labels).temperature
-        end_model_row(bench, f"{step} ({predictor} labels)", probabilities[step][0], no_gold_t)
+        end_model_row(bench, f"{step} ({predictor} labels)", *probabilities[step], calibration_labels)
     ensemble = [np.mean([pair[i] for pair in probabilities.values()], axis=0) for i in (0, 1)]
-    no_gold_t = TemperatureScaling().fit(ensemble[1], calibration_labels).temperature
-    end_model_row(bench, "ensemble: mean of TF-IDF and embedding LR", ensemble[0], no_gold_t)
+    end_model_row(bench, "ensemble: mean of TF-IDF and embedding LR", *ensemble, calibration_labels)
 
     table = pd.DataFrame(bench.rows)
     print(f"\n{len(frame)} training papers, dev {len(y)} papers (half B {int((~half_a).sum())}); "

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 
-from evaluation import Scores, score
+from evaluation import Scores, expected_calibration_error, score
 from labeling import Taxonomy, TaxonomyError, load_taxonomy
 from models.pyfunc import TAXONOMY_KEY
 from pipeline.data import GoldError, read_gold
@@ -26,9 +27,16 @@ def load_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
     return mlflow.pyfunc.load_model(model_uri)
 
 
-def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> tuple[Scores, str | None]:
-    """Predict the gold papers with the model at `model_uri` and score them against their labels; the scores and
-    the name of the taxonomy the model carries (None when it names none).
+@dataclass(frozen=True)
+class Evaluation:
+    scores: Scores
+    ece: float  # expected calibration error of the model's `prob_<slug>` columns on gold
+    taxonomy: str | None  # the taxonomy the model carries (None when it names none)
+
+
+def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> Evaluation:
+    """Predict the gold papers with the model at `model_uri` and score them against their labels: the scores, the
+    expected calibration error of its probabilities and the name of the taxonomy the model carries.
 
     Gold labels may be area names or slugs of `taxonomy` (anything else is refused with file:line); the model's
     `area` column (slugs) is compared with them through the taxonomy. A model that carries another taxonomy than
@@ -47,17 +55,20 @@ def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> tuple[
         raise GoldError(f"model {model_uri} predicts area {unknown[0]!r}, not an area of taxonomy "
                         f"{taxonomy.name!r} (pass the model's taxonomy with --taxonomy)")
     y_pred = np.array([taxonomy.index(slug) for slug in areas], dtype=int)
-    return score(gold.y, y_pred, taxonomy.names), carried
+    probabilities = predicted[[f"prob_{slug}" for slug in taxonomy.slugs]].to_numpy(dtype=float)
+    return Evaluation(score(gold.y, y_pred, taxonomy.names), expected_calibration_error(probabilities, gold.y), carried)
 
 
-def scores_json(scores: Scores, model_uri: str, gold_path: str, taxonomy: str | None) -> dict:
-    """The machine-readable form written by `--json`; `taxonomy` is the one the model carries (None: unnamed)."""
+def evaluation_json(evaluation: Evaluation, model_uri: str, gold_path: str) -> dict:
+    """The machine-readable form written by `--json` (`taxonomy`: the one the model carries, None: unnamed)."""
+    scores = evaluation.scores
     return {
         "model": model_uri,
-        "taxonomy": taxonomy,
+        "taxonomy": evaluation.taxonomy,
         "gold": gold_path,
         "n_papers": scores.n,
         **scores.summary(),
+        "ece": evaluation.ece,
         "per_area": scores.per_area.round(6).to_dict(orient="index"),
     }
 
@@ -65,14 +76,16 @@ def scores_json(scores: Scores, model_uri: str, gold_path: str, taxonomy: str | 
 def run_evaluate(model_uri: str, gold_path: str, json_path: str | None, taxonomy_path: str) -> int:
     """`train.py evaluate`: print the model's taxonomy, the scores and the per-area report; optionally as JSON."""
     taxonomy = load_taxonomy(taxonomy_path)
-    scores, carried = evaluate_model(model_uri, gold_path, taxonomy)
+    evaluation = evaluate_model(model_uri, gold_path, taxonomy)
+    scores, carried = evaluation.scores, evaluation.taxonomy
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         print(scores.per_area.round(3).to_string())
     named = (f"taxonomy {carried!r}" if carried else
              f"taxonomy {taxonomy.name!r} (from --taxonomy: the model does not name its taxonomy)")
     print(f"\nmodel {model_uri}, {named}")
-    print(f"{scores.n} gold papers: accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}")
+    print(f"{scores.n} gold papers: accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}, "
+          f"expected calibration error of confidence {evaluation.ece:.4f}")
     if json_path:
-        Path(json_path).write_text(json.dumps(scores_json(scores, model_uri, gold_path, carried), indent=2))
+        Path(json_path).write_text(json.dumps(evaluation_json(evaluation, model_uri, gold_path), indent=2))
         print(f"wrote {json_path}", file=sys.stderr)
     return 0

@@ -273,6 +273,8 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
         _log_scores(scores, names)
         distributions["gold"] = np.bincount(gold.y, minlength=len(names)) / len(gold.y)
         distributions["end model on gold"] = np.bincount(predicted, minlength=len(names)) / len(predicted)
+    else:
+        mlflow.set_tag("calibration", "none (no gold)")  # the label model's labels are too sure to calibrate against
     log_label_distribution(distributions, taxonomy.slugs, "labeling/label_distribution.png")
 
     _say("logging and registering the model")

@@ -172,9 +172,11 @@ def test_evaluate_shows_the_models_taxonomy_and_refuses_another(workspace: Path,
     done = run_train_py("evaluate", "--model", "models:/mine-classifier/1", "--gold", "gold.jsonl",
                         "--taxonomy", "mine.yaml", "--json", "scores.json", cwd=workspace)
     assert done.returncode == 0, done.stderr
+    figures = json.loads((workspace / "scores.json").read_text())
     assert done.stdout.splitlines()[-2:] == ["model models:/mine-classifier/1, taxonomy 'mine'",
-                                             "24 gold papers: accuracy 1.0000, macro-F1 1.0000"]
-    assert json.loads((workspace / "scores.json").read_text())["taxonomy"] == "mine"
+                                             "24 gold papers: accuracy 1.0000, macro-F1 1.0000, expected "
+                                             f"calibration error of confidence {figures['ece']:.4f}"]
+    assert figures["taxonomy"] == "mine" and 0 < figures["ece"] < 1  # all right, confidence below 1
     other = run_train_py("evaluate", "--model", "models:/mine-classifier/1", "--gold", "gold.jsonl",
                          "--taxonomy", "other.yaml", cwd=workspace)
     assert other.returncode == 2 and other.stdout == ""

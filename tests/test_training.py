@@ -15,9 +15,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from dumps import papers_frame, read_dumps
+from evaluation import expected_calibration_error
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
 from models import TemperatureScaling, TopLabelIsotonic
 from pipeline.config import REPO, load_config
+from pipeline.data import read_gold
 from pipeline.training import train
 
 MODEL = "paper-area-classifier"
@@ -214,7 +216,9 @@ def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_fi
                         store=mlflow_store)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "no gold given: nothing to score" in done.stderr  # --no-gold trains as a user without labels
-    run_id = MlflowClient().search_runs([mlflow.get_experiment_by_name("cli").experiment_id])[0].info.run_id
+    run = MlflowClient().search_runs([mlflow.get_experiment_by_name("cli").experiment_id])[0]
+    run_id = run.info.run_id
+    assert run.data.tags["calibration"] == "none (no gold)"
     assert f"run id:        {run_id} (experiment " in done.stderr
     assert "model version: paper-area-classifier v1 (promoted: no champion yet)" in done.stderr
     assert "alias:         champion -> v1" in done.stderr
@@ -248,6 +252,8 @@ def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_stor
     assert isinstance(classifier.calibrator_, TemperatureScaling)  # the other calibration ships as well
     assert classifier.calibrator_.temperature == pytest.approx(temperature) != 1.0
     taxonomy = load_taxonomy(config.taxonomy)
+    labelled = read_gold(str(gold_file), taxonomy)
+    served_ece = expected_calibration_error(classifier.predict_proba(labelled.frame), labelled.y)
     by_slug = tmp_path / "gold-slugs.jsonl"
     by_slug.write_text("".join(json.dumps({**row, "label": taxonomy.slugs[taxonomy.index(row["label"])]}) + "\n"
                                for row in map(json.loads, gold_file.read_text().splitlines())))
@@ -260,9 +266,10 @@ def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_stor
         assert figures["n_papers"] == trained.n
         assert figures["accuracy"] == pytest.approx(trained.accuracy)
         assert figures["macro_f1"] == pytest.approx(trained.macro_f1)
+        assert figures["ece"] == pytest.approx(served_ece, abs=1e-6)  # of the calibrated model as served
         assert set(figures["per_area"]) == set(taxonomy.names)
-        assert f"{trained.n} gold papers: accuracy {trained.accuracy:.4f}, macro-F1 {trained.macro_f1:.4f}" \
-            in done.stdout
+        assert (f"{trained.n} gold papers: accuracy {trained.accuracy:.4f}, macro-F1 {trained.macro_f1:.4f}, "
+                f"expected calibration error of confidence {served_ece:.4f}") in done.stdout
 
 
 def test_evaluate_refuses_a_label_outside_the_taxonomy(mlflow_store, tmp_path):
