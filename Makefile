@@ -33,8 +33,10 @@ setup: $(FULL)
 train: $(CORE)
 	$(PY) train.py $(ARGS)
 
+# Two pytest workers, each test file on one worker (its module fixtures built once): ~10% faster than one process
+# on 2 cores, measured on the whole suite (839 s vs 934 s), which keeps CI under 20 minutes.
 test: $(FULL)
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q -n 2 --dist loadfile $(ARGS)
 
 # The store is MLFLOW_TRACKING_URI when set, else the repo's mlruns.db: `python -m tracking` applies that rule.
 ui: $(CORE)

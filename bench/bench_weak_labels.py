@@ -58,6 +58,14 @@ PREVIOUS_LM = {"epochs": 100, "lr": 0.001, "l2": 0.0}  # configs' settings befor
 LM_GRID = [SHIPPED_LM, PREVIOUS_LM, {"epochs": 500, "lr": 0.01, "l2": 0.0}, {"epochs": 500, "lr": 0.01, "l2": 1.0}]
 CENTROID = EmbeddingLFSpec("centroid", margin=0.02, min_confidence=0.7)
 HOLDOUT_SHARE = 0.1
+DEFAULT_CACHE = str(Path.home() / ".cache" / "paper-areas" / "embeddings")
+
+
+def iclr_papers():
+    """configs/iclr.yaml's taxonomy, training papers (its dumps) and gold papers."""
+    config = load_config(CONFIG)
+    taxonomy = load_taxonomy(config.taxonomy)
+    return taxonomy, read_papers(config.dumps, verbose=False), read_gold(config.gold, taxonomy, verbose=False)
 
 
 def markdown(table: pd.DataFrame, digits: int = 3) -> str:
@@ -115,15 +123,12 @@ def end_model_row(bench: Bench, step: str, proba: np.ndarray, held_out_proba: np
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "paper-areas" / "embeddings"))
+    parser.add_argument("--cache-dir", default=DEFAULT_CACHE)
     parser.add_argument("--quick", action="store_true", help="only the 100-epoch label-model settings")
     args = parser.parse_args()
 
-    config = load_config(CONFIG)
-    taxonomy = load_taxonomy(config.taxonomy)
+    taxonomy, frame, gold = iclr_papers()
     names, k = taxonomy.names, len(taxonomy.areas)
-    frame = read_papers(config.dumps, verbose=False)
-    gold = read_gold(config.gold, taxonomy, verbose=False)
     y, half_a = gold.y, split_by_id(gold.frame["id"])
     bench = Bench(y, half_a, names)
     print(f"{len(frame)} training papers, {len(y)} gold ({half_a.sum()} in half A)", file=sys.stderr)
