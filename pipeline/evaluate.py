@@ -42,13 +42,13 @@ def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> Evalua
     `area` column (slugs) is compared with them through the taxonomy. A model that carries another taxonomy than
     `taxonomy`, or predicts areas outside it, is refused.
     """
-    gold = read_gold(gold_path, taxonomy)
     model = load_model(model_uri)
-    predicted = model.predict(gold.frame[["title", "abstract"]])
-    carried = str(predicted[TAXONOMY_KEY].iloc[0]) if TAXONOMY_KEY in predicted and len(predicted) else None
+    carried = (model.metadata.metadata or {}).get(TAXONOMY_KEY)  # checked before the gold labels are read
     if carried is not None and carried != taxonomy.name:
         raise TaxonomyError(f"model {model_uri} carries taxonomy {carried!r}, not {taxonomy.name!r} of "
                             f"{taxonomy.path} (pass the model's taxonomy with --taxonomy)")
+    gold = read_gold(gold_path, taxonomy)
+    predicted = model.predict(gold.frame[["title", "abstract"]])
     areas = predicted["area"].astype(str)
     unknown = sorted(set(areas) - set(taxonomy.slugs))
     if unknown:
