@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from bench_weak_labels import CENTROID, DEFAULT_CACHE, PREVIOUS_LM, iclr_papers, labelers, markdown  # noqa: E402
+from bench_weak_labels import CENTROID, CONFIG_LM, DEFAULT_CACHE, iclr_papers, labelers, markdown  # noqa: E402
 
 from evaluation import score, split_by_id  # noqa: E402
 from labeling import EmbeddingLFs, WeakLabeler, apply_lfs, covered, keyword_lfs, vote_shares  # noqa: E402
@@ -52,7 +52,7 @@ def main() -> None:
     for centroids, label_model, second_view in itertools.product((False, True), repeat=3):
         votes, gold_votes = with_centroids if centroids else keyword_votes
         predictor = "label_model" if label_model else "majority_vote"
-        labeler = (labelers(votes, y, k, PREVIOUS_LM, "gold") if label_model else WeakLabeler(k, epochs=1)).fit(votes)
+        labeler = (labelers(votes, y, k, CONFIG_LM, "gold") if label_model else WeakLabeler(k, epochs=1)).fit(votes)
         keep = covered(votes)
         train_frame, soft_labels = frame[keep].reset_index(drop=True), labeler.proba_of(predictor, votes[keep])
         views = [TfidfClassifier()] + ([EmbeddingLogisticClassifier(cache_dir=args.cache_dir)] if second_view else [])

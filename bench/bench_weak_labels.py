@@ -53,9 +53,9 @@ from pipeline.config import load_config  # noqa: E402
 from pipeline.data import read_gold, read_papers  # noqa: E402
 
 CONFIG = REPO / "configs" / "iclr.yaml"
-SHIPPED_LM = {"epochs": 100, "lr": 0.01, "l2": 0.0}  # WeakLabeler's defaults
-PREVIOUS_LM = {"epochs": 100, "lr": 0.001, "l2": 0.0}  # configs' settings before issue 10
-LM_GRID = [SHIPPED_LM, PREVIOUS_LM, {"epochs": 500, "lr": 0.01, "l2": 0.0}, {"epochs": 500, "lr": 0.01, "l2": 1.0}]
+DEFAULT_LM = {"epochs": 100, "lr": 0.01, "l2": 0.0}  # WeakLabeler's defaults
+CONFIG_LM = {"epochs": 100, "lr": 0.001, "l2": 0.0}  # configs/iclr.yaml's label_model settings
+LM_GRID = [DEFAULT_LM, CONFIG_LM, {"epochs": 500, "lr": 0.01, "l2": 0.0}, {"epochs": 500, "lr": 0.01, "l2": 1.0}]
 CENTROID = EmbeddingLFSpec("centroid", margin=0.02, min_confidence=0.7)
 HOLDOUT_SHARE = 0.1
 DEFAULT_CACHE = str(Path.home() / ".cache" / "paper-areas" / "embeddings")
@@ -138,8 +138,9 @@ def main() -> None:
     bench.add(f"keyword LFs ({len(lfs)}), majority vote", WeakLabeler(k, epochs=1).fit(votes).predict_of(
         "majority_vote", gold_votes))
     for prior in ("gold", "estimate", "uniform"):
-        labeler = labelers(votes, y, k, SHIPPED_LM, prior).fit(votes)
-        bench.add(f"keyword LFs, label model (shipped), prior {prior}", labeler.predict_of("label_model", gold_votes))
+        labeler = labelers(votes, y, k, DEFAULT_LM, prior).fit(votes)
+        bench.add(f"keyword LFs, label model (WeakLabeler defaults), prior {prior}",
+                  labeler.predict_of("label_model", gold_votes))
 
     encoder = SentenceEncoder(cache_dir=args.cache_dir)
     embeddings, gold_embeddings = encoder.embed(frame_texts(frame)), encoder.embed(frame_texts(gold.frame))
