@@ -10,7 +10,9 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
+from cli import UserError
 from evaluation import Scores, expected_calibration_error, score
 from labeling import Taxonomy, TaxonomyError, load_taxonomy
 from models.pyfunc import TAXONOMY_KEY
@@ -25,6 +27,26 @@ def load_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
         require_model(store, model_uri)
     mlflow.set_tracking_uri(store)
     return mlflow.pyfunc.load_model(model_uri)
+
+
+def _carried_taxonomy(model: mlflow.pyfunc.PyFuncModel) -> str | None:
+    """The name of the taxonomy in the model's MLmodel metadata (None when it names none)."""
+    return (model.metadata.metadata or {}).get(TAXONOMY_KEY)
+
+
+def _carried_if_loadable(model_uri: str) -> str | None:
+    """The taxonomy the model at `model_uri` carries; None when it names none or cannot be loaded."""
+    try:
+        return _carried_taxonomy(load_model(model_uri))
+    except (UserError, MlflowException, OSError):
+        return None
+
+
+def _refuse_another_taxonomy(model_uri: str, carried: str | None, taxonomy: Taxonomy) -> None:
+    """TaxonomyError when the model carries a taxonomy other than `taxonomy`."""
+    if carried is not None and carried != taxonomy.name:
+        raise TaxonomyError(f"model {model_uri} carries taxonomy {carried!r}, not {taxonomy.name!r} of "
+                            f"{taxonomy.path} (pass the model's taxonomy with --taxonomy)")
 
 
 @dataclass(frozen=True)
@@ -42,12 +64,14 @@ def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> Evalua
     `area` column (slugs) is compared with them through the taxonomy. A model that carries another taxonomy than
     `taxonomy`, or predicts areas outside it, is refused.
     """
+    try:
+        gold = read_gold(gold_path, taxonomy)
+    except GoldError:  # labels of another taxonomy: say so when the model carries another one
+        _refuse_another_taxonomy(model_uri, _carried_if_loadable(model_uri), taxonomy)
+        raise
     model = load_model(model_uri)
-    carried = (model.metadata.metadata or {}).get(TAXONOMY_KEY)  # checked before the gold labels are read
-    if carried is not None and carried != taxonomy.name:
-        raise TaxonomyError(f"model {model_uri} carries taxonomy {carried!r}, not {taxonomy.name!r} of "
-                            f"{taxonomy.path} (pass the model's taxonomy with --taxonomy)")
-    gold = read_gold(gold_path, taxonomy)
+    carried = _carried_taxonomy(model)
+    _refuse_another_taxonomy(model_uri, carried, taxonomy)
     predicted = model.predict(gold.frame[["title", "abstract"]])
     areas = predicted["area"].astype(str)
     unknown = sorted(set(areas) - set(taxonomy.slugs))
