@@ -20,24 +20,31 @@ from pipeline.data import GoldError, read_gold
 from tracking import require_model, resolve_tracking_uri
 
 
-def load_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
-    """The pyfunc model at `model_uri`, a registry URI looked up in the project's store (never a new one)."""
+def _use_store(model_uri: str) -> None:
+    """Point MLflow at the project's store (never a new one), where a registry URI must name an existing model."""
     store = resolve_tracking_uri()
     if model_uri.startswith("models:/"):
         require_model(store, model_uri)
     mlflow.set_tracking_uri(store)
+
+
+def load_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
+    """The pyfunc model at `model_uri`, a registry URI looked up in the project's store."""
+    _use_store(model_uri)
     return mlflow.pyfunc.load_model(model_uri)
 
 
-def _carried_taxonomy(model: mlflow.pyfunc.PyFuncModel) -> str | None:
-    """The name of the taxonomy in the model's MLmodel metadata (None when it names none)."""
-    return (model.metadata.metadata or {}).get(TAXONOMY_KEY)
+def _carried_taxonomy(metadata: dict | None) -> str | None:
+    """The name of the taxonomy in a model's MLmodel metadata (None when it names none)."""
+    return (metadata or {}).get(TAXONOMY_KEY)
 
 
-def _carried_if_loadable(model_uri: str) -> str | None:
-    """The taxonomy the model at `model_uri` carries; None when it names none or cannot be loaded."""
+def _carried_if_readable(model_uri: str) -> str | None:
+    """The taxonomy the model at `model_uri` carries, from its MLmodel file alone; None when it names none or there
+    is no such model."""
     try:
-        return _carried_taxonomy(load_model(model_uri))
+        _use_store(model_uri)
+        return _carried_taxonomy(mlflow.models.get_model_info(model_uri).metadata)
     except (UserError, MlflowException, OSError):
         return None
 
@@ -67,10 +74,10 @@ def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> Evalua
     try:
         gold = read_gold(gold_path, taxonomy)
     except GoldError:  # labels of another taxonomy: say so when the model carries another one
-        _refuse_another_taxonomy(model_uri, _carried_if_loadable(model_uri), taxonomy)
+        _refuse_another_taxonomy(model_uri, _carried_if_readable(model_uri), taxonomy)
         raise
     model = load_model(model_uri)
-    carried = _carried_taxonomy(model)
+    carried = _carried_taxonomy(model.metadata.metadata)
     _refuse_another_taxonomy(model_uri, carried, taxonomy)
     predicted = model.predict(gold.frame[["title", "abstract"]])
     areas = predicted["area"].astype(str)

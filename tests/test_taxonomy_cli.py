@@ -183,7 +183,7 @@ def test_evaluate_shows_the_models_taxonomy_and_refuses_another(workspace: Path,
     assert other.stderr.splitlines()[-1] == ("error: model models:/mine-classifier/1 carries taxonomy 'mine', not "
                                              "'other' of other.yaml (pass the model's taxonomy with --taxonomy)")
     assert "Traceback" not in other.stderr
-    # the default taxonomy has none of the gold's areas: the model's taxonomy is named before any gold label is read
+    # the gold's labels are not areas of the default taxonomy: the error names the model's taxonomy, not a label
     default = run_train_py("evaluate", "--model", "models:/mine-classifier/1", "--gold", "gold.jsonl", cwd=workspace)
     assert default.returncode == 2 and "Traceback" not in default.stderr
     assert default.stderr.splitlines()[-1].startswith("error: model models:/mine-classifier/1 carries taxonomy 'mine', "
