@@ -73,13 +73,6 @@ def weak_labels(frame, gold, taxonomy) -> tuple[np.ndarray, np.ndarray]:
     return keep, soft
 
 
-def parameter_groups(module: nn.Module) -> list[dict]:
-    decay, no_decay = [], []
-    for parameter in filter(lambda p: p.requires_grad, module.parameters()):
-        (no_decay if parameter.ndim < 2 else decay).append(parameter)
-    return [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}]
-
-
 class SelfTrainingBench:
     """A MiniLM classifier on a slice of token ids with soft targets, scored on gold after every epoch."""
 
@@ -99,16 +92,10 @@ class SelfTrainingBench:
     def batch(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         return minilm_parts.collate([self.ids[i] for i in rows], self.tokenizer.pad_token_id)
 
-    @torch.no_grad()
     def predict(self, token_ids: list[list[int]]) -> np.ndarray:
         self.model.eval()
-        order = np.argsort([len(x) for x in token_ids])
-        out = np.zeros((len(token_ids), self.k))
-        for start in range(0, len(order), 32):
-            rows = order[start : start + 32]
-            batch = minilm_parts.collate([token_ids[i] for i in rows], self.tokenizer.pad_token_id)
-            out[rows] = torch.softmax(self.model(*batch), 1).numpy()
-        return out
+        logits = minilm_parts.run_sorted(token_ids, 32, self.tokenizer.pad_token_id, self.model)
+        return torch.softmax(torch.from_numpy(logits).double(), 1).numpy()
 
     def report(self, tag: str) -> None:
         proba, y = self.predict(self.gold_ids), self.gold.y
@@ -177,7 +164,7 @@ def main() -> None:
     all_texts = frame_texts(covered_frame)
     bench = SelfTrainingBench([all_texts[i] for i in rows], soft[rows], gold, taxonomy.names)
     say(f"{len(rows)} training papers, lambda {LAMBDA}, xi {XI}, lr2 {LR2}")
-    optimizer = torch.optim.AdamW(parameter_groups(bench.model), lr=1e-4)
+    optimizer = torch.optim.AdamW(minilm_parts.decay_groups(bench.model, 0.01), lr=1e-4)
     total = 2 * math.ceil(len(rows) / 16)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(0.1 * total), total)
     rng = np.random.default_rng(0)
@@ -187,7 +174,7 @@ def main() -> None:
     state = copy.deepcopy(bench.model.state_dict())
     for variant in ("cosine", "control"):
         bench.model.load_state_dict(state)
-        optimizer = torch.optim.AdamW(parameter_groups(bench.model), lr=LR2)
+        optimizer = torch.optim.AdamW(minilm_parts.decay_groups(bench.model, 0.01), lr=LR2)
         rng = np.random.default_rng(1)
         for epoch in range(2):
             if variant == "cosine":

@@ -125,6 +125,15 @@ def _chunks(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
         yield order[start : start + size]
 
 
+def decay_groups(module: nn.Module, weight_decay: float) -> list[dict]:
+    """AdamW parameter groups of `module`'s trainable parameters: `weight_decay` on weight matrices, none on
+    biases and LayerNorm parameters."""
+    decay, no_decay = [], []
+    for parameter in filter(lambda p: p.requires_grad, module.parameters()):
+        (no_decay if parameter.ndim < 2 else decay).append(parameter)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
 def freeze_lowest_layers(encoder: nn.Module, n_layers: int) -> None:
     """Freeze a BERT-style encoder's embeddings and its `n_layers` lowest transformer layers (0: only the word
     embeddings): backpropagation then stops above them, which makes a training step cheaper."""

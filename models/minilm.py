@@ -19,6 +19,7 @@ from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, epoch_r
 from models.encoder import (
     MeanPoolClassifier,
     collate,
+    decay_groups,
     default_model_path,
     freeze_lowest_layers,
     load_encoder,
@@ -84,7 +85,7 @@ class MiniLMClassifier(ProbabilisticClassifier):
         self._reset_fast_path()
         token_ids = tokenize(self.tokenizer_, texts, self.max_length)
         lengths = [len(ids) for ids in token_ids]
-        optimizer = torch.optim.AdamW(self._parameter_groups(), lr=self.learning_rate)
+        optimizer = torch.optim.AdamW(decay_groups(self.module_, self.weight_decay), lr=self.learning_rate)
         total_steps = self.epochs * math.ceil(len(texts) / self.batch_size)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(self.warmup_ratio * total_steps), total_steps)
         self.history_: list[dict] = []
@@ -122,13 +123,6 @@ class MiniLMClassifier(ProbabilisticClassifier):
         else:
             self.module_.load_state_dict(best_state)
             self._reset_fast_path()
-
-    def _parameter_groups(self) -> list[dict]:
-        """AdamW groups: weight decay on weight matrices, none on biases and LayerNorm parameters."""
-        decay, no_decay = [], []
-        for parameter in filter(lambda p: p.requires_grad, self.module_.parameters()):
-            (no_decay if parameter.ndim < 2 else decay).append(parameter)
-        return [{"params": decay, "weight_decay": self.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
     def _predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """(N, K) area probabilities; length-sorted batches, ONNX Runtime int8 unless `quantize=False` (one
