@@ -7,6 +7,7 @@
     python train.py suggest --dumps PATH... --area SLUG [--taxonomy YAML] [--basis auto|votes|description]
     python train.py lfs --dumps PATH... [--taxonomy YAML] [--gold GOLD.jsonl] [--json OUT.json]
     python train.py evaluate --model URI --gold GOLD.jsonl [--taxonomy YAML] [--json OUT.json]
+    python train.py calibrate --model models:/NAME/VERSION --gold GOLD.jsonl [--taxonomy YAML] [--kind isotonic]
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys  # noqa: E402
 
 from cli import fail_cleanly  # noqa: E402
 from pipeline import lf_commands  # noqa: E402  (light: the commands import the labelling stack when they run)
-from pipeline.config import DEFAULT_TAXONOMY, END_MODEL_KINDS  # noqa: E402
+from pipeline.config import CALIBRATIONS, DEFAULT_TAXONOMY, END_MODEL_KINDS  # noqa: E402
 
 TRAIN = "train"  # the subcommand a command line without one runs
 
@@ -54,6 +55,16 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: configs/taxonomies/iclr2025.yaml)")
 
 
+def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="a registered model: models:/NAME/VERSION or models:/NAME@ALIAS")
+    parser.add_argument("--gold", required=True, metavar="GOLD.jsonl",
+                        help="labelled papers to calibrate on (a few hundred: see the README)")
+    parser.add_argument("--taxonomy", default=str(DEFAULT_TAXONOMY), metavar="YAML",
+                        help="the model's taxonomy (default: configs/taxonomies/iclr2025.yaml)")
+    parser.add_argument("--kind", choices=[kind for kind in CALIBRATIONS if kind != "none"], default="isotonic",
+                        help="the calibrator (default: isotonic)")
+
+
 def run_training(args: argparse.Namespace) -> int:
     from pipeline.config import load_config  # light: a bad config fails before MLflow and torch are loaded
 
@@ -83,6 +94,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return evaluate(args.model, args.gold, args.json, args.taxonomy)
 
 
+def run_calibrate(args: argparse.Namespace) -> int:
+    from pipeline.calibrate import run_calibrate as calibrate
+
+    return calibrate(args.model, args.gold, args.taxonomy, args.kind)
+
+
 COMMANDS = {  # name: (help, add its arguments, run it)
     TRAIN: ("train on dumps, log and register the model in MLflow (the default: train.py [--config ...])",
             add_training_arguments, run_training),
@@ -93,6 +110,8 @@ COMMANDS = {  # name: (help, add its arguments, run it)
     "lfs": ("the labelling functions' coverage, conflicts and votes per area (with gold: accuracies)",
             lf_commands.add_lfs_arguments, lf_commands.run_lfs),
     "evaluate": ("score a model against a gold file", add_evaluate_arguments, run_evaluate),
+    "calibrate": ("calibrate a registered model's confidence on gold papers, without retraining (a new version)",
+                  add_calibrate_arguments, run_calibrate),
 }
 
 

@@ -16,7 +16,7 @@ from cli import UserError
 from evaluation import Scores, expected_calibration_error, score
 from labeling import Taxonomy, TaxonomyError, load_taxonomy
 from models.pyfunc import TAXONOMY_KEY
-from pipeline.data import GoldError, read_gold
+from pipeline.data import Gold, GoldError, read_gold
 from tracking import require_model, resolve_tracking_uri
 
 
@@ -63,13 +63,12 @@ class Evaluation:
     taxonomy: str | None  # the taxonomy the model carries (None when it names none)
 
 
-def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> Evaluation:
-    """Predict the gold papers with the model at `model_uri` and score them against their labels: the scores, the
-    expected calibration error of its probabilities and the name of the taxonomy the model carries.
+def checked_gold_and_model(model_uri: str, gold_path: str,
+                           taxonomy: Taxonomy) -> tuple[Gold, mlflow.pyfunc.PyFuncModel, str | None]:
+    """The gold papers, the model at `model_uri` and the taxonomy it carries (None when it names none).
 
-    Gold labels may be area names or slugs of `taxonomy` (anything else is refused with file:line); the model's
-    `area` column (slugs) is compared with them through the taxonomy. A model that carries another taxonomy than
-    `taxonomy`, or predicts areas outside it, is refused.
+    Gold labels may be area names or slugs of `taxonomy` (anything else is refused with file:line); a model that
+    carries another taxonomy than `taxonomy` is refused, and named when the gold labels do not fit `taxonomy`.
     """
     try:
         gold = read_gold(gold_path, taxonomy)
@@ -79,6 +78,17 @@ def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> Evalua
     model = load_model(model_uri)
     carried = _carried_taxonomy(model.metadata.metadata)
     _refuse_another_taxonomy(model_uri, carried, taxonomy)
+    return gold, model, carried
+
+
+def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> Evaluation:
+    """Predict the gold papers with the model at `model_uri` and score them against their labels: the scores, the
+    expected calibration error of its probabilities and the name of the taxonomy the model carries.
+
+    The model's `area` column (slugs) is compared with the gold labels through the taxonomy; gold and model are
+    checked as in `checked_gold_and_model`, and a model that predicts areas outside the taxonomy is refused.
+    """
+    gold, model, carried = checked_gold_and_model(model_uri, gold_path, taxonomy)
     predicted = model.predict(gold.frame[["title", "abstract"]])
     areas = predicted["area"].astype(str)
     unknown = sorted(set(areas) - set(taxonomy.slugs))

@@ -14,18 +14,17 @@ import numpy as np
 import pandas as pd
 
 from cli import UserError
-from evaluation import Scores, reliability_diagram, score, split_by_id
+from evaluation import Scores, score
 from labeling import Taxonomy, WeakLabeler, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy, majority_areas
 from models import (
-    CALIBRATORS,
     AveragedClassifier,
     EmbeddingLogisticClassifier,
     MiniLMClassifier,
     ProbabilisticClassifier,
     TfidfClassifier,
-    cross_fitted_ece,
     log_pyfunc_model,
 )
+from pipeline.calibrate import fit_calibration
 from pipeline.config import REPO, TrainConfig
 from pipeline.corpus import read_corpus
 from pipeline.data import DataError, Gold, fingerprint, read_gold
@@ -36,7 +35,6 @@ from tracking import (
     connect,
     git_commit,
     log_confusion_matrix,
-    log_figure,
     log_frame,
     log_label_distribution,
     register_and_promote,
@@ -264,8 +262,10 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     distributions = {"weak labels": np.bincount(soft_labels.argmax(1), minlength=len(names)) / len(soft_labels)}
     if gold:
         raw = _gold_probabilities(model, config, gold, names, scores)
-        if config.end_model.calibration != "none":
-            _calibrate(model, raw, gold, config.end_model.calibration)
+        if (kind := config.end_model.calibration) != "none":
+            crossed = fit_calibration(model, raw, gold, kind)
+            _say(f"confidence calibrated ({kind}): expected calibration error on gold {crossed.ece_before:.3f} -> "
+                 f"{crossed.ece_after:.3f} (cross-fitted)")
         else:
             mlflow.set_tag("calibration", "off")
         predicted = raw.argmax(axis=1)  # calibration keeps the top area
@@ -301,23 +301,6 @@ def _gold_probabilities(model: ProbabilisticClassifier, config: TrainConfig, gol
     for kind, probabilities in zip(config.end_model.kinds, members, strict=True):
         scores[f"end_model.{kind}"] = score(gold.y, probabilities.argmax(axis=1), names)
     return np.mean(members, axis=0)
-
-
-def _calibrate(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gold, kind: str) -> None:
-    """Fit the end model's calibrator (`kind`) on all of gold from its uncalibrated probabilities `raw`; log the
-    ECE before and after, cross-fitted (calibrated on one half of gold, measured on the other, and the reverse),
-    and the reliability diagram."""
-    calibrator = CALIBRATORS[kind]
-    crossed = cross_fitted_ece(raw, gold.y, split_by_id(gold.frame["id"]), calibrator)
-    model.calibrate(calibrator().fit(raw, gold.y))
-    mlflow.set_tag("calibration", f"{kind} fitted on gold")
-    mlflow.log_metrics({"gold.end_model.ece_uncalibrated": crossed.ece_before, "gold.end_model.ece": crossed.ece_after}
-                       | ({"calibration.temperature": model.calibrator_.temperature} if kind == "temperature" else {}))
-    figure = reliability_diagram({"uncalibrated": (raw, gold.y),
-                                  "calibrated (cross-fitted halves)": (crossed.calibrated, gold.y)})
-    log_figure(figure, "evaluation/reliability_diagram.png")
-    _say(f"confidence calibrated ({kind}): expected calibration error on gold {crossed.ece_before:.3f} -> "
-         f"{crossed.ece_after:.3f} (cross-fitted)")
 
 
 def _command_path(path: Path) -> str:

@@ -14,12 +14,14 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from cli import UserError
 from dumps import papers_frame, read_dumps
 from evaluation import expected_calibration_error
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
 from models import TemperatureScaling, TopLabelIsotonic
+from pipeline.calibrate import calibrate_registered
 from pipeline.config import REPO, load_config
-from pipeline.data import read_gold
+from pipeline.data import GoldError, read_gold
 from pipeline.training import train
 
 MODEL = "paper-area-classifier"
@@ -230,6 +232,44 @@ def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_fi
                                 f"  {store} {python} predict.py --input samples/000_f34738d90972f23b.txt "
                                 "--output out/predictions.jsonl\n"
                                 f"  {store} make serve    # REST: POST http://127.0.0.1:5001/invocations\n")
+
+
+def test_calibrate_fits_a_registered_model_on_gold_without_retraining(mlflow_store, gold_file, tmp_path):
+    trained = train(make_config(mlflow_store, kind="tfidf"))  # no gold: registered uncalibrated, no gold score
+    done = run_train_py("calibrate", "--model", f"models:/{MODEL}@champion", "--gold", str(gold_file),
+                        store=mlflow_store)
+    assert done.returncode == 0, done.stderr[-2000:]
+    client = MlflowClient()
+    version = client.get_model_version(MODEL, "2")
+    run = client.get_run(version.run_id)
+    metrics = run.data.metrics
+    assert run.info.run_name == "calibrated-iclr2025" and run.data.tags["calibrated_from"] == f"models:/{MODEL}/1"
+    assert run.info.experiment_id == client.get_run(trained.run_id).info.experiment_id
+    assert version.tags["calibrated_from"] == "1" and version.tags["taxonomy"] == "iclr2025"
+    assert champion() == "2"  # the champion had no gold score; the calibrated copy has one
+    assert (f"expected calibration error {metrics['gold.end_model.ece_uncalibrated']:.3f} -> "
+            f"{metrics['gold.end_model.ece']:.3f} (cross-fitted") in done.stderr
+    assert "model version: paper-area-classifier v2 (promoted: gold macro-F1 " in done.stderr
+    logged = {artifact.path for artifact in client.list_artifacts(run.info.run_id, "evaluation")}
+    assert "evaluation/reliability_diagram.png" in logged
+    source, calibrated = (mlflow.pyfunc.load_model(f"models:/{MODEL}/{v}").unwrap_python_model().classifier
+                          for v in (1, 2))
+    assert source.calibrator_ is None and isinstance(calibrated.calibrator_, TopLabelIsotonic)
+    gold = read_gold(str(gold_file), load_taxonomy(REPO / "configs/taxonomies/iclr2025.yaml"))
+    before, after = source.predict_proba(gold.frame), calibrated.predict_proba(gold.frame)
+    assert (before.argmax(axis=1) == after.argmax(axis=1)).all()  # the same model: only `confidence` moves
+    assert metrics["gold.end_model.accuracy"] == pytest.approx((before.argmax(axis=1) == gold.y).mean())
+    assert expected_calibration_error(after, gold.y) < expected_calibration_error(before, gold.y)
+
+    few = tmp_path / "few.jsonl"
+    few.write_text("".join(gold_file.read_text().splitlines(keepends=True)[:5]))
+    taxonomy = str(REPO / "configs/taxonomies/iclr2025.yaml")
+    with pytest.raises(UserError, match=rf"^runs:/{trained.run_id}/model: calibrate takes a registered model, "
+                                        r"models:/NAME/VERSION or models:/NAME@ALIAS$"):
+        calibrate_registered(f"runs:/{trained.run_id}/model", str(gold_file), taxonomy, "isotonic")
+    with pytest.raises(GoldError, match=rf"^{few}: 5 gold papers, too few to calibrate on and measure"):
+        calibrate_registered(f"models:/{MODEL}/1", str(few), taxonomy, "isotonic")
+    assert len(client.search_model_versions(f"name='{MODEL}'")) == 2  # nothing registered by a refused call
 
 
 def test_train_cli_bad_config_is_one_line(tmp_path):

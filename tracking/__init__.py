@@ -12,7 +12,7 @@ from typing import Any
 _MODULES = {
     "tracking.artifacts": ["log_confusion_matrix", "log_figure", "log_frame", "log_label_distribution"],
     "tracking.registry": ["Registration", "RegistryError", "champion_version", "register_and_promote",
-                          "require_model"],
+                          "registered_version", "require_model"],
     "tracking.store": ["DEFAULT_ARTIFACT_ROOT", "DEFAULT_TRACKING_URI", "StoreError", "artifact_location", "connect",
                        "git_commit", "repo_store_uri", "resolve_tracking_uri", "sqlite_path"],
 }

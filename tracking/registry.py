@@ -58,8 +58,7 @@ def require_model(tracking_uri: str, model_uri: str) -> None:
     database = sqlite_path(tracking_uri)
     if database is not None and not database.is_file():
         raise RegistryError(f"no MLflow store at {database} (train a model first: make train)")
-    name, _, version = model_uri.removeprefix("models:/").partition("/")
-    name, _, alias = name.partition("@")
+    name, version, alias = _parse_model_uri(model_uri)
     client = MlflowClient(tracking_uri=tracking_uri)
     try:
         registered = client.search_registered_models(filter_string=f"name = '{name}'")
@@ -70,6 +69,20 @@ def require_model(tracking_uri: str, model_uri: str) -> None:
     if not found:
         raise RegistryError(f"model {model_uri}: not in the MLflow store {tracking_uri} (train a model first: "
                             "make train)")
+
+
+def _parse_model_uri(model_uri: str) -> tuple[str, str, str]:
+    """NAME, VERSION and ALIAS of models:/NAME/VERSION or models:/NAME@ALIAS (the one not given is "")."""
+    name, _, version = model_uri.removeprefix("models:/").partition("/")
+    name, _, alias = name.partition("@")
+    return name, version, alias
+
+
+def registered_version(model_uri: str) -> ModelVersion:
+    """The version a registry URI (models:/NAME/VERSION or models:/NAME@ALIAS) names in the current store."""
+    name, version, alias = _parse_model_uri(model_uri)
+    client = MlflowClient()
+    return client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, version)
 
 
 def file_digest(path: str | Path) -> str:

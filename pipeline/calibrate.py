@@ -1,0 +1,82 @@
+"""Calibrating `confidence` on gold: inside a training run, or afterwards for a registered model (`train.py calibrate`:
+a few hundred labelled papers, no retraining, a new version of the same model)."""
+
+from __future__ import annotations
+
+import sys
+
+import mlflow
+import numpy as np
+from mlflow.tracking import MlflowClient
+
+from cli import UserError
+from evaluation import reliability_diagram, score, split_by_id
+from labeling import load_taxonomy
+from models import CALIBRATORS, CrossFitted, ProbabilisticClassifier, cross_fitted_ece, log_pyfunc_model
+from pipeline.config import MlflowConfig
+from pipeline.data import Gold, GoldError, fingerprint
+from pipeline.evaluate import checked_gold_and_model
+from tracking import Registration, log_figure, register_and_promote, registered_version
+
+MIN_GOLD_PER_HALF = 10  # the ECE is cross-fitted: each half of gold fits the calibration the other half measures
+
+
+def fit_calibration(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gold, kind: str) -> CrossFitted:
+    """Fit `model`'s calibrator (`kind`) on all of gold from its uncalibrated probabilities `raw`; log into the active
+    run the ECE before and after, cross-fitted (calibrated on one half of gold, measured on the other, and the
+    reverse), and the reliability diagram."""
+    calibrator = CALIBRATORS[kind]
+    crossed = cross_fitted_ece(raw, gold.y, split_by_id(gold.frame["id"]), calibrator)
+    model.calibrate(calibrator().fit(raw, gold.y))
+    mlflow.set_tag("calibration", f"{kind} fitted on gold")
+    mlflow.log_metrics({"gold.end_model.ece_uncalibrated": crossed.ece_before, "gold.end_model.ece": crossed.ece_after}
+                       | ({"calibration.temperature": model.calibrator_.temperature} if kind == "temperature" else {}))
+    figure = reliability_diagram({"uncalibrated": (raw, gold.y),
+                                  "calibrated (cross-fitted halves)": (crossed.calibrated, gold.y)})
+    log_figure(figure, "evaluation/reliability_diagram.png")
+    return crossed
+
+
+def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kind: str) -> tuple[CrossFitted,
+                                                                                                 Registration]:
+    """Calibrate the registered model `model_uri` on the gold papers at `gold_path` (labels of the taxonomy at
+    `taxonomy_path`) in a new run of its training run's experiment, and register the calibrated model as a new
+    version of the same registered model (the champion rule decides the alias, as for a trained model)."""
+    if not model_uri.startswith("models:/"):
+        raise UserError(f"{model_uri}: calibrate takes a registered model, models:/NAME/VERSION or models:/NAME@ALIAS")
+    taxonomy = load_taxonomy(taxonomy_path)
+    gold, model, carried = checked_gold_and_model(model_uri, gold_path, taxonomy)
+    halves = split_by_id(gold.frame["id"])
+    if min(halves.sum(), (~halves).sum()) < MIN_GOLD_PER_HALF:
+        raise GoldError(f"{gold_path}: {len(gold.y)} gold papers, too few to calibrate on and measure (at least "
+                        f"{MIN_GOLD_PER_HALF} in each half by id; a few hundred make a good calibration)")
+    source = registered_version(model_uri)
+    served = model.unwrap_python_model()
+    classifier = served.classifier
+    raw = classifier.calibrate(None).predict_proba(gold.frame)
+    scores = score(gold.y, raw.argmax(axis=1), taxonomy.names)  # calibration keeps the top area
+    experiment_id = MlflowClient().get_run(source.run_id).info.experiment_id
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"calibrated-{taxonomy.name}") as run:
+        mlflow.set_tags({"calibrated_from": f"models:/{source.name}/{source.version}", "taxonomy": taxonomy.name})
+        mlflow.log_params({"calibration.kind": kind, "data.gold.papers": len(gold.y),
+                           "data.gold.fingerprint": fingerprint(gold.frame)})
+        mlflow.log_metrics({f"gold.end_model.{key}": value for key, value in scores.summary().items()})
+        crossed = fit_calibration(classifier, raw, gold, kind)
+        info = log_pyfunc_model(classifier, served.slugs, served.names, name="model", taxonomy=carried)
+        registration = register_and_promote(
+            info.model_uri, source.name, MlflowConfig.champion_alias, scores.macro_f1,
+            tags={"run_id": run.info.run_id, "calibrated_from": str(source.version)},
+            taxonomy=carried, taxonomy_file=taxonomy.path, gold_fingerprint=fingerprint(gold.frame),
+        )
+    return crossed, registration
+
+
+def run_calibrate(model_uri: str, gold_path: str, taxonomy_path: str, kind: str) -> int:
+    """`train.py calibrate`: calibrate a registered model on gold and say what changed."""
+    crossed, registration = calibrate_registered(model_uri, gold_path, taxonomy_path, kind)
+    print(f"confidence calibrated ({kind}) on {gold_path}: expected calibration error {crossed.ece_before:.3f} -> "
+          f"{crossed.ece_after:.3f} (cross-fitted on two halves of the gold papers)", file=sys.stderr)
+    print(f"model version: {registration.name} v{registration.version} "
+          f"({'promoted' if registration.promoted else 'not promoted'}: {registration.reason})", file=sys.stderr)
+    print(f"alias:         {registration.alias} -> v{registration.champion_version}", file=sys.stderr)
+    return 0
