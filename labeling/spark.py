@@ -24,17 +24,23 @@ SHIPPED_PACKAGES = ("dumps", "evaluation", "labeling", "models")  # what Python 
 # Driver heap unless SPARK_DRIVER_MEMORY says otherwise: in local mode the driver runs every task, and Spark's 1g
 # default ran out of heap turning a 1M-paper corpus into a DataFrame.
 DRIVER_MEMORY = "8g"
+LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")  # Spark's driver logs errors only
 
 
 def spark_session(master: str | None = None):  # -> pyspark.sql.SparkSession (pyspark is an optional extra)
     """The Spark session on `master` (default `local[*]`): UI off, driver on 127.0.0.1 with `DRIVER_MEMORY` of
-    heap, Arrow on, code shipped."""
+    heap, Arrow on, code shipped; Spark's driver logs only errors (`LOG_CONFIG`) unless SPARK_CONF_DIR names a
+    Spark configuration of the user's."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # where the driver binds (else Spark warns of loopback)
     from pyspark.sql import SparkSession
 
+    builder = SparkSession.builder
+    if "SPARK_CONF_DIR" not in os.environ:
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}")
     spark = (
-        SparkSession.builder.master(master or LOCAL_MASTER)
+        builder.master(master or LOCAL_MASTER)
         .appName("paper-areas")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")

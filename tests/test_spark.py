@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +85,16 @@ def test_training_with_the_spark_engine_samples_and_registers(spark, mlflow_stor
     assert run.info.status == "FINISHED" and run.data.params["engine"] == "spark"
     assert run.data.metrics["data.papers_read"] == 446 and run.data.metrics["data.papers_sampled"] == 200
     assert result.registration.version == "1"
+
+
+def test_a_spark_session_prints_none_of_sparks_own_log_lines():
+    """A new session in a fresh process: no log4j profile notice, no WARN of Spark's, no log-level notice."""
+    pytest.importorskip("pyspark")
+    code = "from labeling.spark import spark_session; s = spark_session(); print(s.range(3).count()); s.stop()"
+    environment = {key: value for key, value in os.environ.items() if key not in ("SPARK_CONF_DIR", "SPARK_LOCAL_IP")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=environment, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "3\n"
+    # what is left is the JVM's own notice of the incubator module Spark 4 loads, which no log setting reaches
+    assert [line for line in done.stderr.splitlines() if "jdk.incubator.vector" not in line] == []
