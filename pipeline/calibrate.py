@@ -55,18 +55,19 @@ def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kin
     classifier = served.classifier
     raw = classifier.calibrate(None).predict_proba(gold.frame)
     scores = score(gold.y, raw.argmax(axis=1), taxonomy.names)  # calibration keeps the top area
+    gold_fingerprint = fingerprint(gold.frame)
     experiment_id = MlflowClient().get_run(source.run_id).info.experiment_id
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"calibrated-{taxonomy.name}") as run:
         mlflow.set_tags({"calibrated_from": f"models:/{source.name}/{source.version}", "taxonomy": taxonomy.name})
         mlflow.log_params({"calibration.kind": kind, "data.gold.papers": len(gold.y),
-                           "data.gold.fingerprint": fingerprint(gold.frame)})
+                           "data.gold.fingerprint": gold_fingerprint})
         mlflow.log_metrics({f"gold.end_model.{key}": value for key, value in scores.summary().items()})
         crossed = fit_calibration(classifier, raw, gold, kind)
         info = log_pyfunc_model(classifier, served.slugs, served.names, name="model", taxonomy=carried)
         registration = register_and_promote(
             info.model_uri, source.name, MlflowConfig.champion_alias, scores.macro_f1,
             tags={"run_id": run.info.run_id, "calibrated_from": str(source.version)},
-            taxonomy=carried, taxonomy_file=taxonomy.path, gold_fingerprint=fingerprint(gold.frame),
+            taxonomy=carried, taxonomy_file=taxonomy.path, gold_fingerprint=gold_fingerprint,
         )
     return crossed, registration
 
@@ -76,7 +77,5 @@ def run_calibrate(model_uri: str, gold_path: str, taxonomy_path: str, kind: str)
     crossed, registration = calibrate_registered(model_uri, gold_path, taxonomy_path, kind)
     print(f"confidence calibrated ({kind}) on {gold_path}: expected calibration error {crossed.ece_before:.3f} -> "
           f"{crossed.ece_after:.3f} (cross-fitted on two halves of the gold papers)", file=sys.stderr)
-    print(f"model version: {registration.name} v{registration.version} "
-          f"({'promoted' if registration.promoted else 'not promoted'}: {registration.reason})", file=sys.stderr)
-    print(f"alias:         {registration.alias} -> v{registration.champion_version}", file=sys.stderr)
+    print("\n".join(registration.summary_lines()), file=sys.stderr)
     return 0

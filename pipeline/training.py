@@ -319,8 +319,7 @@ def print_next_steps(result: TrainResult, config: TrainConfig) -> None:
     sample = _command_path(Path(config.dumps[0]))
     lines = [
         f"run id:        {result.run_id} (experiment {result.experiment_id})",
-        f"model version: {reg.name} v{reg.version} ({'promoted' if reg.promoted else 'not promoted'}: {reg.reason})",
-        f"alias:         {reg.alias} -> v{reg.champion_version}",
+        *reg.summary_lines(),
         f"store:         {store}",
         f"papers:        {result.n_papers} read, {result.n_trained} trained on, in {result.seconds:.0f} s",
         "next:",

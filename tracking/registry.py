@@ -33,6 +33,12 @@ class Registration:
     champion_version: str  # the version the alias points to after registration ("" when none)
     reason: str
 
+    def summary_lines(self) -> list[str]:
+        """What a command that registered a model prints: the new version, whether promoted and why, the alias."""
+        return [f"model version: {self.name} v{self.version} "
+                f"({'promoted' if self.promoted else 'not promoted'}: {self.reason})",
+                f"alias:         {self.alias} -> v{self.champion_version}"]
+
 
 class RegistryError(UserError):
     """The model registry cannot be read, or the model asked for is not in it; one line naming store and model."""
