@@ -2,7 +2,16 @@
 zero-shot) and their average, sentence embeddings, calibration, the MLflow pyfunc."""
 
 from models.base import ProbabilisticClassifier
-from models.calibration import CALIBRATORS, CrossFitted, TemperatureScaling, TopLabelIsotonic, cross_fitted_ece
+from models.calibration import (
+    CALIBRATORS,
+    NO_GOLD_MAPS,
+    Calibrator,
+    CrossFitted,
+    TemperatureScaling,
+    TopLabelIsotonic,
+    TopLabelLogistic,
+    cross_fitted_ece,
+)
 from models.embedding_logistic import EmbeddingLogisticClassifier
 from models.embeddings import SentenceEncoder
 from models.ensemble import AveragedClassifier
@@ -15,6 +24,8 @@ from models.zeroshot import ZeroShotClassifier
 __all__ = [
     "CALIBRATORS",
     "AveragedClassifier",
+    "Calibrator",
+    "NO_GOLD_MAPS",
     "CrossFitted",
     "EmbeddingLogisticClassifier",
     "MiniLMClassifier",
@@ -24,6 +35,7 @@ __all__ = [
     "TemperatureScaling",
     "TfidfClassifier",
     "TopLabelIsotonic",
+    "TopLabelLogistic",
     "ZeroShotClassifier",
     "area_frame",
     "cross_fitted_ece",

@@ -1,14 +1,15 @@
-"""Calibration of an end model's probabilities (temperature scaling, top-label isotonic regression), and its ECE
-measured cross-fitted on gold."""
+"""Calibration of an end model's probabilities (temperature scaling, top-label isotonic and logistic maps), the maps a
+run without gold ships, and the ECE measured cross-fitted on gold."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import expit, log_softmax, logit
 from sklearn.isotonic import IsotonicRegression
 
 from evaluation import expected_calibration_error
@@ -26,6 +27,29 @@ def _targets(y: np.ndarray, n_classes: int) -> np.ndarray:
     if y.ndim == 2:
         return y / y.sum(axis=1, keepdims=True)
     return np.eye(n_classes)[y.astype(int)]
+
+
+def _gold_indices(probabilities: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`probabilities` (N, K) and gold area indices `y` (N,) as arrays, checked to match (top-label fits)."""
+    probabilities, y = np.asarray(probabilities, dtype=float), np.asarray(y)
+    if y.ndim != 1 or len(y) != len(probabilities):
+        raise ValueError(f"{len(probabilities)} probability rows need as many gold area indices")
+    return probabilities, y
+
+
+def _with_top_probability(probabilities: np.ndarray, top_map: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Each row's top probability replaced by `top_map` of it, the other areas keeping their proportions and sharing
+    the rest. The top area never changes: where the map would put it below the runner-up, it is raised to tie the
+    runner-up, plus a hair."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    rows, top = np.arange(len(probabilities)), probabilities.argmax(axis=1)
+    first = probabilities[rows, top]
+    second = np.partition(probabilities, -2, axis=1)[:, -2] if probabilities.shape[1] > 1 else 0 * first
+    tie = second / np.clip(1.0 - first + second, 1e-12, None)  # the top probability at which the two tie
+    calibrated = np.maximum(top_map(first), tie + 1e-9).clip(max=1.0)
+    result = probabilities * ((1.0 - calibrated) / np.clip(1.0 - first, 1e-12, None))[:, None]
+    result[rows, top] = calibrated
+    return result
 
 
 @dataclass
@@ -75,9 +99,7 @@ class TopLabelIsotonic:
     accuracies: list[float] = field(default_factory=lambda: [0.0, 1.0])
 
     def fit(self, probabilities: np.ndarray, y: np.ndarray) -> TopLabelIsotonic:
-        probabilities, y = np.asarray(probabilities, dtype=float), np.asarray(y)
-        if y.ndim != 1 or len(y) != len(probabilities):
-            raise ValueError(f"{len(probabilities)} probability rows need as many gold area indices")
+        probabilities, y = _gold_indices(probabilities, y)
         regression = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
         regression.fit(probabilities.max(axis=1), probabilities.argmax(axis=1) == y)
         self.confidences = regression.X_thresholds_.tolist()
@@ -86,18 +108,46 @@ class TopLabelIsotonic:
 
     def transform(self, probabilities: np.ndarray) -> np.ndarray:
         """Calibrated (N, K) probabilities, each row summing to 1, with the same top area."""
-        probabilities = np.asarray(probabilities, dtype=float)
-        rows, top = np.arange(len(probabilities)), probabilities.argmax(axis=1)
-        first = probabilities[rows, top]
-        second = np.partition(probabilities, -2, axis=1)[:, -2] if probabilities.shape[1] > 1 else 0 * first
-        tie = second / np.clip(1.0 - first + second, 1e-12, None)  # the top probability at which the two tie
-        calibrated = np.maximum(np.interp(first, self.confidences, self.accuracies), tie + 1e-9).clip(max=1.0)
-        result = probabilities * ((1.0 - calibrated) / np.clip(1.0 - first, 1e-12, None))[:, None]
-        result[rows, top] = calibrated
-        return result
+        return _with_top_probability(probabilities, lambda top: np.interp(top, self.confidences, self.accuracies))
 
     def state(self) -> dict:
         return {"confidences": self.confidences, "accuracies": self.accuracies}
+
+
+@dataclass
+class TopLabelLogistic:
+    """Map the top probability p to sigmoid(slope * logit(p) + intercept), fitted (maximum likelihood) to "top area is
+    right" on gold area indices: a two-parameter, smooth top-label map (Platt scaling of `confidence`).
+
+    Its two numbers carry from one taxonomy to another where a step function fitted to one gold set does not, which
+    is what a run without gold uses (`NO_GOLD_MAPS`). The other areas share the rest as in `TopLabelIsotonic`.
+    """
+
+    KIND: ClassVar[str] = "logistic"
+    slope: float = 1.0
+    intercept: float = 0.0
+
+    def fit(self, probabilities: np.ndarray, y: np.ndarray) -> TopLabelLogistic:
+        probabilities, y = _gold_indices(probabilities, y)
+        log_odds, right = _top_log_odds(probabilities.max(axis=1)), probabilities.argmax(axis=1) == y
+
+        def loss(parameters: np.ndarray) -> float:
+            scores = parameters[0] * log_odds + parameters[1]
+            return float(np.mean(np.logaddexp(0.0, scores) - right * scores))  # the log loss of sigmoid(scores)
+
+        self.slope, self.intercept = (float(value) for value in minimize(loss, np.array([1.0, 0.0])).x)
+        return self
+
+    def transform(self, probabilities: np.ndarray) -> np.ndarray:
+        """Calibrated (N, K) probabilities, each row summing to 1, with the same top area."""
+        return _with_top_probability(probabilities, lambda top: expit(self.slope * _top_log_odds(top) + self.intercept))
+
+    def state(self) -> dict:
+        return {"slope": self.slope, "intercept": self.intercept}
+
+
+def _top_log_odds(top: np.ndarray) -> np.ndarray:
+    return logit(np.clip(top, 1e-6, 1 - 1e-6))
 
 
 class Calibrator(Protocol):
@@ -112,7 +162,17 @@ class Calibrator(Protocol):
     def state(self) -> dict: ...
 
 
-CALIBRATORS: dict[str, type] = {TemperatureScaling.KIND: TemperatureScaling, TopLabelIsotonic.KIND: TopLabelIsotonic}
+CALIBRATORS: dict[str, type] = {kind.KIND: kind for kind in (TemperatureScaling, TopLabelIsotonic, TopLabelLogistic)}
+
+
+# Top-label logistic maps for a run without gold, by end model: fitted on the dev gold of both shipped taxonomies
+# (ICLR 2025's 21 areas, Papers with Code's 16), each taxonomy's models uncalibrated; measured on each taxonomy with
+# the map fitted on the other taxonomy alone (bench/bench_calibration_transfer.py, BENCHMARKS.md).
+NO_GOLD_MAPS: dict[str, TopLabelLogistic] = {
+    "minilm+tfidf": TopLabelLogistic(slope=0.338, intercept=-0.300),
+    "minilm": TopLabelLogistic(slope=0.341, intercept=-0.639),
+    "tfidf": TopLabelLogistic(slope=0.284, intercept=-0.207),
+}
 
 
 def calibrator_from_state(saved: dict) -> Calibrator:

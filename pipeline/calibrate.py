@@ -1,8 +1,9 @@
-"""Calibrating `confidence` on gold: inside a training run, or afterwards for a registered model (`train.py calibrate`:
-a few hundred labelled papers, no retraining, a new version of the same model)."""
+"""Calibrating `confidence`: on gold inside a training run, or afterwards for a registered model (`train.py calibrate`:
+a few hundred labelled papers, no retraining, a new version of the same model); without gold, the shipped map."""
 
 from __future__ import annotations
 
+import copy
 import sys
 
 import mlflow
@@ -12,7 +13,15 @@ from mlflow.tracking import MlflowClient
 from cli import UserError
 from evaluation import reliability_diagram, score, split_by_id
 from labeling import load_taxonomy
-from models import CALIBRATORS, CrossFitted, ProbabilisticClassifier, cross_fitted_ece, log_pyfunc_model
+from models import (
+    CALIBRATORS,
+    NO_GOLD_MAPS,
+    Calibrator,
+    CrossFitted,
+    ProbabilisticClassifier,
+    cross_fitted_ece,
+    log_pyfunc_model,
+)
 from pipeline.config import MlflowConfig
 from pipeline.data import Gold, GoldError, fingerprint
 from pipeline.evaluate import checked_gold_and_model
@@ -30,11 +39,32 @@ def fit_calibration(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gold,
     model.calibrate(calibrator().fit(raw, gold.y))
     mlflow.set_tag("calibration", f"{kind} fitted on gold")
     mlflow.log_metrics({"gold.end_model.ece_uncalibrated": crossed.ece_before, "gold.end_model.ece": crossed.ece_after}
-                       | ({"calibration.temperature": model.calibrator_.temperature} if kind == "temperature" else {}))
+                       | _calibration_numbers(model.calibrator_))
     figure = reliability_diagram({"uncalibrated": (raw, gold.y),
                                   "calibrated (cross-fitted halves)": (crossed.calibrated, gold.y)})
     log_figure(figure, "evaluation/reliability_diagram.png")
     return crossed
+
+
+def calibrate_without_gold(model: ProbabilisticClassifier, end_model: str, setting: str) -> str:
+    """Without gold: unless `setting` is "none", calibrate `model` with the map shipped for its `end_model`
+    (`NO_GOLD_MAPS`: fitted on other taxonomies' gold); tag the active run with what was done and return that."""
+    shipped = NO_GOLD_MAPS.get(end_model) if setting == "shipped" else None
+    if shipped is None:
+        why = "end_model.calibration_without_gold: none" if setting == "none" else f"no map shipped for {end_model}"
+        done = f"none (no gold; {why})"
+    else:
+        model.calibrate(copy.deepcopy(shipped))
+        mlflow.log_metrics(_calibration_numbers(shipped))
+        done = f"{shipped.KIND} map shipped for {end_model} (no gold)"
+    mlflow.set_tag("calibration", done)
+    return done
+
+
+def _calibration_numbers(calibrator: Calibrator) -> dict[str, float]:
+    """A calibrator's fitted numbers as run metrics (`calibration.temperature`, `calibration.slope`, ...); an isotonic
+    map's knots are in the saved model, not here."""
+    return {f"calibration.{key}": value for key, value in calibrator.state().items() if isinstance(value, float)}
 
 
 def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kind: str) -> tuple[CrossFitted,

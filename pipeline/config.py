@@ -43,7 +43,8 @@ def _in_range(key: str, value: float, low: float, high: float = math.inf, above:
 
 PRIORS = ("uniform", "estimate")
 END_MODEL_KINDS = ("minilm", "tfidf", "embedding")
-CALIBRATIONS = ("isotonic", "temperature", "none")
+CALIBRATIONS = ("isotonic", "temperature", "logistic", "none")
+NO_GOLD_CALIBRATIONS = ("shipped", "none")
 
 
 def _check_model_folder(key: str, path: str | None) -> None:
@@ -96,7 +97,8 @@ class EndModelConfig:
     seed: int = 0
     max_papers: int = 8_000  # a bigger corpus is sampled down to this many papers, stratified by weak label
     average_with: list[str] = field(default_factory=list)  # more end models on the same labels, averaged with it
-    calibration: str = "isotonic"  # with gold: fit it so that `confidence` matches accuracy (no gold: none)
+    calibration: str = "isotonic"  # with gold: fit it so that `confidence` matches accuracy
+    calibration_without_gold: str = "shipped"  # no gold: the map fitted on other taxonomies' gold (models.NO_GOLD_MAPS)
 
     @property
     def kinds(self) -> list[str]:
@@ -105,12 +107,12 @@ class EndModelConfig:
 
     def __post_init__(self) -> None:
         _in_range("end_model.max_papers", self.max_papers, 1)
-        for key, value in [("kind", self.kind)] + [(f"average_with[{i}]", k) for i, k in enumerate(self.average_with)]:
-            if value not in END_MODEL_KINDS:
-                raise ConfigError(f"end_model.{key}: must be one of {', '.join(END_MODEL_KINDS)}, got {value!r}")
-        if self.calibration not in CALIBRATIONS:
-            raise ConfigError(f"end_model.calibration: must be one of {', '.join(CALIBRATIONS)}, "
-                              f"got {self.calibration!r}")
+        choices = [("kind", self.kind, END_MODEL_KINDS), ("calibration", self.calibration, CALIBRATIONS),
+                   ("calibration_without_gold", self.calibration_without_gold, NO_GOLD_CALIBRATIONS)]
+        choices += [(f"average_with[{i}]", kind, END_MODEL_KINDS) for i, kind in enumerate(self.average_with)]
+        for key, value, allowed in choices:
+            if value not in allowed:
+                raise ConfigError(f"end_model.{key}: must be one of {', '.join(allowed)}, got {value!r}")
         for key in ("epochs", "batch_size"):
             _in_range(f"end_model.{key}", getattr(self, key), 1)
         _in_range("end_model.max_length", self.max_length, 1, MAX_LENGTH)

@@ -24,7 +24,7 @@ from models import (
     TfidfClassifier,
     log_pyfunc_model,
 )
-from pipeline.calibrate import fit_calibration
+from pipeline.calibrate import calibrate_without_gold, fit_calibration
 from pipeline.config import REPO, TrainConfig
 from pipeline.corpus import read_corpus
 from pipeline.data import DataError, Gold, fingerprint, read_gold
@@ -274,7 +274,8 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
         distributions["gold"] = np.bincount(gold.y, minlength=len(names)) / len(gold.y)
         distributions["end model on gold"] = np.bincount(predicted, minlength=len(names)) / len(predicted)
     else:
-        mlflow.set_tag("calibration", "none (no gold)")  # the label model's labels are too sure to calibrate against
+        done = calibrate_without_gold(model, end_model_name(config), config.end_model.calibration_without_gold)
+        _say(f"confidence calibration: {done}")
     log_label_distribution(distributions, taxonomy.slugs, "labeling/label_distribution.png")
 
     _say("logging and registering the model")

@@ -61,7 +61,9 @@ def test_flat_params_use_dotted_keys():
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {average_with: [tfidf, svm]}\n",
          "end_model.average_with[1]: must be one of minilm, tfidf, embedding, got 'svm'"),
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {calibration: platt}\n",
-         "end_model.calibration: must be one of isotonic, temperature, none, got 'platt'"),
+         "end_model.calibration: must be one of isotonic, temperature, logistic, none, got 'platt'"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {calibration_without_gold: isotonic}\n",
+         "end_model.calibration_without_gold: must be one of shipped, none, got 'isotonic'"),
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {frozen_layers: 7}\n",
          "end_model.frozen_layers: must be between 0 and 6, got 7"),  # all-MiniLM-L6-v2 has 6 layers
         ("dumps: [x]\ntaxonomy: t.yaml\nlabel_model: {seed: true}\n", "label_model.seed: must be int"),

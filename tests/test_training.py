@@ -18,7 +18,7 @@ from cli import UserError
 from dumps import papers_frame, read_dumps
 from evaluation import expected_calibration_error
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
-from models import TemperatureScaling, TopLabelIsotonic
+from models import NO_GOLD_MAPS, TemperatureScaling, TopLabelIsotonic
 from pipeline.calibrate import calibrate_registered
 from pipeline.config import REPO, load_config
 from pipeline.data import GoldError, read_gold
@@ -209,7 +209,7 @@ def run_train_py(*args: str, store: Path | None = None, cwd: Path = REPO) -> sub
                           text=True, timeout=300)
 
 
-def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_file):
+def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_file, sample_dumps):
     config = mlflow_store / "quick.yaml"  # the default job with a shorter label-model fit, and gold (ignored)
     config.write_text((REPO / "configs/default.yaml").read_text().replace("epochs: 100", "epochs: 20")
                       .replace("../samples/", f"{REPO}/samples/").replace("taxonomies/", f"{REPO}/configs/taxonomies/")
@@ -220,7 +220,15 @@ def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_fi
     assert "no gold given: nothing to score" in done.stderr  # --no-gold trains as a user without labels
     run = MlflowClient().search_runs([mlflow.get_experiment_by_name("cli").experiment_id])[0]
     run_id = run.info.run_id
-    assert run.data.tags["calibration"] == "none (no gold)"
+    # Without gold the map shipped for the end model calibrates `confidence` (fitted on other taxonomies' gold).
+    assert run.data.tags["calibration"] == "logistic map shipped for tfidf (no gold)"
+    assert "confidence calibration: logistic map shipped for tfidf (no gold)" in done.stderr
+    classifier = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").unwrap_python_model().classifier
+    assert classifier.calibrator_.state() == NO_GOLD_MAPS["tfidf"].state()
+    frame = papers_frame(read_dumps(sample_dumps))
+    raw = classifier.calibrate(None).predict_proba(frame)
+    np.testing.assert_allclose(classifier.calibrate(NO_GOLD_MAPS["tfidf"]).predict_proba(frame),
+                               NO_GOLD_MAPS["tfidf"].transform(raw))
     assert f"run id:        {run_id} (experiment " in done.stderr
     assert "model version: paper-area-classifier v1 (promoted: no champion yet)" in done.stderr
     assert "alias:         champion -> v1" in done.stderr
@@ -235,7 +243,10 @@ def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_fi
 
 
 def test_calibrate_fits_a_registered_model_on_gold_without_retraining(mlflow_store, gold_file, tmp_path):
-    trained = train(make_config(mlflow_store, kind="tfidf"))  # no gold: registered uncalibrated, no gold score
+    # No gold, and no shipped map either: registered uncalibrated, with no gold score.
+    trained = train(make_config(mlflow_store, kind="tfidf", calibration_without_gold="none"))
+    tags = MlflowClient().get_run(trained.run_id).data.tags
+    assert tags["calibration"] == "none (no gold; end_model.calibration_without_gold: none)"
     done = run_train_py("calibrate", "--model", f"models:/{MODEL}@champion", "--gold", str(gold_file),
                         store=mlflow_store)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -277,8 +288,9 @@ def test_train_cli_bad_config_is_one_line(tmp_path):
     bad.write_text("dumps: [x]\ntaxonomy: t.yaml\nend_model: {epoch: 3}\n")
     done = run_train_py("--config", str(bad))
     assert done.returncode == 2
-    assert done.stderr == f"error: {bad}: end_model.epoch: unknown key (known: kind, model_path, epochs, " \
-        "max_length, batch_size, learning_rate, frozen_layers, seed, max_papers, average_with, calibration)\n"
+    assert done.stderr == (f"error: {bad}: end_model.epoch: unknown key (known: kind, model_path, epochs, "
+                           "max_length, batch_size, learning_rate, frozen_layers, seed, max_papers, average_with, "
+                           "calibration, calibration_without_gold)\n")
 
 
 def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_store, gold_file, tmp_path):
