@@ -8,6 +8,7 @@
     python train.py lfs --dumps PATH... [--taxonomy YAML] [--gold GOLD.jsonl] [--json OUT.json]
     python train.py evaluate --model URI --gold GOLD.jsonl [--taxonomy YAML] [--json OUT.json]
     python train.py calibrate --model models:/NAME/VERSION --gold GOLD.jsonl [--taxonomy YAML] [--kind isotonic]
+        [--class-offsets]
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the model's taxonomy (default: configs/taxonomies/iclr2025.yaml)")
     parser.add_argument("--kind", choices=[kind for kind in CALIBRATIONS if kind != "none"], default="isotonic",
                         help="the calibrator (default: isotonic)")
+    parser.add_argument("--class-offsets", action="store_true",
+                        help="first fit one offset per area on gold, moving the areas to its class balance (this "
+                             "changes predictions; the scores are then cross-fitted on two halves of gold)")
 
 
 def run_training(args: argparse.Namespace) -> int:
@@ -97,7 +101,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_calibrate(args: argparse.Namespace) -> int:
     from pipeline.calibrate import run_calibrate as calibrate
 
-    return calibrate(args.model, args.gold, args.taxonomy, args.kind)
+    return calibrate(args.model, args.gold, args.taxonomy, args.kind, args.class_offsets)
 
 
 COMMANDS = {  # name: (help, add its arguments, run it)

@@ -31,7 +31,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import mlflow  # noqa: E402
 import numpy as np  # noqa: E402
 
-from evaluation import expected_calibration_error, reliability_diagram  # noqa: E402
+from evaluation import expected_calibration_error, reliability_diagram, split_by_id  # noqa: E402
 from labeling import load_taxonomy  # noqa: E402
 from models import AveragedClassifier, TopLabelIsotonic, TopLabelLogistic  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
@@ -49,6 +49,7 @@ class View:
     probabilities: np.ndarray
     y: np.ndarray
     fits: bool  # a --model (fitted on) rather than a --measure model
+    half_a: np.ndarray  # the gold papers of half A (`evaluation.split_by_id`)
 
 
 def views(store: str, model_uri: str, config_path: str, fits: bool) -> list[View]:
@@ -63,7 +64,9 @@ def views(store: str, model_uri: str, config_path: str, fits: bool) -> list[View
     if isinstance(classifier, AveragedClassifier):
         members = classifier.member_probabilities(gold.frame)
         found |= dict(zip(name.split("+"), members, strict=True))
-    return [View(model_uri, taxonomy.name, view, probabilities, gold.y, fits) for view, probabilities in found.items()]
+    half_a = split_by_id(gold.frame["id"])
+    return [View(model_uri, taxonomy.name, view, probabilities, gold.y, fits, half_a)
+            for view, probabilities in found.items()]
 
 
 def pooled(views: list[View]) -> tuple[np.ndarray, np.ndarray]:

@@ -5,12 +5,15 @@ from models.base import ProbabilisticClassifier
 from models.calibration import (
     CALIBRATORS,
     NO_GOLD_MAPS,
+    CalibrationChain,
     Calibrator,
+    ClassOffsets,
     CrossFitted,
     TemperatureScaling,
     TopLabelIsotonic,
     TopLabelLogistic,
     cross_fitted_ece,
+    new_calibrator,
 )
 from models.embedding_logistic import EmbeddingLogisticClassifier
 from models.embeddings import SentenceEncoder
@@ -24,7 +27,9 @@ from models.zeroshot import ZeroShotClassifier
 __all__ = [
     "CALIBRATORS",
     "AveragedClassifier",
+    "CalibrationChain",
     "Calibrator",
+    "ClassOffsets",
     "NO_GOLD_MAPS",
     "CrossFitted",
     "EmbeddingLogisticClassifier",
@@ -42,5 +47,6 @@ __all__ = [
     "frame_texts",
     "load_classifier",
     "log_pyfunc_model",
+    "new_calibrator",
     "paper_text",
 ]

@@ -28,8 +28,8 @@ class TrainingDataError(UserError):
 class ProbabilisticClassifier:
     """Base of the end models: subclasses implement `_fit` and `_predict_proba(frame) -> (N, K)`.
 
-    `calibrate(calibrator)` makes `predict_proba` pass its probabilities through a fitted calibrator (temperature
-    scaling or top-label isotonic; the top area stays); the calibrator is saved with the model.
+    `calibrate(calibrator)` makes `predict_proba` pass its probabilities through a fitted calibrator (a confidence
+    map, which keeps the top area, optionally after per-area offsets, which can move it); it is saved with the model.
     """
 
     calibrator_: Calibrator | None = None

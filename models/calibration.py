@@ -1,5 +1,5 @@
-"""Calibration of an end model's probabilities (temperature scaling, top-label isotonic and logistic maps), the maps a
-run without gold ships, and the ECE measured cross-fitted on gold."""
+"""Calibration of an end model's probabilities (temperature scaling, top-label isotonic and logistic maps, per-area
+offsets), the maps a run without gold ships, and the ECE measured cross-fitted on gold."""
 
 from __future__ import annotations
 
@@ -150,6 +150,65 @@ def _top_log_odds(top: np.ndarray) -> np.ndarray:
     return logit(np.clip(top, 1e-6, 1 - 1e-6))
 
 
+OFFSET_RIDGE = 1e-3  # keeps the offset of an area with no gold paper finite; looked at on dev (BENCHMARKS.md)
+
+
+@dataclass
+class ClassOffsets:
+    """Add one offset per area to the log-probabilities, fitted (maximum likelihood, a weak ridge) on gold area
+    indices: it moves a model trained on weak labels to the class balance of the papers gold comes from.
+
+    Unlike the other calibrators it can change the top area, so the scores of a model it calibrates are measured
+    cross-fitted (`cross_fitted_ece`'s `calibrated`), never on the gold it was fitted on.
+    """
+
+    KIND: ClassVar[str] = "class_offsets"
+    offsets: list[float] = field(default_factory=list)  # one per area; empty: no change
+
+    def fit(self, probabilities: np.ndarray, y: np.ndarray) -> ClassOffsets:
+        probabilities, y = _gold_indices(probabilities, y)
+        logits, n_areas = _log_probabilities(probabilities), probabilities.shape[1]
+        frequencies = np.bincount(y.astype(int), minlength=n_areas) / len(y)
+
+        def loss(offsets: np.ndarray) -> tuple[float, np.ndarray]:
+            log_q = log_softmax(logits + offsets, axis=1)
+            value = -log_q[np.arange(len(y)), y.astype(int)].mean() + OFFSET_RIDGE * (offsets**2).sum()
+            return float(value), np.exp(log_q).mean(axis=0) - frequencies + 2 * OFFSET_RIDGE * offsets
+
+        self.offsets = minimize(loss, np.zeros(n_areas), jac=True, method="L-BFGS-B").x.tolist()
+        return self
+
+    def transform(self, probabilities: np.ndarray) -> np.ndarray:
+        """(N, K) probabilities with the offsets added to their logarithms, renormalised."""
+        logits = _log_probabilities(probabilities)
+        return np.exp(log_softmax(logits + np.asarray(self.offsets or np.zeros(logits.shape[1])), axis=1))
+
+    def state(self) -> dict:
+        return {"offsets": self.offsets}
+
+
+@dataclass
+class CalibrationChain:
+    """Calibrators applied in turn, each fitted on the output of the ones before it (e.g. per-area offsets, then a
+    top-label isotonic map of `confidence`)."""
+
+    KIND: ClassVar[str] = "chain"
+    steps: list = field(default_factory=list)
+
+    def fit(self, probabilities: np.ndarray, y: np.ndarray) -> CalibrationChain:
+        for step in self.steps:
+            probabilities = step.fit(probabilities, y).transform(probabilities)
+        return self
+
+    def transform(self, probabilities: np.ndarray) -> np.ndarray:
+        for step in self.steps:
+            probabilities = step.transform(probabilities)
+        return probabilities
+
+    def state(self) -> dict:
+        return {"steps": [{"kind": step.KIND, **step.state()} for step in self.steps]}
+
+
 class Calibrator(Protocol):
     """What calibrates an end model: fitted on (probabilities, gold), applied to probabilities, saved as state."""
 
@@ -162,7 +221,16 @@ class Calibrator(Protocol):
     def state(self) -> dict: ...
 
 
+# The confidence maps a config or `train.py calibrate` names (`ClassOffsets` is switched on apart, before one of them).
 CALIBRATORS: dict[str, type] = {kind.KIND: kind for kind in (TemperatureScaling, TopLabelIsotonic, TopLabelLogistic)}
+
+
+def new_calibrator(kind: str, class_offsets: bool = False) -> Calibrator:
+    """An unfitted calibrator: the confidence map `kind` (or "none"), after per-area offsets when `class_offsets`."""
+    steps = ([ClassOffsets()] if class_offsets else []) + ([CALIBRATORS[kind]()] if kind != "none" else [])
+    if not steps:
+        raise ValueError("nothing to calibrate: kind 'none' without class offsets")
+    return steps[0] if len(steps) == 1 else CalibrationChain(steps)
 
 
 # Top-label logistic maps for a run without gold, by end model: fitted on the dev gold of both shipped taxonomies
@@ -177,7 +245,10 @@ NO_GOLD_MAPS: dict[str, TopLabelLogistic] = {
 
 def calibrator_from_state(saved: dict) -> Calibrator:
     """A calibrator saved as `{"kind": KIND, **state()}`."""
-    return CALIBRATORS[saved["kind"]](**{key: value for key, value in saved.items() if key != "kind"})
+    state = {key: value for key, value in saved.items() if key != "kind"}
+    if saved["kind"] == CalibrationChain.KIND:
+        return CalibrationChain([calibrator_from_state(step) for step in state["steps"]])
+    return (ClassOffsets if saved["kind"] == ClassOffsets.KIND else CALIBRATORS[saved["kind"]])(**state)
 
 
 @dataclass(frozen=True)
@@ -187,12 +258,12 @@ class CrossFitted:
     ece_before: float
     ece_after: float
     calibrators: tuple[Calibrator, Calibrator]  # fitted on half A (applied to B), fitted on half B (applied to A)
-    calibrated: np.ndarray  # each paper's probabilities calibrated by the half it is not in
+    calibrated: np.ndarray  # each paper's probabilities calibrated by the half it is not in: its held-out prediction
 
 
 def cross_fitted_ece(probabilities: np.ndarray, y: np.ndarray, half_a: np.ndarray,
-                     calibrator: type = TemperatureScaling) -> CrossFitted:
-    """Calibrate (a new `calibrator` each time) on half A and measure on half B, and the reverse; the ECE over all
+                     calibrator: Callable[[], Calibrator] = TemperatureScaling) -> CrossFitted:
+    """Calibrate (a new `calibrator()` each time) on half A and measure on half B, and the reverse; the ECE over all
     papers of both measurements."""
     probabilities, y, half_a = np.asarray(probabilities, dtype=float), np.asarray(y, dtype=int), np.asarray(half_a)
     if not half_a.any() or half_a.all():

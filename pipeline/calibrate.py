@@ -14,13 +14,13 @@ from cli import UserError
 from evaluation import reliability_diagram, score, split_by_id
 from labeling import load_taxonomy
 from models import (
-    CALIBRATORS,
     NO_GOLD_MAPS,
     Calibrator,
     CrossFitted,
     ProbabilisticClassifier,
     cross_fitted_ece,
     log_pyfunc_model,
+    new_calibrator,
 )
 from pipeline.config import MlflowConfig
 from pipeline.data import Gold, GoldError, fingerprint
@@ -30,14 +30,24 @@ from tracking import Registration, log_figure, register_and_promote, registered_
 MIN_GOLD_PER_HALF = 10  # the ECE is cross-fitted: each half of gold fits the calibration the other half measures
 
 
-def fit_calibration(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gold, kind: str) -> CrossFitted:
-    """Fit `model`'s calibrator (`kind`) on all of gold from its uncalibrated probabilities `raw`; log into the active
-    run the ECE before and after, cross-fitted (calibrated on one half of gold, measured on the other, and the
-    reverse), and the reliability diagram."""
-    calibrator = CALIBRATORS[kind]
+def calibration_name(kind: str, class_offsets: bool) -> str:
+    """What a calibration does, as said in tags and messages: "class offsets + isotonic", "temperature", ..."""
+    return " + ".join((["class offsets"] if class_offsets else []) + ([kind] if kind != "none" else []))
+
+
+def fit_calibration(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gold, kind: str,
+                    class_offsets: bool = False) -> CrossFitted:
+    """Fit `model`'s calibrator (`kind`, after per-area offsets when `class_offsets`) on all of gold from its
+    uncalibrated probabilities `raw`; log into the active run the ECE before and after, cross-fitted (calibrated on
+    one half of gold, measured on the other, and the reverse), and the reliability diagram. The cross-fitted
+    probabilities it returns are the held-out predictions the run's gold scores come from."""
+
+    def calibrator() -> Calibrator:
+        return new_calibrator(kind, class_offsets)
+
     crossed = cross_fitted_ece(raw, gold.y, split_by_id(gold.frame["id"]), calibrator)
     model.calibrate(calibrator().fit(raw, gold.y))
-    mlflow.set_tag("calibration", f"{kind} fitted on gold")
+    mlflow.set_tag("calibration", f"{calibration_name(kind, class_offsets)} fitted on gold")
     mlflow.log_metrics({"gold.end_model.ece_uncalibrated": crossed.ece_before, "gold.end_model.ece": crossed.ece_after}
                        | _calibration_numbers(model.calibrator_))
     figure = reliability_diagram({"uncalibrated": (raw, gold.y),
@@ -67,11 +77,12 @@ def _calibration_numbers(calibrator: Calibrator) -> dict[str, float]:
     return {f"calibration.{key}": value for key, value in calibrator.state().items() if isinstance(value, float)}
 
 
-def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kind: str) -> tuple[CrossFitted,
-                                                                                                 Registration]:
+def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kind: str,
+                         class_offsets: bool = False) -> tuple[CrossFitted, Registration]:
     """Calibrate the registered model `model_uri` on the gold papers at `gold_path` (labels of the taxonomy at
     `taxonomy_path`) in a new run of its training run's experiment, and register the calibrated model as a new
-    version of the same registered model (the champion rule decides the alias, as for a trained model)."""
+    version of the same registered model (the champion rule decides the alias, as for a trained model, on the
+    cross-fitted scores)."""
     if not model_uri.startswith("models:/"):
         raise UserError(f"{model_uri}: calibrate takes a registered model, models:/NAME/VERSION or models:/NAME@ALIAS")
     taxonomy = load_taxonomy(taxonomy_path)
@@ -84,15 +95,15 @@ def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kin
     served = model.unwrap_python_model()
     classifier = served.classifier
     raw = classifier.calibrate(None).predict_proba(gold.frame)
-    scores = score(gold.y, raw.argmax(axis=1), taxonomy.names)  # calibration keeps the top area
     gold_fingerprint = fingerprint(gold.frame)
     experiment_id = MlflowClient().get_run(source.run_id).info.experiment_id
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"calibrated-{taxonomy.name}") as run:
         mlflow.set_tags({"calibrated_from": f"models:/{source.name}/{source.version}", "taxonomy": taxonomy.name})
-        mlflow.log_params({"calibration.kind": kind, "data.gold.papers": len(gold.y),
-                           "data.gold.fingerprint": gold_fingerprint})
+        mlflow.log_params({"calibration.kind": kind, "calibration.class_offsets": class_offsets,
+                           "data.gold.papers": len(gold.y), "data.gold.fingerprint": gold_fingerprint})
+        crossed = fit_calibration(classifier, raw, gold, kind, class_offsets)
+        scores = score(gold.y, crossed.calibrated.argmax(axis=1), taxonomy.names)
         mlflow.log_metrics({f"gold.end_model.{key}": value for key, value in scores.summary().items()})
-        crossed = fit_calibration(classifier, raw, gold, kind)
         info = log_pyfunc_model(classifier, served.slugs, served.names, name="model", taxonomy=carried)
         registration = register_and_promote(
             info.model_uri, source.name, MlflowConfig.champion_alias, scores.macro_f1,
@@ -102,10 +113,11 @@ def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kin
     return crossed, registration
 
 
-def run_calibrate(model_uri: str, gold_path: str, taxonomy_path: str, kind: str) -> int:
+def run_calibrate(model_uri: str, gold_path: str, taxonomy_path: str, kind: str, class_offsets: bool = False) -> int:
     """`train.py calibrate`: calibrate a registered model on gold and say what changed."""
-    crossed, registration = calibrate_registered(model_uri, gold_path, taxonomy_path, kind)
-    print(f"confidence calibrated ({kind}) on {gold_path}: expected calibration error {crossed.ece_before:.3f} -> "
-          f"{crossed.ece_after:.3f} (cross-fitted on two halves of the gold papers)", file=sys.stderr)
+    crossed, registration = calibrate_registered(model_uri, gold_path, taxonomy_path, kind, class_offsets)
+    print(f"confidence calibrated ({calibration_name(kind, class_offsets)}) on {gold_path}: expected calibration "
+          f"error {crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted on two halves of the gold papers)",
+          file=sys.stderr)
     print("\n".join(registration.summary_lines()), file=sys.stderr)
     return 0

@@ -98,6 +98,7 @@ class EndModelConfig:
     max_papers: int = 8_000  # a bigger corpus is sampled down to this many papers, stratified by weak label
     average_with: list[str] = field(default_factory=list)  # more end models on the same labels, averaged with it
     calibration: str = "isotonic"  # with gold: fit it so that `confidence` matches accuracy
+    class_offsets: bool = True  # with gold: per-area offsets fitted on it first (moves areas to gold's class balance)
     calibration_without_gold: str = "shipped"  # no gold: the map fitted on other taxonomies' gold (models.NO_GOLD_MAPS)
 
     @property

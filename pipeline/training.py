@@ -24,7 +24,7 @@ from models import (
     TfidfClassifier,
     log_pyfunc_model,
 )
-from pipeline.calibrate import calibrate_without_gold, fit_calibration
+from pipeline.calibrate import calibrate_without_gold, calibration_name, fit_calibration
 from pipeline.config import REPO, TrainConfig
 from pipeline.corpus import read_corpus
 from pipeline.data import DataError, Gold, fingerprint, read_gold
@@ -262,13 +262,15 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     distributions = {"weak labels": np.bincount(soft_labels.argmax(1), minlength=len(names)) / len(soft_labels)}
     if gold:
         raw = _gold_probabilities(model, config, gold, names, scores)
-        if (kind := config.end_model.calibration) != "none":
-            crossed = fit_calibration(model, raw, gold, kind)
-            _say(f"confidence calibrated ({kind}): expected calibration error on gold {crossed.ece_before:.3f} -> "
-                 f"{crossed.ece_after:.3f} (cross-fitted)")
+        predicted = raw.argmax(axis=1)
+        kind, offsets = config.end_model.calibration, config.end_model.class_offsets
+        if kind != "none" or offsets:
+            crossed = fit_calibration(model, raw, gold, kind, offsets)
+            predicted = crossed.calibrated.argmax(axis=1)  # held out: offsets fitted on gold can move the top area
+            _say(f"confidence calibrated ({calibration_name(kind, offsets)}): expected calibration error on gold "
+                 f"{crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted)")
         else:
             mlflow.set_tag("calibration", "off")
-        predicted = raw.argmax(axis=1)  # calibration keeps the top area
         scores = {"end_model": score(gold.y, predicted, names), **scores, **labeler.gold_scores_}
         _log_scores(scores, names)
         distributions["gold"] = np.bincount(gold.y, minlength=len(names)) / len(gold.y)

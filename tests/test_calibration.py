@@ -1,5 +1,5 @@
-"""Temperature scaling, top-label isotonic and logistic calibration, expected calibration error, cross-fitting on two
-halves, the reliability diagram."""
+"""Temperature scaling, top-label isotonic and logistic calibration, per-area offsets and chains, expected calibration
+error, cross-fitting on two halves, the reliability diagram."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ import pytest
 from scipy.special import expit, logit, softmax
 
 from evaluation import expected_calibration_error, reliability_diagram, reliability_table, split_by_id
-from models import TemperatureScaling, TopLabelIsotonic, TopLabelLogistic, cross_fitted_ece
+from models import (
+    CalibrationChain,
+    ClassOffsets,
+    TemperatureScaling,
+    TopLabelIsotonic,
+    TopLabelLogistic,
+    cross_fitted_ece,
+    new_calibrator,
+)
 from models.calibration import calibrator_from_state
 
 
@@ -106,6 +114,46 @@ def test_top_label_logistic_recovers_its_map_and_carries_to_another_number_of_ar
     np.testing.assert_array_equal(result.argmax(axis=1), other[0].argmax(axis=1))
     saved = calibrator_from_state({"kind": logistic.KIND, **logistic.state()})
     np.testing.assert_array_equal(saved.transform(other[0]), result)
+
+
+def test_class_offsets_move_a_model_trained_on_another_class_balance_to_golds() -> None:
+    # A calibrated model whose log-probabilities are shifted per area, as a model trained on papers of another
+    # class balance is: offsets fitted on one half recover the shift (up to a constant) and the accuracy on the other.
+    logits, y = calibrated_model(6000, k=5, seed=5)
+    shift = np.array([1.5, 0.0, -1.0, 0.5, -1.0])
+    shifted = softmax(logits + shift, axis=1)
+    fit, held_out = slice(0, 3000), slice(3000, None)
+    offsets = ClassOffsets().fit(shifted[fit], y[fit])
+    recovered = np.array(offsets.offsets)
+    np.testing.assert_allclose(recovered - recovered.mean(), -(shift - shift.mean()), atol=0.15)
+    accuracy = {name: (p[held_out].argmax(axis=1) == y[held_out]).mean()
+                for name, p in [("shifted", shifted), ("offsets", offsets.transform(shifted)),
+                                ("true", softmax(logits, axis=1))]}
+    assert accuracy["shifted"] < accuracy["true"] - 0.05 and accuracy["offsets"] > accuracy["true"] - 0.01
+    np.testing.assert_allclose(offsets.transform(shifted).sum(axis=1), 1)
+    # An area with no gold paper keeps a finite offset: it is pushed down, not removed.
+    missing = ClassOffsets().fit(shifted[fit][y[fit] != 4], y[fit][y[fit] != 4])
+    assert np.isfinite(missing.offsets).all() and missing.offsets[4] < min(missing.offsets[:4])
+
+
+def test_a_chain_of_offsets_and_isotonic_fits_each_step_on_the_last_ones_output_and_saves() -> None:
+    logits, y = calibrated_model(6000, k=5, seed=6)
+    shifted_over_confident = softmax(2.5 * logits + np.array([1.5, 0.0, -1.0, 0.5, -1.0]), axis=1)
+    fit, held_out = slice(0, 3000), slice(3000, None)
+    chain = new_calibrator("isotonic", class_offsets=True).fit(shifted_over_confident[fit], y[fit])
+    assert isinstance(chain, CalibrationChain) and [step.KIND for step in chain.steps] == ["class_offsets", "isotonic"]
+    offsets = ClassOffsets().fit(shifted_over_confident[fit], y[fit])
+    isotonic = TopLabelIsotonic().fit(offsets.transform(shifted_over_confident[fit]), y[fit])
+    result = chain.transform(shifted_over_confident[held_out])
+    np.testing.assert_allclose(result, isotonic.transform(offsets.transform(shifted_over_confident[held_out])))
+    assert expected_calibration_error(result, y[held_out]) < 0.04
+    assert expected_calibration_error(shifted_over_confident[held_out], y[held_out]) > 0.1
+    saved = calibrator_from_state({"kind": chain.KIND, **chain.state()})
+    np.testing.assert_array_equal(saved.transform(shifted_over_confident[held_out]), result)
+    assert isinstance(new_calibrator("isotonic"), TopLabelIsotonic)
+    assert isinstance(new_calibrator("none", class_offsets=True), ClassOffsets)
+    with pytest.raises(ValueError, match="nothing to calibrate"):
+        new_calibrator("none")
 
 
 def test_cross_fitted_ece_calibrates_each_half_with_the_other() -> None:

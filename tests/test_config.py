@@ -62,6 +62,8 @@ def test_flat_params_use_dotted_keys():
          "end_model.average_with[1]: must be one of minilm, tfidf, embedding, got 'svm'"),
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {calibration: platt}\n",
          "end_model.calibration: must be one of isotonic, temperature, logistic, none, got 'platt'"),
+        ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {class_offsets: yes please}\n",
+         "end_model.class_offsets: must be bool"),
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {calibration_without_gold: isotonic}\n",
          "end_model.calibration_without_gold: must be one of shipped, none, got 'isotonic'"),
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {frozen_layers: 7}\n",

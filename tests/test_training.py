@@ -16,9 +16,9 @@ from mlflow.tracking import MlflowClient
 
 from cli import UserError
 from dumps import papers_frame, read_dumps
-from evaluation import expected_calibration_error
+from evaluation import expected_calibration_error, split_by_id
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
-from models import NO_GOLD_MAPS, TemperatureScaling, TopLabelIsotonic
+from models import NO_GOLD_MAPS, ClassOffsets, TemperatureScaling, TopLabelIsotonic, new_calibrator
 from pipeline.calibrate import calibrate_registered
 from pipeline.config import REPO, load_config
 from pipeline.data import GoldError, read_gold
@@ -182,23 +182,26 @@ def test_embedding_lfs_and_calibration_are_tracked_and_the_calibration_ships(mlf
     assert table["name"].tolist()[-len(names):] == [f"{slug}:centroid" for slug in names]
     assert len(table) == 70 + len(names)
     assert run.data.metrics["labels.coverage"] >= 410 / 446  # embedding LFs only add votes
-    # The calibration fitted on gold (the default, top-label isotonic) is logged with the cross-fitted ECE and
-    # shipped inside the registered model: served confidences are the fitted accuracies of the raw confidences.
+    # The calibration fitted on gold (the default: per-area offsets, then top-label isotonic) is logged with the
+    # cross-fitted ECE and shipped inside the registered model: served confidences are the fitted accuracies of the
+    # offset probabilities' top ones.
     metrics = run.data.metrics
     assert {"gold.end_model.ece", "gold.end_model.ece_uncalibrated"} <= set(metrics)
-    assert run.data.tags["calibration"] == "isotonic fitted on gold"
+    assert run.data.tags["calibration"] == "class offsets + isotonic fitted on gold"
     evaluation = {a.path for a in client.list_artifacts(result.run_id, "evaluation")}
     assert "evaluation/reliability_diagram.png" in evaluation
     loaded = mlflow.pyfunc.load_model(f"models:/{MODEL}/{result.registration.version}")
     classifier = loaded.unwrap_python_model().classifier
-    assert isinstance(classifier.calibrator_, TopLabelIsotonic)
+    offsets, isotonic = classifier.calibrator_.steps
+    assert isinstance(offsets, ClassOffsets) and isinstance(isotonic, TopLabelIsotonic)
+    assert len(offsets.offsets) == len(names) and np.ptp(offsets.offsets) > 0
     gold = pd.read_json(gold_file, lines=True)
     served = loaded.predict(gold[["title", "abstract"]])["confidence"].to_numpy()
-    uncalibrated = classifier._predict_proba(gold).max(axis=1)
-    assert not np.allclose(served, uncalibrated)
-    fitted = np.interp(uncalibrated, classifier.calibrator_.confidences, classifier.calibrator_.accuracies)
+    moved = offsets.transform(classifier._predict_proba(gold))
+    assert not np.allclose(served, moved.max(axis=1))
+    fitted = np.interp(moved.max(axis=1), isotonic.confidences, isotonic.accuracies)
     assert (served >= fitted - 1e-12).all() and np.isclose(served, fitted).mean() > 0.5
-    assert (classifier.predict_proba(gold).argmax(axis=1) == classifier._predict_proba(gold).argmax(axis=1)).all()
+    assert (classifier.predict_proba(gold).argmax(axis=1) == moved.argmax(axis=1)).all()  # isotonic keeps the top
 
 
 def run_train_py(*args: str, store: Path | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -282,6 +285,33 @@ def test_calibrate_fits_a_registered_model_on_gold_without_retraining(mlflow_sto
         calibrate_registered(f"models:/{MODEL}/1", str(few), taxonomy, "isotonic")
     assert len(client.search_model_versions(f"name='{MODEL}'")) == 2  # nothing registered by a refused call
 
+    # Per-area offsets first: they can move the top area, so the run's scores are those of the held-out predictions
+    # (each half of gold predicted by offsets and map fitted on the other half), not of the fit on all of gold. Gold
+    # of another class balance: the papers of the model's most predicted area labelled with their runner-up area.
+    names = load_taxonomy(REPO / "configs/taxonomies/iclr2025.yaml").names
+    ranked = np.argsort(-before, axis=1)
+    top_area = np.bincount(ranked[:, 0]).argmax()
+    relabelled = np.where(ranked[:, 0] == top_area, ranked[:, 1], gold.y)
+    rows = [json.loads(line) | {"label": names[area]} for line, area in zip(gold_file.read_text().splitlines(),
+                                                                             relabelled, strict=True)]
+    shifted = tmp_path / "shifted.jsonl"
+    shifted.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    crossed, registration = calibrate_registered(f"models:/{MODEL}/1", str(shifted), taxonomy, "isotonic",
+                                                 class_offsets=True)
+    offsets_run = client.get_run(client.get_model_version(MODEL, registration.version).run_id)
+    assert offsets_run.data.tags["calibration"] == "class offsets + isotonic fitted on gold"
+    halves = split_by_id(gold.frame["id"])
+    held_out = np.empty(len(gold.y), dtype=int)
+    for fit_on in (halves, ~halves):
+        fitted = new_calibrator("isotonic", class_offsets=True).fit(before[fit_on], relabelled[fit_on])
+        held_out[~fit_on] = fitted.transform(before[~fit_on]).argmax(axis=1)
+    np.testing.assert_array_equal(crossed.calibrated.argmax(axis=1), held_out)
+    assert (held_out != ranked[:, 0]).sum() >= 5  # the offsets moved papers' areas
+    assert offsets_run.data.metrics["gold.end_model.accuracy"] == pytest.approx((held_out == relabelled).mean())
+    assert (held_out == relabelled).mean() > (ranked[:, 0] == relabelled).mean()
+    shipped = mlflow.pyfunc.load_model(f"models:/{MODEL}/{registration.version}").unwrap_python_model().classifier
+    assert [step.KIND for step in shipped.calibrator_.steps] == ["class_offsets", "isotonic"]
+
 
 def test_train_cli_bad_config_is_one_line(tmp_path):
     bad = tmp_path / "bad.yaml"
@@ -290,11 +320,13 @@ def test_train_cli_bad_config_is_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr == (f"error: {bad}: end_model.epoch: unknown key (known: kind, model_path, epochs, "
                            "max_length, batch_size, learning_rate, frozen_layers, seed, max_papers, average_with, "
-                           "calibration, calibration_without_gold)\n")
+                           "calibration, class_offsets, calibration_without_gold)\n")
 
 
 def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_store, gold_file, tmp_path):
-    config = make_config(mlflow_store, kind="tfidf", calibration="temperature")
+    # Calibration that keeps the top area (offsets would move areas: the run's figures are then cross-fitted and
+    # evaluate's on the same gold in-sample, which the note says).
+    config = make_config(mlflow_store, kind="tfidf", calibration="temperature", class_offsets=False)
     config.gold = str(gold_file)
     result = train(config)
     trained = result.scores["end_model"]
@@ -322,6 +354,12 @@ def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_stor
         assert set(figures["per_area"]) == set(taxonomy.names)
         assert (f"{trained.n} gold papers: accuracy {trained.accuracy:.4f}, macro-F1 {trained.macro_f1:.4f}, "
                 f"expected calibration error of confidence {served_ece:.4f}") in done.stdout
+        assert figures["calibrated_on_this_gold"] and "note: the model's calibration was fitted on these gold" \
+            in done.stdout  # the same papers, whatever the label spelling: an in-sample calibration error
+    part = tmp_path / "part.jsonl"
+    part.write_text("".join(gold_file.read_text().splitlines(keepends=True)[:40]))
+    done = run_train_py("evaluate", "--model", f"models:/{MODEL}@champion", "--gold", str(part), store=mlflow_store)
+    assert done.returncode == 0 and "40 gold papers: " in done.stdout and "note:" not in done.stdout
 
 
 def test_evaluate_refuses_a_label_outside_the_taxonomy(mlflow_store, tmp_path):
