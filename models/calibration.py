@@ -163,7 +163,7 @@ class ClassOffsets:
     """
 
     KIND: ClassVar[str] = "class_offsets"
-    offsets: list[float] = field(default_factory=list)  # one per area; empty: no change
+    offsets: list[float] = field(default_factory=list)  # one per area, set by `fit`
 
     def fit(self, probabilities: np.ndarray, y: np.ndarray) -> ClassOffsets:
         probabilities, y = _gold_indices(probabilities, y)
@@ -181,7 +181,10 @@ class ClassOffsets:
     def transform(self, probabilities: np.ndarray) -> np.ndarray:
         """(N, K) probabilities with the offsets added to their logarithms, renormalised."""
         logits = _log_probabilities(probabilities)
-        return np.exp(log_softmax(logits + np.asarray(self.offsets or np.zeros(logits.shape[1])), axis=1))
+        if len(self.offsets) != logits.shape[1]:
+            raise ValueError(f"class offsets fitted for {len(self.offsets)} areas applied to {logits.shape[1]} "
+                             "(an unfitted ClassOffsets has none)")
+        return np.exp(log_softmax(logits + np.asarray(self.offsets), axis=1))
 
     def state(self) -> dict:
         return {"offsets": self.offsets}
@@ -243,12 +246,18 @@ NO_GOLD_MAPS: dict[str, TopLabelLogistic] = {
 }
 
 
+# Every calibrator a saved model can hold, by its KIND.
+SAVED_CALIBRATORS: dict[str, type] = CALIBRATORS | {kind.KIND: kind for kind in (ClassOffsets, CalibrationChain)}
+
+
 def calibrator_from_state(saved: dict) -> Calibrator:
-    """A calibrator saved as `{"kind": KIND, **state()}`."""
+    """A calibrator saved as `{"kind": KIND, **state()}` (a chain's steps saved the same way)."""
     state = {key: value for key, value in saved.items() if key != "kind"}
+    if saved["kind"] not in SAVED_CALIBRATORS:
+        raise ValueError(f"unknown calibrator kind {saved['kind']!r} (known: {', '.join(SAVED_CALIBRATORS)})")
     if saved["kind"] == CalibrationChain.KIND:
-        return CalibrationChain([calibrator_from_state(step) for step in state["steps"]])
-    return (ClassOffsets if saved["kind"] == ClassOffsets.KIND else CALIBRATORS[saved["kind"]])(**state)
+        state["steps"] = [calibrator_from_state(step) for step in state["steps"]]
+    return SAVED_CALIBRATORS[saved["kind"]](**state)
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,10 @@ def test_a_chain_of_offsets_and_isotonic_fits_each_step_on_the_last_ones_output_
     assert isinstance(new_calibrator("none", class_offsets=True), ClassOffsets)
     with pytest.raises(ValueError, match="nothing to calibrate"):
         new_calibrator("none")
+    with pytest.raises(ValueError, match="fitted for 0 areas applied to 5"):
+        ClassOffsets().transform(shifted_over_confident[held_out])
+    with pytest.raises(ValueError, match="unknown calibrator kind 'platt'"):
+        calibrator_from_state({"kind": "platt"})
 
 
 def test_cross_fitted_ece_calibrates_each_half_with_the_other() -> None:
