@@ -1,0 +1,131 @@
+"""Issues 10/12: how many hand labels the weak labels are worth. The product's end model, trained on weak labels,
+against the same learners trained on n gold labels of one dev half and measured on the other half.
+
+    .venv/bin/python bench/bench_hand_labels.py --model sqlite:////STORE.db models:/paper-area-classifier/1 \
+        configs/iclr.yaml [--cache-dir DIR] [--sizes 25 50 100 200 400] [--draws 10]
+
+The model (STORE, MODEL_URI, CONFIG: the config gives its gold and taxonomy) is read uncalibrated on its gold, each
+member of an average as well, and scored on half A and half B (`evaluation.split_by_id`). The supervised rows: the
+product's TF-IDF and frozen-embedding end models with their default settings, the mean of the two, and a linear
+SVM on the TF-IDF features (the issues' supervised anchors are TF-IDF SVMs), fitted on n papers drawn from one half
+with their gold area as a one-hot label and scored on the other half, both ways round, `--draws` draws per n (one
+where n is the whole half). Beside them, the weak model with per-area offsets and the
+isotonic map fitted on the same n papers (what `train.py calibrate --class-offsets` does with n labels). Every
+cell is the mean over both directions and the draws: accuracy / macro-F1, each half scored on its own. Prints
+markdown. Gold is a training label here only inside this comparison (the supervised rows), never for a shipped
+model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+from bench_calibration_transfer import views  # noqa: E402
+from sklearn.svm import LinearSVC  # noqa: E402
+
+from evaluation import score  # noqa: E402
+from labeling import load_taxonomy  # noqa: E402
+from models import EmbeddingLogisticClassifier, TfidfClassifier, frame_texts, new_calibrator  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.data import read_gold  # noqa: E402
+
+# A learner: (training papers, their gold indices, test papers, number of areas) -> test probabilities.
+Learner = Callable[..., np.ndarray]
+
+
+def supervised(*models) -> Learner:
+    """Refit each of `models` on one-hot gold labels; the mean of their probabilities on the test papers."""
+    def learn(train_frame, train_y, test_frame, n_areas: int) -> np.ndarray:
+        one_hot = np.eye(n_areas)[train_y]
+        return np.mean([model.fit(train_frame, one_hot, progress=False).predict_proba(test_frame)
+                        for model in models], axis=0)
+    return learn
+
+
+def tfidf_svm(train_frame, train_y, test_frame, n_areas: int) -> np.ndarray:
+    """A linear SVM on the TF-IDF end model's features (the kind of model behind the issues' supervised anchors):
+    one-hot (N, K) predictions."""
+    vectorizer = TfidfClassifier()  # its vectoriser settings, without fitting its logistic regression
+    features = vectorizer._features(frame_texts(train_frame), fit=True)
+    svm = LinearSVC().fit(features, train_y)
+    predicted = svm.predict(vectorizer._features(frame_texts(test_frame), fit=False))
+    return np.eye(n_areas)[predicted]
+
+
+def draws_of(half: np.ndarray, size: int, draws: int, seed: int) -> list[np.ndarray]:
+    """Indices of `size` papers drawn from `half` (a mask), `draws` times; the whole half once if size covers it."""
+    members = np.flatnonzero(half)
+    if size >= len(members):
+        return [members]
+    rng = np.random.default_rng(seed)
+    return [rng.choice(members, size, replace=False) for _ in range(draws)]
+
+
+def mean_scores(pairs: list[tuple[np.ndarray, np.ndarray]], names: list[str]) -> str:
+    """Mean accuracy / macro-F1 over (gold, predicted) pairs, as a table cell."""
+    results = [score(y, predicted, names) for y, predicted in pairs]
+    return (f"{np.mean([result.accuracy for result in results]):.3f} / "
+            f"{np.mean([result.macro_f1 for result in results]):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", nargs=3, required=True, metavar=("STORE", "MODEL_URI", "CONFIG"))
+    parser.add_argument("--cache-dir", help="embedding cache for the frozen-embedding learner")
+    parser.add_argument("--sizes", nargs="+", type=int, default=[25, 50, 100, 200, 400, 10**9])
+    parser.add_argument("--draws", type=int, default=10)
+    args = parser.parse_args()
+    config = load_config(args.model[2])
+    taxonomy = load_taxonomy(config.taxonomy)
+    names, n_areas = taxonomy.names, len(taxonomy.names)
+    gold = read_gold(config.gold, taxonomy)
+    weak_views = views(*args.model, fits=False)
+    half_a = weak_views[0].half_a
+    halves = ((half_a, ~half_a), (~half_a, half_a))  # (train on, test on), both ways round
+
+    print(f"{len(gold.y)} gold papers: half A {int(half_a.sum())}, half B {int((~half_a).sum())}; "
+          "cells: accuracy / macro-F1, the mean of both halves\n")
+    print("| predictor | hand labels | accuracy / macro-F1 |")
+    print("|---|---:|---:|")
+    for view in weak_views:
+        predicted = view.probabilities.argmax(axis=1)
+        pairs = [(gold.y[test], predicted[test]) for _, test in halves]
+        print(f"| weak labels: {view.name} (the product's, uncalibrated) | 0 | {mean_scores(pairs, names)} |",
+              flush=True)
+
+    tfidf, embedding = TfidfClassifier(), EmbeddingLogisticClassifier(cache_dir=args.cache_dir)  # one encoder load
+    learners: dict[str, Learner] = {
+        "tfidf": supervised(tfidf),
+        "embedding": supervised(embedding),
+        "tfidf + embedding": supervised(tfidf, embedding),
+        "tfidf, linear SVM": tfidf_svm,
+    }
+    weak = weak_views[0]
+    for size in args.sizes:
+        samples = [(drawn, test) for direction, (train, test) in enumerate(halves)
+                   for drawn in draws_of(train, size, args.draws, seed=size * 2 + direction)]
+        label = f"{len(samples[0][0])} / {len(samples[-1][0])}" if size >= len(gold.y) // 2 else str(size)
+        offsets = []
+        for drawn, test in samples:
+            fitted = new_calibrator("isotonic", class_offsets=True).fit(weak.probabilities[drawn], gold.y[drawn])
+            offsets.append((gold.y[test], fitted.transform(weak.probabilities[test]).argmax(axis=1)))
+        print(f"| weak labels: {weak.name} + offsets and isotonic map fitted on the hand labels | {label} | "
+              f"{mean_scores(offsets, names)} |", flush=True)
+        for name, learn in learners.items():
+            pairs = [(gold.y[test], learn(gold.frame.iloc[drawn], gold.y[drawn], gold.frame[test], n_areas)
+                      .argmax(axis=1)) for drawn, test in samples]
+            print(f"| supervised: {name} on hand labels | {label} | {mean_scores(pairs, names)} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
