@@ -2,7 +2,7 @@
 against the same learners trained on n gold labels of one dev half and measured on the other half.
 
     .venv/bin/python bench/bench_hand_labels.py --model sqlite:////STORE.db models:/paper-area-classifier/1 \
-        configs/iclr.yaml [--cache-dir DIR] [--sizes 25 50 100 200 400] [--draws 10]
+        configs/iclr.yaml [--cache-dir DIR] [--sizes 25 50 100 200 400] [--draws 10]   # then a whole half
 
 The model (STORE, MODEL_URI, CONFIG: the config gives its gold and taxonomy) is read uncalibrated on its gold, each
 member of an average as well, and scored on half A and half B (`evaluation.split_by_id`). The supervised rows: the
@@ -82,7 +82,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", nargs=3, required=True, metavar=("STORE", "MODEL_URI", "CONFIG"))
     parser.add_argument("--cache-dir", help="embedding cache for the frozen-embedding learner")
-    parser.add_argument("--sizes", nargs="+", type=int, default=[25, 50, 100, 200, 400, 10**9])
+    parser.add_argument("--sizes", nargs="+", type=int, default=[25, 50, 100, 200, 400],
+                        help="numbers of hand labels drawn from a half (a whole half is always measured last)")
     parser.add_argument("--draws", type=int, default=10)
     args = parser.parse_args()
     config = load_config(args.model[2])
@@ -111,10 +112,11 @@ def main() -> None:
         "tfidf, linear SVM": tfidf_svm,
     }
     weak = weak_views[0]
-    for size in args.sizes:
+    whole_half = len(gold.y)
+    for size in [*args.sizes, whole_half]:
         samples = [(drawn, test) for direction, (train, test) in enumerate(halves)
                    for drawn in draws_of(train, size, args.draws, seed=size * 2 + direction)]
-        label = f"{len(samples[0][0])} / {len(samples[-1][0])}" if size >= len(gold.y) // 2 else str(size)
+        label = f"{len(samples[0][0])} / {len(samples[-1][0])}" if size == whole_half else str(size)
         offsets = []
         for drawn, test in samples:
             fitted = new_calibrator("isotonic", class_offsets=True).fit(weak.probabilities[drawn], gold.y[drawn])
