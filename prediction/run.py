@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from cli import UserError, refuse_input_as_output
-from dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, chunks, papers_frame, read_dumps
+from dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, Paper, chunks, papers_frame
 from dumps.reader import read_start
 from prediction.engines import LocalEngine, SparkEngine
 from prediction.model import DEFAULT_MODEL_URI, load_model, resolve_model_uri
@@ -18,6 +18,23 @@ from prediction.outputs import TAXONOMY_COLUMN, PredictionWriter, output_format,
 from progress import InputProgress, format_seconds
 
 ENGINES = ("local", "spark")
+
+
+class ReadingById(DumpReading):
+    """The papers of some dumps de-duplicated on their ids, not on their titles as for training: one prediction row
+    per id. A paper without an id has the stable id of its normalised title and abstract, so of those only repeats
+    of both are dropped."""
+
+    def _papers(self) -> Iterator[Paper]:
+        seen: set[str] = set()
+        for path in self.paths:
+            for paper in self._read_file(path):
+                if paper.id in seen:
+                    self.duplicates += 1
+                    continue
+                seen.add(paper.id)
+                self.distinct += 1
+                yield paper
 
 
 class NoPapersError(UserError):
@@ -58,7 +75,8 @@ def predict_dumps(
     stream: TextIO = sys.stderr,
     max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
 ) -> PredictionSummary:
-    """Predict the area of every distinct paper of `inputs` into `output` (.jsonl, .csv or .parquet), atomically.
+    """Predict the area of every paper of `inputs` (one row per id) into `output` (.jsonl, .csv or .parquet),
+    atomically.
 
     Entries longer than `max_entry_bytes` are skipped and counted. Inputs without a single paper raise
     NoPapersError and write nothing; an output that is one of the inputs is refused (UserError).
@@ -74,7 +92,7 @@ def predict_dumps(
         runner = SparkEngine(model, resolve_model_uri(model_uri), master, batch_size)
     else:
         runner = LocalEngine(model, batch_size)
-    reading = read_dumps(inputs, input_format, max_entry_bytes)
+    reading = ReadingById(inputs, input_format, max_entry_bytes)
     areas: Counter[str] = Counter()
     taxonomy = None
     progress = InputProgress(inputs, stream)

@@ -71,7 +71,7 @@ def test_ids_order_duplicates_and_malformed_entries(keyword_model, tmp_path):
         {"id": "z-9", "title": "Graph neural networks for molecules", "abstract": "Node features."},
         "{not json",
         {"id": 17, "title": "Image segmentation with vision transformers", "abstract": ""},
-        {"id": "z-9b", "title": "Graph neural networks for molecules!", "abstract": "A duplicate title."},
+        {"id": "z-9", "title": "Graph neural networks for molecules!", "abstract": "A repeated id."},
         {"title": "", "abstract": "A language model for text generation."},
         {"title": 42, "abstract": "title is not a string"},
     ])
@@ -86,6 +86,24 @@ def test_ids_order_duplicates_and_malformed_entries(keyword_model, tmp_path):
     report = summary.reading.files[0]
     assert sum(report.skipped.values()) == 2 and summary.reading.duplicates == 1
     assert "2 duplicates" not in summary.report() and "1 duplicates dropped" in summary.report()
+
+
+def test_distinct_ids_sharing_a_title_each_get_a_row_and_only_repeats_are_dropped(keyword_model, tmp_path):
+    source = write_jsonl(tmp_path / "dump.jsonl", [
+        {"id": "A1", "title": "Attention", "abstract": "Attention over graph nodes."},
+        {"id": "B2", "title": "Attention", "abstract": "Attention for image recognition."},
+        {"id": "C3", "title": "Text generation", "abstract": "A language model."},
+        {"id": "A1", "title": "Attention", "abstract": "Attention over graph nodes, again."},  # a repeated id
+        {"title": "No id", "abstract": "A graph paper."},
+        {"title": "No  id!", "abstract": "a graph paper"},  # the same text but for case, punctuation, spaces
+        {"title": "No id", "abstract": "Another graph paper."},
+    ])
+    output = tmp_path / "predictions.csv"
+    summary = predict_dumps([source], output, model_uri=str(keyword_model), stream=io.StringIO())
+    rows = read_output(output)
+    assert rows["id"].tolist()[:3] == ["A1", "B2", "C3"] and len(rows) == 5
+    assert rows["area"].tolist() == ["graphs", "vision", "language", "graphs", "graphs"]
+    assert summary.reading.duplicates == 2 and "5 distinct papers, 2 duplicates dropped" in summary.report()
 
 
 def test_prediction_rows_rank_the_areas_and_clip_k_to_the_number_of_areas():
