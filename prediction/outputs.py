@@ -15,6 +15,7 @@ from cli import UserError, publish, temporary_beside
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 PROB_PREFIX = "prob_"
 TAXONOMY_COLUMN = "taxonomy"  # of the pyfunc output (models.pyfunc), when the model was logged with its taxonomy
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell starting so as a formula (OWASP)
 
 
 class OutputError(UserError):
@@ -55,12 +56,25 @@ def prediction_rows(papers: pd.DataFrame, predicted: pd.DataFrame, top_k: int) -
     return rows
 
 
+def defused_cell(cell: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, prefixed with a quote (OWASP's rule against CSV
+    injection); any other cell as it is."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+
+def spreadsheet_safe(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` with every text cell defused (`defused_cell`)."""
+    text_columns = rows.select_dtypes(include=["object", "string"]).columns
+    return rows.assign(**{column: rows[column].map(defused_cell) for column in text_columns})
+
+
 class PredictionWriter:
     """Writes row chunks to a hidden temporary file beside `path`, renamed to `path` only on `commit`.
 
     Used as a context manager: a clean exit commits, an exception (Ctrl-C and SIGTERM included) discards the
     temporary file, and a killed process leaves no file under the final name (the next writer of `path` deletes
-    its temporary). Only a file that was written can be committed: parquet and CSV need the rows' columns.
+    its temporary). Only a file that was written can be committed: parquet and CSV need the rows' columns. CSV
+    text cells that a spreadsheet would run as a formula get a leading quote (`spreadsheet_safe`).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -86,7 +100,7 @@ class PredictionWriter:
             if first:
                 self._text = open(self.temp, "w", encoding="utf-8", newline="")  # closed in _close
             if self.format == "csv":
-                rows.to_csv(self._text, header=first, index=False)
+                spreadsheet_safe(rows).to_csv(self._text, header=first, index=False)
             elif len(rows):
                 self._text.write(rows.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n") + "\n")
         self.rows += len(rows)

@@ -106,6 +106,20 @@ def test_distinct_ids_sharing_a_title_each_get_a_row_and_only_repeats_are_droppe
     assert summary.reading.duplicates == 2 and "5 distinct papers, 2 duplicates dropped" in summary.report()
 
 
+def test_csv_output_quotes_cells_a_spreadsheet_would_run_as_formulas(keyword_model, tmp_path):
+    titles = ["=HYPERLINK(\"http://evil.example\",\"graph\")", "+graph", "-graph", "@SUM(A1)", "Graph = nodes"]
+    source = write_jsonl(tmp_path / "dump.jsonl", [
+        {"id": "=1+1" if number == 0 else str(number), "title": title, "abstract": "Graph nodes."}
+        for number, title in enumerate(titles)])
+    for suffix in (".csv", ".jsonl"):
+        predict_dumps([source], tmp_path / f"predictions{suffix}", model_uri=str(keyword_model), stream=io.StringIO())
+    csv_rows, json_rows = read_output(tmp_path / "predictions.csv"), read_output(tmp_path / "predictions.jsonl")
+    assert csv_rows["title"].tolist() == ["'" + title for title in titles[:4]] + [titles[4]]
+    assert csv_rows["id"].tolist() == ["'=1+1", "1", "2", "3", "4"]
+    assert json_rows["title"].tolist() == titles and json_rows["id"].tolist()[0] == "=1+1"  # other formats verbatim
+    assert csv_rows["confidence"].tolist() == pytest.approx(json_rows["confidence"].tolist())
+
+
 def test_prediction_rows_rank_the_areas_and_clip_k_to_the_number_of_areas():
     papers = pd.DataFrame({"id": ["a", "b"], "title": ["A", "B"]})
     predicted = pd.DataFrame({"area": ["y", "x"], "area_name": ["Y", "X"], "confidence": [0.6, 0.5],
