@@ -3,7 +3,7 @@ Ctrl-C, output files that are written atomically and never replace an input, arg
 
 from cli.arguments import positive
 from cli.errors import Terminated, UserError, fail_cleanly
-from cli.outputs import atomic_output, publish, refuse_input_as_output, temporary_beside
+from cli.outputs import atomic_output, publish, refuse_input_as_output, temporary_beside, write_output
 
 __all__ = ["Terminated", "UserError", "atomic_output", "fail_cleanly", "positive", "publish",
-           "refuse_input_as_output", "temporary_beside"]
+           "refuse_input_as_output", "temporary_beside", "write_output"]

@@ -1,5 +1,6 @@
-"""Output files of the command-line tools: never one of the inputs, written under a temporary name and moved into
-place only when complete, with the temporaries of killed runs removed by the next run."""
+"""Output files of the command-line tools: checked before any work (never one of the inputs or a folder, in a folder
+that can be created), written under a temporary name and moved into place only when complete, with the temporaries
+of killed runs removed by the next run."""
 
 from __future__ import annotations
 
@@ -16,13 +17,33 @@ PART_SUFFIX = ".part"
 
 
 def refuse_input_as_output(output: str | Path, inputs: Iterable[str | Path]) -> None:
-    """Raise UserError when `output` is one of `inputs` (the same file, also by another path or a symlink)."""
+    """Check an output path before any work: raise UserError when `output` is one of `inputs` (the same file, also
+    by another path or a symlink), an existing folder, or in a folder that cannot be created or written."""
     output = Path(output)
-    if not output.exists():
-        return
-    for path in inputs:
-        if Path(path).exists() and os.path.samefile(output, path):
-            raise UserError(f"{output}: is the input {path}; writing there would replace it (choose another output)")
+    if output.is_dir():
+        raise UserError(f"{output}: is a folder (name the file to write)")
+    if output.exists():
+        for path in inputs:
+            if Path(path).exists() and os.path.samefile(output, path):
+                raise UserError(f"{output}: is the input {path}; writing there would replace it "
+                                "(choose another output)")
+    folder = output.absolute().parent
+    existing = next(parent for parent in (folder, *folder.parents) if parent.exists())
+    if not existing.is_dir():
+        raise UserError(f"{output}: cannot create its folder: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{output}: cannot write in {existing}: permission denied")
+
+
+def write_output(path: str | Path, text: str) -> None:
+    """Write `text` to `path` as UTF-8, atomically (see `atomic_output`), creating its folder; UserError naming
+    `path` when that fails."""
+    path = Path(path)
+    try:
+        with atomic_output(path) as temp:
+            temp.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"{path}: cannot write: {error.strerror or error}") from None
 
 
 def _process_alive(pid: int) -> bool:

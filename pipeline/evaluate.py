@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from cli import UserError
+from cli import UserError, refuse_input_as_output, write_output
 from evaluation import Scores, expected_calibration_error, score
 from labeling import Taxonomy, TaxonomyError, load_taxonomy
 from models.pyfunc import TAXONOMY_KEY
@@ -128,6 +127,8 @@ def evaluation_json(evaluation: Evaluation, model_uri: str, gold_path: str) -> d
 
 def run_evaluate(model_uri: str, gold_path: str, json_path: str | None, taxonomy_path: str) -> int:
     """`train.py evaluate`: print the model's taxonomy, the scores and the per-area report; optionally as JSON."""
+    if json_path:
+        refuse_input_as_output(json_path, [gold_path, taxonomy_path, model_uri])
     taxonomy = load_taxonomy(taxonomy_path)
     evaluation = evaluate_model(model_uri, gold_path, taxonomy)
     scores, carried = evaluation.scores, evaluation.taxonomy
@@ -143,6 +144,6 @@ def run_evaluate(model_uri: str, gold_path: str, json_path: str | None, taxonomy
               "class offsets, its accuracy and macro-F1 too) is in-sample; the held-out figures are its run's "
               "gold.end_model.* metrics, cross-fitted on two halves of gold")
     if json_path:
-        Path(json_path).write_text(json.dumps(evaluation_json(evaluation, model_uri, gold_path), indent=2))
+        write_output(json_path, json.dumps(evaluation_json(evaluation, model_uri, gold_path), indent=2) + "\n")
         print(f"wrote {json_path}", file=sys.stderr)
     return 0

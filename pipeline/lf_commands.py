@@ -54,7 +54,7 @@ def add_init_taxonomy_arguments(parser: argparse.ArgumentParser) -> None:
 def run_init_taxonomy(args: argparse.Namespace) -> int:
     """Write a taxonomy YAML with one keyword group per area (its name), from the area table; never overwrite an
     existing file without --force."""
-    from cli import atomic_output, refuse_input_as_output
+    from cli import refuse_input_as_output, write_output
     from labeling.scaffold import read_area_table, scaffold_taxonomy
     from labeling.taxonomy import TaxonomyError
 
@@ -63,12 +63,7 @@ def run_init_taxonomy(args: argparse.Namespace) -> int:
     if output.exists() and not args.force:
         raise TaxonomyError(f"{output}: already exists (pass --force to overwrite it)")
     areas = read_area_table(args.areas)
-    text = scaffold_taxonomy(args.name, areas, source=args.areas)
-    try:
-        with atomic_output(output) as temp:
-            temp.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise TaxonomyError(f"{output}: cannot write: {error.strerror or error}") from None
+    write_output(output, scaffold_taxonomy(args.name, areas, source=args.areas))
     print(f"wrote {output}: taxonomy {args.name!r}, {len(areas)} areas ({', '.join(a['slug'] for a in areas)}), "
           "each with one keyword group: its name")
     print(f"next: python train.py suggest --taxonomy {output} --dumps DUMP... --area {areas[0]['slug']}")
@@ -80,10 +75,12 @@ def run_lfs(args: argparse.Namespace) -> int:
 
     With gold, the table and votes per area are computed on the gold papers (so that LF accuracies show).
     """
+    from cli import write_output
     from labeling import WeakLabeler, apply_lfs, area_coverage, covered, keyword_lfs, lf_table, load_taxonomy
     from labeling.label_model import PREDICTORS
     from pipeline.data import read_gold, read_papers
 
+    csv_path, json_path = _lfs_outputs(args)
     taxonomy = load_taxonomy(args.taxonomy)
     lfs = keyword_lfs(taxonomy)
     frame = read_papers(args.dumps)
@@ -109,11 +106,9 @@ def run_lfs(args: argparse.Namespace) -> int:
         scores = pd.DataFrame({name: s.summary() for name, s in labeler.gold_scores_.items()}).T
         print(_fit(scores.rename_axis("predictor").reset_index()))
 
-    csv_path = Path(args.csv) if args.csv else (
-        Path(args.json).with_suffix(".lf_table.csv") if args.json else Path("lf_table.csv"))
-    table.to_csv(csv_path, index=False)
+    write_output(csv_path, table.to_csv(index=False))
     print(f"\nLF table written to {csv_path}")
-    if args.json:
+    if json_path:
         report = {
             "n_papers": len(frame),
             "n_covered": int(is_covered.sum()),
@@ -125,9 +120,26 @@ def run_lfs(args: argparse.Namespace) -> int:
             "areas": json.loads(areas.to_json(orient="records")),
             "lfs": json.loads(table.to_json(orient="records")),
         }
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"figures written to {args.json}")
+        write_output(json_path, json.dumps(report, indent=2) + "\n")
+        print(f"figures written to {json_path}")
     return 0
+
+
+def _lfs_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """The LF table's CSV (default: beside --json, else lf_table.csv) and the JSON of `lfs`, checked before any
+    work: neither is an input, a folder or the other output."""
+    from cli import UserError, refuse_input_as_output
+
+    json_path = Path(args.json) if args.json else None
+    csv_path = Path(args.csv) if args.csv else (
+        json_path.with_suffix(".lf_table.csv") if json_path else Path("lf_table.csv"))
+    inputs = [*args.dumps, args.taxonomy, *([args.gold] if args.gold else [])]
+    for output in (csv_path, json_path):
+        if output is not None:
+            refuse_input_as_output(output, inputs)
+    if json_path and csv_path.resolve() == json_path.resolve():
+        raise UserError(f"{csv_path}: is both --csv and --json (give them different files)")
+    return csv_path, json_path
 
 
 def run_suggest(args: argparse.Namespace) -> int:

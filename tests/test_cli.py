@@ -141,3 +141,70 @@ def test_an_output_that_is_an_input_is_refused_and_the_input_kept(keyword_model,
     assert result.stderr == (f"error: {output}: is the input {source}; writing there would replace it "
                              "(choose another output)\n")
     assert source.read_bytes() == content and not list(tmp_path.glob(".*.part"))
+
+
+KEYWORD_TAXONOMY = """name: keywords
+areas:
+  - {slug: graphs, name: Learning on graphs, description: Graphs., keywords: [{group: g, terms: [graph]}]}
+  - {slug: language, name: Natural language, description: Text., keywords: [{group: l, terms: [language]}]}
+  - {slug: vision, name: Computer vision, description: Images., keywords: [{group: v, terms: [image]}]}
+"""
+
+
+@pytest.mark.parametrize("case", ["evaluate json=gold", "lfs csv=dump", "lfs json=taxonomy", "lfs csv=json",
+                                  "lfs csv=folder", "evaluate json=folder", "predict output=folder",
+                                  "init-taxonomy output under a file"])
+def test_an_output_that_is_an_input_or_a_folder_is_refused_before_any_work(keyword_model, tmp_path, monkeypatch,
+                                                                            capsys, case):
+    import predict
+    import train
+
+    monkeypatch.chdir(tmp_path)
+    dump = graph_dump(tmp_path / "dump.jsonl", 3)
+    (tmp_path / "gold.jsonl").write_text(
+        json.dumps({"id": "1", "title": "Graph paper", "abstract": "Nodes.", "label": "graphs"}) + "\n")
+    (tmp_path / "keywords.yaml").write_text(KEYWORD_TAXONOMY)
+    (tmp_path / "areas.csv").write_text("name,description\nA,a\nB,b\n")
+    (tmp_path / "out.jsonl").mkdir()
+    before = {path: path.read_bytes() for path in tmp_path.iterdir() if path.is_file()}
+    lfs = ["lfs", "--dumps", "dump.jsonl", "--taxonomy", "keywords.yaml"]
+    evaluate = ["evaluate", "--model", "models:/absent/1", "--gold", "gold.jsonl", "--taxonomy", "keywords.yaml"]
+    tool, argv, message = {
+        "evaluate json=gold": (train, [*evaluate, "--json", "gold.jsonl"], "gold.jsonl: is the input gold.jsonl"),
+        "lfs csv=dump": (train, [*lfs, "--csv", "dump.jsonl"], "dump.jsonl: is the input dump.jsonl"),
+        "lfs json=taxonomy": (train, [*lfs, "--json", "keywords.yaml"], "keywords.yaml: is the input keywords.yaml"),
+        "lfs csv=json": (train, [*lfs, "--csv", "x.json", "--json", "x.json"], "x.json: is both --csv and --json"),
+        "lfs csv=folder": (train, [*lfs, "--csv", "out.jsonl"], "out.jsonl: is a folder"),
+        "evaluate json=folder": (train, [*evaluate, "--json", "out.jsonl"], "out.jsonl: is a folder"),
+        "predict output=folder": (predict, ["--input", "dump.jsonl", "--output", "out.jsonl", "--model",
+                                            str(keyword_model)], "out.jsonl: is a folder"),
+        "init-taxonomy output under a file": (train, ["init-taxonomy", "--areas", "areas.csv", "--name", "x",
+                                                      "--output", "dump.jsonl/x.yaml"],
+                                              f"dump.jsonl/x.yaml: cannot create its folder: {dump} is a file"),
+    }[case]
+    assert fail_cleanly(lambda: tool.main(argv)) == 2
+    printed = capsys.readouterr()
+    assert printed.out == "" and printed.err.startswith(f"error: {message}") and printed.err.count("\n") == 1
+    assert {path: path.read_bytes() for path in tmp_path.iterdir() if path.is_file()} == before
+    assert list((tmp_path / "out.jsonl").iterdir()) == []
+
+
+def test_outputs_in_missing_folders_are_written_there(keyword_model, tmp_path, monkeypatch):
+    import train
+
+    monkeypatch.chdir(tmp_path)
+    graph_dump(tmp_path / "dump.jsonl", 3)
+    (tmp_path / "gold.jsonl").write_text(
+        json.dumps({"id": "1", "title": "Graph paper", "abstract": "Nodes.", "label": "graphs"}) + "\n")
+    (tmp_path / "keywords.yaml").write_text(KEYWORD_TAXONOMY)
+    (tmp_path / "areas.csv").write_text("name,description\nA,a\nB,b\n")
+    for argv in (["lfs", "--dumps", "dump.jsonl", "--taxonomy", "keywords.yaml", "--json", "new/lfs/figures.json"],
+                 ["evaluate", "--model", str(keyword_model), "--gold", "gold.jsonl", "--taxonomy", "keywords.yaml",
+                  "--json", "new/evaluate/scores.json"],
+                 ["init-taxonomy", "--areas", "areas.csv", "--name", "x", "--output", "new/taxonomy/x.yaml"]):
+        assert train.main(argv) == 0
+    written = sorted(str(path.relative_to(tmp_path)) for path in (tmp_path / "new").rglob("*") if path.is_file())
+    assert written == ["new/evaluate/scores.json", "new/lfs/figures.json", "new/lfs/figures.lf_table.csv",
+                       "new/taxonomy/x.yaml"]
+    assert json.loads((tmp_path / "new/lfs/figures.json").read_text())["n_papers"] == 3
+    assert json.loads((tmp_path / "new/evaluate/scores.json").read_text())["n_papers"] == 1
