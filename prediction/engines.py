@@ -6,6 +6,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from cli import UserError
+
 INPUT_COLUMNS = ["title", "abstract"]
 SPARK_CHUNK = 100_000  # papers per Spark job: big enough to amortise the job start-up, small enough for memory
 
@@ -28,6 +30,14 @@ def result_schema(model: mlflow.pyfunc.PyFuncModel) -> str:
     types = ("double" if pd.api.types.is_float_dtype(dtype) else "bigint" if pd.api.types.is_integer_dtype(dtype)
              else "string" for dtype in probe.dtypes)
     return ", ".join(f"`{column}` {kind}" for column, kind in zip(probe.columns, types, strict=True))
+
+
+def require_pyspark() -> None:
+    """Raise UserError with the install command when pyspark (the `spark` extra) is not installed."""
+    try:
+        import pyspark  # noqa: F401
+    except ModuleNotFoundError:
+        raise UserError("the Spark engine needs pyspark: pip install -e '.[spark]'") from None
 
 
 class SparkEngine:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 import mlflow
+import yaml
 from mlflow.exceptions import MlflowException
 
 from cli import UserError
@@ -19,6 +23,19 @@ class ModelError(UserError):
     """The model cannot be found or loaded; the message is one line naming the URI."""
 
 
+def check_mlmodel(uri: str, path: Path) -> None:
+    """Raise ModelError naming the file (and line) when the MLmodel file at `path` is not a YAML mapping."""
+    try:
+        fields = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ModelError(f"model {uri}: {where}: malformed MLmodel file ({problem})") from None
+    if not isinstance(fields, dict):
+        raise ModelError(f"model {uri}: {path}: malformed MLmodel file (not a mapping of fields)")
+
+
 def resolve_model_uri(uri: str) -> str:
     """`uri` as MLflow loads it; a registry or run URI also points MLflow at the project's tracking store."""
     if ":/" in uri and not uri.startswith(_STORE_SCHEMES):
@@ -27,6 +44,7 @@ def resolve_model_uri(uri: str) -> str:
         path = Path(uri).expanduser()
         if not (path / "MLmodel").is_file():
             raise ModelError(f"model {uri}: not an MLflow model folder (no MLmodel file there)")
+        check_mlmodel(uri, path / "MLmodel")
         return str(path.resolve())
     tracking_uri = resolve_tracking_uri(MlflowConfig.tracking_uri, REPO)
     database = tracking_uri.removeprefix("sqlite:///")
@@ -36,11 +54,31 @@ def resolve_model_uri(uri: str) -> str:
     return uri
 
 
+def load_failure(error: Exception) -> str:
+    """One line saying why MLflow could not load a model."""
+    if isinstance(error, ModuleNotFoundError):
+        return f"loading it needs the Python module {error.name!r}, which is not installed"
+    if isinstance(error, MlflowException):
+        return error.message.strip().splitlines()[0] if error.message.strip() else "MLflow cannot load it"
+    message = str(error).strip()
+    return f"cannot load it ({type(error).__name__}{': ' + message.splitlines()[0] if message else ''})"
+
+
 def load_model(uri: str = DEFAULT_MODEL_URI) -> mlflow.pyfunc.PyFuncModel:
-    """The pyfunc model at `uri`; a missing model, unknown alias or broken folder raises ModelError."""
+    """The pyfunc model at `uri`; a missing model, unknown alias or broken folder raises ModelError.
+
+    A model at another URI scheme (http:, s3:, ...) is downloaded to a temporary folder removed when loading
+    fails or the process exits.
+    """
     resolved = resolve_model_uri(uri)
+    remote = ":/" in resolved and not resolved.startswith((*_STORE_SCHEMES, "file:"))
+    download = tempfile.mkdtemp(prefix="paper-areas-model-") if remote else None
     try:
-        return mlflow.pyfunc.load_model(resolved)
-    except (MlflowException, OSError) as error:
-        message = getattr(error, "message", None) or str(error)
-        raise ModelError(f"model {uri}: {message.splitlines()[0] if message else type(error).__name__}") from None
+        model = mlflow.pyfunc.load_model(resolved, dst_path=download)
+    except Exception as error:  # whatever the folder or URI holds that MLflow cannot load is the user's to fix
+        if download:
+            shutil.rmtree(download, ignore_errors=True)
+        raise ModelError(f"model {uri}: {load_failure(error)}") from None
+    if download:
+        atexit.register(shutil.rmtree, download, ignore_errors=True)
+    return model

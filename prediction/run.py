@@ -12,7 +12,7 @@ from typing import TextIO
 from cli import UserError, refuse_input_as_output
 from dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, Paper, chunks, papers_frame
 from dumps.reader import read_start
-from prediction.engines import LocalEngine, SparkEngine
+from prediction.engines import LocalEngine, SparkEngine, require_pyspark
 from prediction.model import DEFAULT_MODEL_URI, load_model, resolve_model_uri
 from prediction.outputs import TAXONOMY_COLUMN, PredictionWriter, output_format, prediction_rows
 from progress import InputProgress, format_seconds
@@ -87,6 +87,8 @@ def predict_dumps(
     refuse_input_as_output(output, inputs)
     for path in inputs:
         read_start(Path(path))  # an unreadable input fails now, not after hours of predicting
+    if engine == "spark":
+        require_pyspark()  # before the model loads
     model = load_model(model_uri)
     if engine == "spark":
         runner = SparkEngine(model, resolve_model_uri(model_uri), master, batch_size)

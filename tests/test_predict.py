@@ -199,15 +199,26 @@ def test_default_model_is_the_registry_champion(keyword_registry, sample_dumps, 
     ("{tmp}/no-such-model", "not an MLflow model folder"),
     ("models:/paper-area-classifier@no-such-alias", "no-such-alias"),
     ("models:/no-such-model/1", "no-such-model"),
+    ("http://127.0.0.1:9/model", "cannot load it (ValueError: "),
+    ("s3://no-such-bucket/model", "s3://no-such-bucket/model: "),
+    ("{tmp}/broken", "/broken/MLmodel:2: malformed MLmodel file (expected ',' or ']'"),
+    ("{tmp}/listed", "/listed/MLmodel: malformed MLmodel file (not a mapping of fields)"),
 ])
 def test_a_missing_model_is_one_clear_line(keyword_registry, sample_dumps, tmp_path, monkeypatch, model, expected):
     model = model.format(tmp=tmp_path)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "MLmodel").write_text("flavors: [python_function\n")
+    (tmp_path / "listed").mkdir()
+    (tmp_path / "listed" / "MLmodel").write_text("- flavors\n")
+    temporary = tmp_path / "tmp"  # where MLflow would download a remote model
+    temporary.mkdir()
     output = tmp_path / "predictions.jsonl"
     result = run_predict("--input", str(sample_dumps[0]), "--output", str(output), "--model", model,
-                         env={"MLFLOW_TRACKING_URI": keyword_registry})
+                         env={"MLFLOW_TRACKING_URI": keyword_registry, "TMPDIR": str(temporary)})
     assert result.returncode == 2
     assert result.stderr.startswith("error: model ") and expected in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not output.exists()
+    assert list(temporary.iterdir()) == []
     monkeypatch.setenv("MLFLOW_TRACKING_URI", keyword_registry)
     with pytest.raises(ModelError):
         load_model(model)

@@ -59,6 +59,20 @@ def test_spark_engine_predicts_the_same_areas_as_the_local_engine(spark, tfidf_r
     pd.testing.assert_frame_equal(on_spark, local, check_exact=False)
 
 
+def test_the_spark_engine_without_pyspark_is_one_line_naming_the_extra(keyword_model, tmp_path):
+    source = tmp_path / "dump.jsonl"
+    source.write_text('{"title": "Graph networks", "abstract": "Nodes."}\n')
+    output = tmp_path / "predictions.jsonl"
+    code = ("import runpy, sys; sys.modules['pyspark'] = None; sys.argv[0] = 'predict.py'; "  # as if not installed
+            "runpy.run_path('predict.py', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", code, "--input", str(source), "--output", str(output), "--model",
+                           str(keyword_model), "--engine", "spark"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == ["error: the Spark engine needs pyspark: pip install -e '.[spark]'"]
+    assert not output.exists()
+
+
 def test_probabilistic_labels_on_spark_equal_the_local_ones(spark, sample_dumps):
     from labeling import WeakLabeler
     from labeling.spark import predict_proba_spark
