@@ -10,6 +10,7 @@ from evaluation import ABSTAIN, Scores, score
 PREDICTORS = ("label_model", "majority_vote")
 PRIORS = ("estimate", "uniform")
 PREDICT_CHUNK = 20_000  # rows a LabelModel predicts at once: its one-hot matrix is rows x (LFs x areas) floats
+MIN_LABEL_MODEL_LFS = 3  # Snorkel's LabelModel needs at least this many LFs; with fewer, majority vote is used
 
 
 def covered(L: np.ndarray) -> np.ndarray:
@@ -59,7 +60,8 @@ class WeakLabeler:
     towards the areas with most LFs, scored 1-2 points below uniform (bench/bench_weak_labels.py).
 
     Snorkel's LabelModel holds a dense rows x (LFs x areas) matrix, so it is fitted on at most `max_rows` rows
-    (a uniform sample drawn with `seed`; None: all) and predicts in chunks of PREDICT_CHUNK rows.
+    (a uniform sample drawn with `seed`; None: all) and predicts in chunks of PREDICT_CHUNK rows. It needs at least
+    MIN_LABEL_MODEL_LFS LFs: with fewer, majority vote is the only predictor (`predictors_`), fitted on no rows.
     """
 
     def __init__(
@@ -101,20 +103,22 @@ class WeakLabeler:
         if self.max_rows is not None and len(L_train) > self.max_rows:
             rows = np.random.default_rng(self.seed).choice(len(L_train), size=self.max_rows, replace=False)
             L_train = L_train[np.sort(rows)]
-        self.fit_rows_ = len(L_train)
-        self.label_model_ = LabelModel(cardinality=self.cardinality, verbose=False)
-        self.label_model_.fit(
-            L_train, class_balance=self.class_balance_.tolist(), n_epochs=self.epochs, lr=self.lr,
-            l2=self.l2, seed=self.seed, progress_bar=False,
-        )
-        self.selected_ = "label_model"
+        self.predictors_, self.fit_rows_ = ("majority_vote",), 0
+        if L_train.shape[1] >= MIN_LABEL_MODEL_LFS:
+            self.label_model_ = LabelModel(cardinality=self.cardinality, verbose=False)
+            self.label_model_.fit(
+                L_train, class_balance=self.class_balance_.tolist(), n_epochs=self.epochs, lr=self.lr,
+                l2=self.l2, seed=self.seed, progress_bar=False,
+            )
+            self.predictors_, self.fit_rows_ = PREDICTORS, len(L_train)
+        self.selected_ = self.predictors_[0]
         self.gold_scores_: dict[str, Scores] = {}
         if L_gold is not None:
             names = self.area_names or [str(k) for k in range(self.cardinality)]
             self.gold_scores_ = {
-                predictor: score(y_gold, self.predict_of(predictor, L_gold), names) for predictor in PREDICTORS
+                predictor: score(y_gold, self.predict_of(predictor, L_gold), names) for predictor in self.predictors_
             }
-            self.selected_ = max(PREDICTORS, key=lambda predictor: self.gold_scores_[predictor].macro_f1)
+            self.selected_ = max(self.predictors_, key=lambda predictor: self.gold_scores_[predictor].macro_f1)
         return self
 
     def predict_proba(self, L: np.ndarray) -> np.ndarray:

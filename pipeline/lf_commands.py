@@ -77,7 +77,7 @@ def run_lfs(args: argparse.Namespace) -> int:
     """
     from cli import write_output
     from labeling import WeakLabeler, apply_lfs, area_coverage, covered, keyword_lfs, lf_table, load_taxonomy
-    from labeling.label_model import PREDICTORS
+    from labeling.label_model import MIN_LABEL_MODEL_LFS, PREDICTORS
     from pipeline.data import read_gold, read_papers
 
     csv_path, json_path = _lfs_outputs(args)
@@ -101,8 +101,12 @@ def run_lfs(args: argparse.Namespace) -> int:
     print(_fit(areas))
     print(f"\n{len(frame)} papers in the dumps: {int(is_covered.sum())} with votes ({_share(is_covered)}), "
           f"{int((~is_covered).sum())} without (dropped from training)")
+    if labeler.predictors_ != PREDICTORS:
+        print(f"\n{len(lfs)} labelling functions: majority vote gives the labels (the label model needs at least "
+              f"{MIN_LABEL_MODEL_LFS})")
     if gold:
-        print(f"\nlabel model vs majority vote on {on} (abstains count as wrong); selected: {labeler.selected_}")
+        compared = " vs ".join(name.replace("_", " ") for name in labeler.predictors_)
+        print(f"\n{compared} on {on} (abstains count as wrong); selected: {labeler.selected_}")
         scores = pd.DataFrame({name: s.summary() for name, s in labeler.gold_scores_.items()}).T
         print(_fit(scores.rename_axis("predictor").reset_index()))
 
@@ -116,7 +120,7 @@ def run_lfs(args: argparse.Namespace) -> int:
             "gold": None if gold is None else {"path": args.gold, "n_papers": len(gold.frame),
                                                 "coverage": float(covered(gold_votes).mean())},
             "selected": labeler.selected_ if gold else None,
-            **{name: labeler.gold_scores_[name].summary() if gold else None for name in PREDICTORS},
+            **{name: score.summary() if (score := labeler.gold_scores_.get(name)) else None for name in PREDICTORS},
             "areas": json.loads(areas.to_json(orient="records")),
             "lfs": json.loads(table.to_json(orient="records")),
         }
@@ -156,17 +160,19 @@ def run_suggest(args: argparse.Namespace) -> int:
     frame = read_papers(args.dumps)
     votes = apply_lfs(lfs, frame)
     is_covered = covered(votes)
-    proba = WeakLabeler(len(taxonomy.areas), area_names=taxonomy.names).fit(votes).predict_proba(votes)
-    suggestions = suggest_keywords(frame, votes, proba, taxonomy, args.area, top=args.top, basis=args.basis)
+    labeler = WeakLabeler(len(taxonomy.areas), area_names=taxonomy.names).fit(votes)
+    suggestions = suggest_keywords(frame, votes, labeler.predict_proba(votes), taxonomy, args.area, top=args.top,
+                                   basis=args.basis)
     area = taxonomy.areas[taxonomy.index(args.area)]
-    basis = ("the label model's papers of the area" if suggestions.attrs["basis"] == "votes"
+    labels = labeler.selected_.replace("_", " ")
+    basis = (f"the {labels}'s papers of the area" if suggestions.attrs["basis"] == "votes"
              else "the papers nearest the area's description")
     print(f"candidate keywords for {args.area} ({area.name}) from {basis} (basis: {suggestions.attrs['basis']}); "
           f"{len(frame)} papers, {int((~is_covered).sum())} without votes")
     if len(suggestions):
         print(_fit(suggestions))
     elif suggestions.attrs["basis"] == "votes":
-        print("no candidates: the label model gives this area no papers (try --basis description)")
+        print(f"no candidates: the {labels} gives this area no papers (try --basis description)")
     else:
         print("no candidates: no paper shares a word with the area's name and description")
     return 0

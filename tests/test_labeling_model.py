@@ -73,6 +73,16 @@ def test_majority_vote_shares_and_ties() -> None:
     np.testing.assert_array_equal(labeler.predict(L), [0, 2, -1, 2])  # the tie goes to the larger prior
 
 
+def test_fewer_than_three_lfs_fall_back_to_majority_vote() -> None:
+    L, y = synthetic_votes(300, [0.9, 0.8], [0.7, 0.7], k=2, seed=4)
+    for labeler in (WeakLabeler(2).fit(L), WeakLabeler(2, area_names=["yes", "no"]).fit(L, L[:100], y[:100])):
+        assert labeler.predictors_ == ("majority_vote",) and labeler.selected_ == "majority_vote"
+        assert labeler.fit_rows_ == 0 and not hasattr(labeler, "label_model_")
+        np.testing.assert_allclose(labeler.predict_proba(L), labeler.proba_of("majority_vote", L))
+        assert np.mean(labeler.predict(L)[covered(L)] == y[covered(L)]) > 0.8
+    assert set(labeler.gold_scores_) == {"majority_vote"}
+
+
 def test_gold_class_balance_is_smoothed() -> None:
     balance = gold_class_balance(np.array([0, 0, 1]), 3)
     np.testing.assert_allclose(balance, [3 / 6, 2 / 6, 1 / 6])

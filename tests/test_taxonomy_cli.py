@@ -102,6 +102,32 @@ def test_init_taxonomy_names_the_file_and_line_of_a_bad_area_and_writes_nothing(
     assert not (workspace / "out").exists()
 
 
+def test_a_two_area_taxonomy_works_through_suggest_and_lfs(workspace: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import train
+
+    monkeypatch.chdir(workspace)
+    (workspace / "areas.csv").write_text("\n".join(AREA_TABLE.splitlines()[:3]) + "\n")
+    assert train.main(["init-taxonomy", "--areas", "areas.csv", "--name", "mine", "--output", "mine.yaml"]) == 0
+    suggest = capsys.readouterr().out.splitlines()[-1].removeprefix("next: python train.py ").split()
+    suggest[suggest.index("DUMP...")] = "papers.jsonl"
+    assert train.main(suggest) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == ("candidate keywords for quantum-widgets (Quantum widgets) from the majority vote's papers of "
+                          "the area (basis: votes); 30 papers, 24 without votes")
+    assert "entanglement" in {line.split()[0] for line in printed[2:]}
+    gold = workspace / "gold.jsonl"
+    gold.write_text("".join(json.dumps({"title": f"{NAMES[key]} study {i}", "abstract": "x", "label": NAMES[key]})
+                            + "\n" for key in "qg" for i in range(3)))
+    assert train.main(["lfs", "--taxonomy", "mine.yaml", "--dumps", "papers.jsonl", "--gold", "gold.jsonl",
+                       "--json", "lfs.json"]) == 0
+    printed = capsys.readouterr().out
+    assert "\n2 labelling functions: majority vote gives the labels (the label model needs at least 3)\n" in printed
+    assert "\nmajority vote on the 6 gold papers (abstains count as wrong); selected: majority_vote\n" in printed
+    report = json.loads((workspace / "lfs.json").read_text())
+    assert report["label_model"] is None and report["majority_vote"]["accuracy"] == 1.0
+
+
 def test_suggest_from_the_description_before_any_keyword_matches_then_from_votes(workspace: Path) -> None:
     (workspace / "mine.yaml").write_text(scaffold(workspace))  # each area's only keyword is its name
     before = run_train_py("suggest", "--taxonomy", "mine.yaml", "--dumps", "unnamed.jsonl", "--area",

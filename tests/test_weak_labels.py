@@ -194,3 +194,16 @@ def test_keyword_and_embedding_votes_stack_for_the_label_model() -> None:
     votes = np.concatenate([keyword_votes, lfs.apply(embeddings)], axis=1)
     assert votes.shape == (40, 6)
     assert (WeakLabeler(3, epochs=20).fit(votes).predict(votes) == y).all()  # the uncovered fourth gets vision
+
+
+def test_the_label_model_of_a_two_area_taxonomy_is_majority_vote() -> None:
+    from pipeline.config import LabelModelConfig
+    from pipeline.weak_labels import Votes, fit_label_model
+
+    taxonomy = parse_taxonomy({"name": "t", "areas": AREAS[:2]})
+    frame = pd.DataFrame({"title": ["An image", "A sentence", "Image and sentence", "Nothing"], "abstract": [""] * 4})
+    lfs = keyword_lfs(taxonomy)
+    votes = apply_lfs(lfs, frame)
+    labeler = fit_label_model(Votes(lfs, votes, votes), LabelModelConfig(), taxonomy.names, np.array([0, 1, 0, 1]))
+    assert labeler.selected_ == "majority_vote" and set(labeler.gold_scores_) == {"majority_vote"}
+    np.testing.assert_allclose(labeler.predict_proba(votes), [[1, 0], [0, 1], [0.5, 0.5], [0.5, 0.5]])
