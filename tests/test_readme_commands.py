@@ -161,3 +161,14 @@ def test_a_store_outside_the_repo_holds_runs_artifacts_and_serves(checkout, tmp_
 
     serve(checkout, env)  # the model's artifacts are found beside the outside store (the UI is the first test's)
     assert files(checkout) == before  # nothing written into the checkout
+
+
+def test_make_variables_are_values_never_shell_commands(checkout, tmp_path):
+    injected = tmp_path / "injected"
+    env = environment(f"sqlite:///{tmp_path}/mlruns.db")
+    for target, variable in [("serve", f"MODEL=x;touch {injected};"), ("train", f"ARGS=--help ;touch {injected};")]:
+        subprocess.run(["make", target, variable], cwd=checkout, env=env, capture_output=True, text=True, timeout=300)
+        assert not injected.exists(), f"make {target} {variable} ran the command"
+    done = subprocess.run(["make", "train", "ARGS=--end-model tfidf --help"], cwd=checkout, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "--end-model" in done.stdout  # ARGS still splits into several flags
