@@ -6,28 +6,35 @@ import argparse
 import json
 import sys
 from collections import deque
-from collections.abc import Iterable
 from pathlib import Path
 
 from cli import UserError, atomic_output, fail_cleanly, positive, refuse_input_as_output
 from dumps.formats import FORMATS
-from dumps.reader import DEFAULT_MAX_ENTRY_BYTES, read_dumps
-from dumps.records import Paper
+from dumps.reader import DEFAULT_MAX_ENTRY_BYTES, DumpReading, read_dumps
 
 
-def write_jsonl(papers: Iterable[Paper], output: Path) -> None:
-    """Write one JSON object per paper; the file appears only when every paper was written."""
+def refuse_no_papers(reading: DumpReading, output: Path | None) -> None:
+    """Raise UserError, naming each file's counts, when every entry was skipped (nothing is written then)."""
+    if not reading.distinct:
+        files = "; ".join(report.describe() for report in reading.files)
+        raise UserError(f"no papers ({files})" + (f"; {output} not written" if output else ""))
+
+
+def write_jsonl(reading: DumpReading, output: Path) -> None:
+    """Write one JSON object per paper; the file appears only when every paper was written, and not at all without
+    papers."""
     try:
         with atomic_output(output) as partial, partial.open("w", encoding="utf-8") as stream:
-            for paper in papers:
+            for paper in reading:
                 stream.write(json.dumps(paper.to_dict(), ensure_ascii=False) + "\n")
+            refuse_no_papers(reading, output)
     except OSError as error:
         raise UserError(f"{output}: cannot write: {error.strerror or error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dumps", description="Read paper dumps into clean records.")
-    parser.add_argument("files", nargs="+", metavar="FILE", help="dump files (plain or gzip)")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="dump files (plain or gzip; - for standard input)")
     parser.add_argument("--format", choices=FORMATS, help="skip detection and read every file in this format")
     parser.add_argument("--output", type=Path, help="write the distinct papers here as JSONL")
     parser.add_argument("--max-entry-bytes", type=positive, default=DEFAULT_MAX_ENTRY_BYTES,
@@ -39,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         write_jsonl(reading, args.output)
     else:
         deque(reading, maxlen=0)
+        refuse_no_papers(reading, None)
     print(reading.summary())
     return 0
 

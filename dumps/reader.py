@@ -1,12 +1,16 @@
-"""Opening dump files (plain or gzip), decoding them leniently, and streaming de-duplicated papers."""
+"""Opening dump files (plain or gzip, `-` for standard input) once, decoding them leniently, and streaming
+de-duplicated papers."""
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
 import hashlib
+import io
 import math
 import re
+import stat
 import zlib
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -14,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from cli import UserError
 from dumps.detect import detect_format
 from dumps.errors import DumpError, FormatProblem
 from dumps.formats import FORMATS, PARSERS
-from dumps.records import Entry, Paper, Skip, dedupe_key, to_paper
+from dumps.records import Entry, Paper, Skip, dedupe_key, replace_lone_surrogates, to_paper
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = codecs.BOM_UTF8
@@ -25,6 +30,9 @@ SNIFF_BYTES = 64 * 1024
 READ_ERRORS = (OSError, EOFError, zlib.error)
 NO_TEXT = "no title or abstract"
 NOT_UTF8 = "with bytes not UTF-8 replaced by U+FFFD"
+LONE_SURROGATES = "with lone surrogates (JSON escapes such as \\ud800) replaced by U+FFFD"
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 # A file whose first SNIFF_BYTES hold more than this share of bytes that are not text (control bytes such as NUL,
 # or bytes in invalid UTF-8 sequences) is refused as binary; random bytes are about half invalid UTF-8 and UTF-16
 # text half NUL, while a text dump with a stray Latin-1 byte or two is far below it.
@@ -63,30 +71,123 @@ def read_failure(error: BaseException) -> str:
     return f"cannot read: {getattr(error, 'strerror', None) or error or type(error).__name__}"
 
 
+def input_name(path: Path) -> str:
+    """How reports and errors name an input: `<stdin>` for `-`, else its path."""
+    return STDIN_NAME if str(path) == STDIN else str(path)
+
+
+def reads_once(path: Path) -> bool:
+    """Whether the input cannot be opened and read again: `-` (standard input) or anything that is not a regular
+    file (a pipe such as /dev/stdin, a FIFO, a terminal)."""
+    if str(path) == STDIN:
+        return True
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+class Replay(io.RawIOBase):
+    """The bytes already taken from a stream (`head`), then the rest of it: how an input is looked at and then read
+    whole from one opening. Closing it closes the stream."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:
+        if self._head:
+            data, self._head = self._head[: len(buffer)], self._head[len(buffer) :]
+        else:
+            data = self._stream.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stream.close()
+        super().close()
+
+
+def replay(head: bytes, stream: BinaryIO) -> BinaryIO:
+    """A buffered stream of `head`, then the rest of `stream`."""
+    return io.BufferedReader(Replay(head, stream), SNIFF_BYTES)
+
+
+class GzipInput(gzip.GzipFile):
+    """The decompressed bytes of a gzip stream, which is closed with it."""
+
+    def __init__(self, compressed: BinaryIO) -> None:
+        super().__init__(fileobj=compressed, mode="rb")
+        self._compressed = compressed
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._compressed.close()
+
+
 def open_bytes(path: Path) -> BinaryIO:
-    """The file's bytes, decompressed when it starts with the gzip magic number."""
-    with path.open("rb") as probe:
-        compressed = probe.read(len(GZIP_MAGIC)) == GZIP_MAGIC
-    return gzip.open(path, "rb") if compressed else path.open("rb")
+    """The input's bytes, opened once (`-`: standard input, left open), decompressed when they start with the gzip
+    magic number."""
+    file = open(0, "rb", closefd=False) if str(path) == STDIN else path.open("rb")
+    try:
+        magic = file.read(len(GZIP_MAGIC))
+    except BaseException:
+        file.close()
+        raise
+    stream = replay(magic, file)
+    return GzipInput(stream) if magic == GZIP_MAGIC else stream
+
+
+# The inputs that cannot be read twice whose start `read_start` took: their reading starts with it.
+_STARTED: dict[str, tuple[BinaryIO, bytes]] = {}
+
+
+def start_reading(path: Path) -> tuple[BinaryIO, bytes]:
+    """The input's (decompressed) bytes from their start, opened once, and their first SNIFF_BYTES; raises DumpError
+    for unreadable or empty inputs and for binary ones (see MAX_NOT_TEXT_SHARE), naming the line of the first byte
+    that is not text."""
+    if (started := _STARTED.pop(str(path), None)) is not None:
+        return started
+    name = input_name(path)
+    with contextlib.ExitStack() as on_error:
+        try:
+            stream = on_error.enter_context(open_bytes(path))
+            sample = stream.read(SNIFF_BYTES)
+        except READ_ERRORS as error:
+            raise DumpError(name, 1, read_failure(error)) from None
+        if not sample.strip():
+            raise DumpError(name, 1, "empty file")
+        if (share := not_text_share(sample)) > MAX_NOT_TEXT_SHARE:
+            line = sample.count(b"\n", 0, first_not_text(sample)) + 1
+            raise DumpError(name, line, f"not UTF-8 text (binary?): {share:.0%} of its first {len(sample):,} "
+                                        "bytes are control bytes or not UTF-8")
+        on_error.pop_all()
+    return replay(sample, stream), sample
+
+
+def start_text(sample: bytes) -> str:
+    """The start of an input as text, bytes not UTF-8 replaced by U+FFFD."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("replace")
+    return decoder.decode(sample, final=len(sample) < SNIFF_BYTES)
 
 
 def read_start(path: Path) -> str:
-    """The first SNIFF_BYTES of the (decompressed) file as text, bytes not UTF-8 replaced by U+FFFD; raises
-    DumpError for unreadable or empty files and for binary ones (see MAX_NOT_TEXT_SHARE), naming the line of the
-    first byte that is not text."""
-    try:
-        with open_bytes(path) as stream:
-            sample = stream.read(SNIFF_BYTES)
-    except READ_ERRORS as error:
-        raise DumpError(str(path), 1, read_failure(error)) from None
-    if not sample.strip():
-        raise DumpError(str(path), 1, "empty file")
-    if (share := not_text_share(sample)) > MAX_NOT_TEXT_SHARE:
-        line = sample.count(b"\n", 0, first_not_text(sample)) + 1
-        raise DumpError(str(path), line, f"not UTF-8 text (binary?): {share:.0%} of its first {len(sample):,} "
-                                         "bytes are control bytes or not UTF-8")
-    decoder = codecs.getincrementaldecoder("utf-8-sig")("replace")
-    return decoder.decode(sample, final=len(sample) < SNIFF_BYTES)
+    """The first SNIFF_BYTES of the (decompressed) input as text, bytes not UTF-8 replaced by U+FFFD; raises
+    DumpError as `start_reading` does. An input that cannot be read twice (see `reads_once`) stays open, and reading
+    it later in this process starts with the bytes taken here."""
+    stream, sample = start_reading(path)
+    if reads_once(path):
+        _STARTED[str(path)] = stream, sample
+    else:
+        stream.close()
+    return start_text(sample)
 
 
 def not_text_share(sample: bytes) -> float:
@@ -129,32 +230,33 @@ def _bounded_lines(stream: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
 
 
 def numbered_lines(
-    path: Path, max_line_bytes: int = DEFAULT_MAX_ENTRY_BYTES
+    stream: BinaryIO, name: str, max_line_bytes: int = DEFAULT_MAX_ENTRY_BYTES
 ) -> Iterator[tuple[int, str | None, bool]]:
-    """(line number, text without the line break, whether bytes not UTF-8 were replaced by U+FFFD in it); read
-    errors name the line. A line longer than `max_line_bytes` comes as (number, None, False)."""
+    """(line number, text without the line break, whether bytes not UTF-8 were replaced by U+FFFD in it) of the
+    input `name` read from `stream`; read errors name the line. A line longer than `max_line_bytes` comes as
+    (number, None, False)."""
     number = 0
     try:
-        with open_bytes(path) as stream:
-            for number, raw in enumerate(_bounded_lines(stream, max_line_bytes), 1):
-                if raw is None:
-                    yield number, None, False
-                    continue
-                if number == 1 and raw.startswith(UTF8_BOM):
-                    raw = raw[len(UTF8_BOM) :]
-                text, repaired = decode_line(raw)
-                yield number, text.rstrip("\r\n"), repaired
+        for number, raw in enumerate(_bounded_lines(stream, max_line_bytes), 1):
+            if raw is None:
+                yield number, None, False
+                continue
+            if number == 1 and raw.startswith(UTF8_BOM):
+                raw = raw[len(UTF8_BOM) :]
+            text, repaired = decode_line(raw)
+            yield number, text.rstrip("\r\n"), repaired
     except READ_ERRORS as error:
-        raise DumpError(str(path), number + 1, read_failure(error)) from None
+        raise DumpError(name, number + 1, read_failure(error)) from None
 
 
 class DumpReading:
     """The distinct papers of some dumps, produced lazily (iterate once), with per-file reports.
 
     An entry longer than `max_entry_bytes` (its line, or its title and abstract together) is skipped and counted.
-    An entry holding a line with bytes that are not UTF-8 is kept with U+FFFD in their place and counted as
-    repaired (counted per entry: an entry spans its first line up to the next entry's first line; a line before
-    the first entry, such as a CSV header, repairs no entry and is not counted).
+    An entry holding a line with bytes that are not UTF-8, or lone surrogates (JSON escapes that are not Unicode
+    text), is kept with U+FFFD in their place and counted as repaired (counted once per entry: an entry spans its
+    first line up to the next entry's first line; a line before the first entry, such as a CSV header, repairs no
+    entry and is not counted). Each input is opened once, so `-` (standard input) and pipes are read whole.
     """
 
     def __init__(
@@ -165,6 +267,8 @@ class DumpReading:
         if max_entry_bytes < 1:
             raise ValueError(f"max_entry_bytes must be at least 1, got {max_entry_bytes}")
         self.paths = [Path(path) for path in paths]
+        if sum(str(path) == STDIN for path in self.paths) > 1:
+            raise UserError(f"{STDIN}: standard input is named twice; it can be read only once")
         self.format = format
         self.max_entry_bytes = max_entry_bytes
         self.too_long = f"entry over {max_entry_bytes:,} bytes"
@@ -198,34 +302,46 @@ class DumpReading:
                 yield paper
 
     def _read_file(self, path: Path) -> Iterator[Paper]:
-        sample = read_start(path)
-        format = self.format or detect_format(sample)
-        if format is None:
-            raise DumpError(str(path), 1, f"cannot tell the format (use --format: {', '.join(FORMATS)})")
-        report = FileReport(str(path), format)
-        self.files.append(report)
-        repaired_lines: deque[int] = deque()
-        items = PARSERS[format](self._lines(path, report, repaired_lines), self.max_entry_bytes)
-        try:
-            for item, repaired in with_repairs(items, repaired_lines):
-                if isinstance(item, Skip):
-                    report.skipped[item.reason] += 1
-                elif len(item.title) + len(item.abstract) > self.max_entry_bytes:
-                    report.skipped[self.too_long] += 1
-                elif (paper := to_paper(item, report.path)) is None:
-                    report.skipped[NO_TEXT] += 1
-                else:
-                    report.entries += 1
-                    if repaired:
-                        report.repaired[NOT_UTF8] += 1
-                    yield paper
-        except FormatProblem as problem:
-            raise DumpError(report.path, problem.line, problem.reason) from None
+        name = input_name(path)
+        stream, sample = start_reading(path)
+        with stream:
+            format = self.format or detect_format(start_text(sample))
+            if format is None:
+                raise DumpError(name, 1, f"cannot tell the format (use --format: {', '.join(FORMATS)})")
+            report = FileReport(name, format)
+            self.files.append(report)
+            repaired_lines: deque[int] = deque()
+            lines = self._lines(numbered_lines(stream, name, self.max_entry_bytes), report, repaired_lines)
+            items = with_repairs(PARSERS[format](lines, self.max_entry_bytes), repaired_lines)
+            try:
+                yield from self._papers_of(items, report)
+            except FormatProblem as problem:
+                raise DumpError(name, problem.line, problem.reason) from None
 
-    def _lines(self, path: Path, report: FileReport, repaired_lines: deque[int]) -> Iterator[tuple[int, str]]:
-        """The numbered lines of `path` for its parser; an over-long line is counted and passed on as blank, and
-        the number of a line with bytes replaced by U+FFFD is appended to `repaired_lines`."""
-        for number, text, repaired in numbered_lines(path, self.max_entry_bytes):
+    def _papers_of(self, items: Iterable[tuple[Entry | Skip, bool]], report: FileReport) -> Iterator[Paper]:
+        """The papers of parsed items (with whether bytes not UTF-8 were repaired in each); skips and repairs are
+        counted in `report`."""
+        for item, bytes_repaired in items:
+            if isinstance(item, Skip):
+                report.skipped[item.reason] += 1
+                continue
+            surrogates_repaired = replace_lone_surrogates(item)
+            if len(item.title) + len(item.abstract) > self.max_entry_bytes:
+                report.skipped[self.too_long] += 1
+            elif (paper := to_paper(item, report.path)) is None:
+                report.skipped[NO_TEXT] += 1
+            else:
+                report.entries += 1
+                if bytes_repaired or surrogates_repaired:
+                    report.repaired[NOT_UTF8 if bytes_repaired else LONE_SURROGATES] += 1
+                yield paper
+
+    def _lines(
+        self, lines: Iterable[tuple[int, str | None, bool]], report: FileReport, repaired_lines: deque[int]
+    ) -> Iterator[tuple[int, str]]:
+        """The numbered lines for a parser; an over-long line is counted and passed on as blank, and the number of
+        a line with bytes replaced by U+FFFD is appended to `repaired_lines`."""
+        for number, text, repaired in lines:
             if text is None:
                 report.skipped[self.too_long] += 1
             if repaired:
@@ -256,6 +372,6 @@ def any_in_range(lines: deque[int], start: int, end: float) -> bool:
 def read_dumps(
     paths: Iterable[str | Path], format: str | None = None, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES
 ) -> DumpReading:
-    """Read dump files (format detected per file unless given), yielding distinct Papers in input order; entries
-    longer than `max_entry_bytes` are skipped and counted."""
+    """Read dump files (`-`: standard input; format detected per file unless given), yielding distinct Papers in
+    input order; entries longer than `max_entry_bytes` are skipped and counted."""
     return DumpReading(paths, format, max_entry_bytes)

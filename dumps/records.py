@@ -1,10 +1,12 @@
-"""Paper records and the normalisation behind them: whitespace, dates, de-duplication keys, ids."""
+"""Paper records and the normalisation behind them: whitespace, invisible text, lone surrogates, dates,
+de-duplication keys, ids."""
 
 from __future__ import annotations
 
 import calendar
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 _PUNCT_OR_SPACE = re.compile(r"[\W_]+")
@@ -15,6 +17,10 @@ _ISO_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:$|[T ])")
 _MONTH_DAY_YEAR = re.compile(r"([A-Za-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?$")
 _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})$")
 _MONTH_YEAR = re.compile(r"([A-Za-z]+)\.?,?\s+(\d{4})$")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Unicode categories of characters that show nothing: controls, format characters (zero-width spaces and joiners,
+# U+2060, byte-order marks, soft hyphens) and separators (whitespace).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,26 @@ class Skip:
 def collapse_whitespace(text: str) -> str:
     """Single spaces, no leading or trailing whitespace."""
     return " ".join(text.split())
+
+
+def visible_text(text: str) -> str:
+    """`text` with whitespace collapsed, or "" when no character of it shows (only zero-width characters, say)."""
+    text = collapse_whitespace(text)
+    return text if any(unicodedata.category(char) not in _INVISIBLE_CATEGORIES for char in text) else ""
+
+
+def replace_lone_surrogates(entry: Entry) -> bool:
+    """Replace the lone surrogates in the entry's text (a JSON escape such as \\ud800 without its pair: not Unicode
+    text, and not writable as UTF-8) by U+FFFD; whether there were any."""
+    found = False
+    for name in ("title", "abstract", "authors", "date_text", "id", "label"):
+        value = getattr(entry, name)
+        texts = [value] if isinstance(value, str) else list(value or ())  # authors may be a list of names
+        if any(_LONE_SURROGATE.search(text) for text in texts):
+            repaired = [_LONE_SURROGATE.sub("\ufffd", text) for text in texts]
+            setattr(entry, name, repaired[0] if isinstance(value, str) else repaired)
+            found = True
+    return found
 
 
 def match_key(text: str) -> str:
@@ -129,9 +155,9 @@ def parse_date(text: str) -> str | None:
 
 
 def to_paper(entry: Entry, path: str) -> Paper | None:
-    """The normalised Paper of an entry, or None when it has neither title nor abstract."""
-    title = collapse_whitespace(entry.title)
-    abstract = collapse_whitespace(entry.abstract)
+    """The normalised Paper of an entry, or None when it has neither title nor abstract text that shows."""
+    title = visible_text(entry.title)
+    abstract = visible_text(entry.abstract)
     if not title and not abstract:
         return None
     date_text = collapse_whitespace(entry.date_text)

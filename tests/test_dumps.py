@@ -263,3 +263,52 @@ def test_reads_shared_corpus(corpus_path):
     papers, reading = read_all([corpus_path])
     assert reading.files[0].format == "jsonl" and not reading.files[0].skipped
     assert reading.files[0].entries == 7401 and papers[0].id.startswith("iclr2024:")
+
+
+@pytest.mark.parametrize(("rows", "titles", "first_open", "skipped"), [
+    # a quote left open to the end of the file
+    ('A,"one\nB,two\nC,three\n', ["B", "C"], 2, 1),
+    # a quote left open up to another row's quoted field
+    ('A,"one\nB,two\nC,"three"\nD,four\n', ["B", "C", "D"], 2, 1),
+    # two quotes left open
+    ('A,"one\nB,two\nC,"three\nD,four\n', ["B", "D"], 2, 2),
+    # a quoted field rightly spanning two lines, then a quote left open
+    ('A,"one,\ntwo"\nB,"x\nC,three\n', ["A", "C"], 4, 1),
+])
+def test_csv_quote_left_open_skips_its_row_and_keeps_the_rows_it_swallowed(tmp_path, rows, titles, first_open,
+                                                                           skipped):
+    path = write(tmp_path / "rows.csv", "title,abstract\n" + rows)
+    papers, reading = read_all([path])
+    assert [paper.title for paper in papers] == titles
+    assert reading.files[0].skipped == {f"quote left open (first on line {first_open})": skipped}
+
+
+def test_csv_field_of_200_kb_is_read(tmp_path):
+    path = write(tmp_path / "rows.csv", f'title,abstract\nLong,"{"word " * 40_000}"\nShort,"two\nlines"\n')
+    papers, reading = read_all([path])
+    assert [(paper.title, len(paper.abstract)) for paper in papers] == [("Long", 199_999), ("Short", 9)]
+    assert not reading.files[0].skipped
+
+
+def test_csv_quoted_field_running_over_the_cap_is_a_fatal_problem(tmp_path):
+    path = write(tmp_path / "rows.csv", 'title,abstract\nA,one\nB,"two\n' + "more text\n" * 20 + "C,three\n")
+    with pytest.raises(DumpError, match=r"rows.csv:3: quoted field running over 100 bytes \(a quote left open\?\)"):
+        list(read_dumps([path], max_entry_bytes=100))
+
+
+def test_deeply_nested_json_line_is_skipped_and_counted(tmp_path):
+    path = write(tmp_path / "deep.jsonl", '{"title": "before"}\n' + "[" * 200_000 + "]" * 200_000
+                 + '\n{"title": "x", "extra": ' + "{\"a\": " * 100_000 + "1" + "}" * 100_001 + '\n{"title": "after"}\n')
+    papers, reading = read_all([path])
+    assert [paper.title for paper in papers] == ["before", "after"]
+    assert reading.files[0].skipped == {"JSON nested too deeply": 2}
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200c\u200d", " \u2060 ", "\ufeff", "\u00ad\t"])
+def test_text_of_only_invisible_characters_is_no_text(tmp_path, invisible):
+    records = [{"title": invisible, "abstract": invisible}, {"title": invisible, "abstract": "Real abstract."},
+               {"title": invisible, "abstract": "Another abstract."}]
+    path = write(tmp_path / "zw.jsonl", "".join(json.dumps(record) + "\n" for record in records))
+    papers, reading = read_all([path])
+    assert [(paper.title, paper.abstract) for paper in papers] == [("", "Real abstract."), ("", "Another abstract.")]
+    assert reading.files[0].skipped == {"no title or abstract": 1}

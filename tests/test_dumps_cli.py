@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +71,60 @@ def test_a_50_mb_line_is_skipped_with_bounded_memory(tmp_path):
     assert lines[0] == f"{path}: jsonl, 1 entries, 1 skipped (1 entry over 1,048,576 bytes)"
     assert int(lines[-1]) < 50_000  # peak KiB: the 50 MB line was never held in memory
     assert [json.loads(line)["title"] for line in output.read_text().splitlines()] == ["kept"]
+
+
+def many_papers_jsonl(count: int = 1000) -> bytes:
+    """`count` distinct papers, well over the 64 KiB the reader looks at to tell the format."""
+    return "".join(json.dumps({"title": f"Paper {number}", "abstract": "An abstract. " * 8}) + "\n"
+                   for number in range(count)).encode()
+
+
+@pytest.mark.parametrize(("source", "compress", "args"), [
+    ("-", False, ()), ("-", True, ()), ("-", False, ("--format", "jsonl")), ("/dev/stdin", False, ()),
+    ("/dev/stdin", False, ("--format", "jsonl")),
+], ids=["dash", "dash-gzip", "dash-format", "dev-stdin", "dev-stdin-format"])
+def test_piped_input_is_read_whole_once(tmp_path, source, compress, args):
+    content = many_papers_jsonl()
+    assert len(content) > 2 * 64 * 1024
+    output = tmp_path / "papers.jsonl"
+    done = subprocess.run([sys.executable, "-m", "dumps", source, *args, "--output", str(output)], cwd=REPO,
+                          input=gzip.compress(content) if compress else content, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    name = "<stdin>" if source == "-" else source
+    assert done.stdout.decode().splitlines() == [f"{name}: jsonl, 1000 entries, 0 skipped",
+                                                 "1000 distinct papers, 0 duplicates dropped"]
+    assert output.read_bytes().count(b"\n") == 1000
+
+
+def test_a_fifo_is_read_whole_once(tmp_path):
+    source, fifo, output = tmp_path / "dump.jsonl", tmp_path / "dump.fifo", tmp_path / "papers.jsonl"
+    source.write_bytes(many_papers_jsonl())
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", 'cat "$0" > "$1"', str(source), str(fifo)])
+    reader = subprocess.Popen([sys.executable, "-m", "dumps", str(fifo), "--output", str(output)], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = reader.communicate(timeout=60)
+    finally:
+        reader.kill()
+        writer.kill()
+    assert reader.returncode == 0, stderr
+    assert stdout.splitlines()[-1] == "1000 distinct papers, 0 duplicates dropped"
+
+
+def test_standard_input_named_twice_is_refused():
+    done = subprocess.run([sys.executable, "-m", "dumps", "-", "-"], cwd=REPO, input="", capture_output=True,
+                          text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "error: -: standard input is named twice; it can be read only once\n"
+
+
+@pytest.mark.parametrize("with_output", [True, False])
+def test_no_papers_is_refused_and_nothing_written(tmp_path, with_output):
+    path, output = tmp_path / "dump.jsonl", tmp_path / "papers.jsonl"
+    path.write_text('{"title": " "}\nnot json\n', encoding="utf-8")
+    done = run(path, *(("--output", output) if with_output else ()))
+    assert (done.returncode, done.stdout) == (2, "")
+    report = f"{path}: jsonl, 0 entries, 2 skipped (1 no title or abstract, 1 invalid JSON)"
+    assert done.stderr == f"error: no papers ({report})" + (f"; {output} not written" if with_output else "") + "\n"
+    assert list(tmp_path.iterdir()) == [path]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dumps import DumpError, read_dumps
-from dumps.reader import MAX_NOT_TEXT_SHARE, NOT_UTF8, SNIFF_BYTES
+from dumps.reader import LONE_SURROGATES, MAX_NOT_TEXT_SHARE, NOT_UTF8, SNIFF_BYTES
 
 REPO = Path(__file__).resolve().parents[1]
 REPAIRED = f"1 repaired (1 {NOT_UTF8})"
@@ -170,3 +170,16 @@ def test_predict_writes_every_row_and_reports_the_repaired_paper(tfidf_registry,
     rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [row["title"] for row in rows] == ["Graph networks", "Caf\ufffd vision", "Language models"]
     assert all(row["area"] for row in rows)
+
+
+def test_a_lone_surrogate_escape_is_repaired_and_counted(tmp_path):
+    path, output = tmp_path / "dump.jsonl", tmp_path / "papers.jsonl"
+    path.write_bytes(b'{"title": "x\\ud800y", "abstract": "ok", "authors": ["A\\udfff"]}\n'
+                     b'{"title": "Pair \\ud83d\\ude00"}\n{"title": "Fine"}\n')
+    reading = read_dumps([path])
+    assert [(paper.title, paper.authors) for paper in reading] == [
+        ("x\ufffdy", ("A\ufffd",)), ("Pair \U0001f600", ()), ("Fine", ())]
+    assert reading.files[0].describe() == f"{path}: jsonl, 3 entries, 0 skipped, 1 repaired (1 {LONE_SURROGATES})"
+    done = run_dumps(path, "--output", output)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(output.read_text(encoding="utf-8").splitlines()[0])["title"] == "x\ufffdy"

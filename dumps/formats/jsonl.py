@@ -59,6 +59,9 @@ def parse(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[En
             continue
         try:
             record = json.loads(line)
+        except RecursionError:
+            yield Skip(number, "JSON nested too deeply")
+            continue
         except ValueError:
             yield Skip(number, "invalid JSON")
             continue
