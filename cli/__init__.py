@@ -1,9 +1,11 @@
 """What every command-line entry point shares: user errors as one line with exit status 2, SIGTERM handled like
-Ctrl-C, output files that are written atomically and never replace an input, argument types."""
+Ctrl-C, UTF-8 input files read with one-line errors, output files that are written atomically and never replace an
+input, argument types."""
 
 from cli.arguments import positive
 from cli.errors import Terminated, UserError, fail_cleanly
+from cli.inputs import read_utf8
 from cli.outputs import atomic_output, publish, refuse_input_as_output, temporary_beside, write_output
 
-__all__ = ["Terminated", "UserError", "atomic_output", "fail_cleanly", "positive", "publish",
+__all__ = ["Terminated", "UserError", "atomic_output", "fail_cleanly", "positive", "publish", "read_utf8",
            "refuse_input_as_output", "temporary_beside", "write_output"]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import re
 from pathlib import Path
 
 import yaml
 
-from labeling.taxonomy import TaxonomyError, parse_taxonomy
+from cli import read_utf8
+from labeling.taxonomy import MIN_AREAS, SLUG_RULE, TaxonomyError, is_slug, parse_taxonomy
 
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_NOT_SLUG = re.compile(r"[\W_]+")
 HEADER = """\
 # Taxonomy {name!r}, scaffolded by `train.py init-taxonomy` from {source}.
 # Each area has a slug (used in predictions), the exact name gold files use, a description (used by
@@ -22,45 +25,68 @@ HEADER = """\
 
 
 def read_area_table(path: str | Path) -> list[dict[str, str]]:
-    """Rows of a CSV with columns `name` and `description` (and optionally `slug`); errors name file and line."""
+    """Rows of a CSV with columns `name` and `description` (and optionally `slug`), at least MIN_AREAS of them with
+    distinct names and slugs (a slug not given is made from the name, distinct from the others); errors name file
+    and line."""
     path = Path(path)
+    text = read_utf8(path, TaxonomyError).removeprefix("\ufeff")
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, dict[str, str]]] = []  # (line, row)
     try:
-        with path.open(encoding="utf-8-sig", newline="") as stream:
-            reader = csv.DictReader(stream)
-            rows = list(reader)
-            columns = {column.strip().casefold() for column in reader.fieldnames or []}
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        reason = getattr(error, "strerror", None) or error
-        raise TaxonomyError(f"{path}: cannot read the area table: {reason}") from None
-    if not {"name", "description"} <= columns:
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as error:
+        line = (rows[-1][0] if rows else 1) + 1  # where the bad row starts
+        raise TaxonomyError(f"{path}:{line}: cannot read the area table: {error}") from None
+    if not {"name", "description"} <= {column.strip().casefold() for column in reader.fieldnames or []}:
         raise TaxonomyError(f"{path}:1: the area table needs a header with columns name and description")
-    areas = []
-    for line, row in enumerate(rows, 2):
+    areas, seen = [], {}
+    for line, row in rows:
         row = {key.strip().casefold(): (value or "").strip() for key, value in row.items() if key}
         if not row["name"] or not row["description"]:
             raise TaxonomyError(f"{path}:{line}: an area needs a name and a description")
-        areas.append({"slug": row.get("slug") or slugify(row["name"]), "name": row["name"],
-                      "description": row["description"]})
-    if not areas:
-        raise TaxonomyError(f"{path}: the area table lists no area")
+        if row.get("slug") and not is_slug(row["slug"]):
+            raise TaxonomyError(f"{path}:{line}: slug {row['slug']!r} must be {SLUG_RULE}")
+        for key, value in (("name", row["name"]), ("slug", row.get("slug"))):
+            if value and (key, value) in seen:
+                raise TaxonomyError(f"{path}:{line}: {key} {value!r} is already that of line {seen[key, value]}")
+            seen[key, value] = line
+        areas.append({"slug": row.get("slug", ""), "name": row["name"], "description": row["description"]})
+    if len(areas) < MIN_AREAS:
+        raise TaxonomyError(f"{path}: a taxonomy needs at least {MIN_AREAS} areas, the area table lists {len(areas)}")
+    taken = {area["slug"] for area in areas}
+    for area in areas:
+        if not area["slug"]:
+            area["slug"] = _distinct(slugify(area["name"]), taken)
+            taken.add(area["slug"])
     return areas
 
 
+def _distinct(slug: str, taken: set[str]) -> str:
+    """`slug`, or `slug-2`, `slug-3`... when it is taken."""
+    return next(candidate for number in itertools.count(1)
+                if (candidate := slug if number == 1 else f"{slug}-{number}") not in taken)
+
+
 def slugify(name: str) -> str:
-    """`Computer Vision (2D)` -> `computer-vision-2d`."""
+    """`Computer Vision (2D)` -> `computer-vision-2d`, `Машинное обучение` -> `машинное-обучение`: lowercase
+    letters and digits of any script, runs of anything else one `-`."""
     return _NOT_SLUG.sub("-", name.casefold()).strip("-")[:40].strip("-") or "area"
 
 
 def scaffold_taxonomy(name: str, areas: list[dict[str, str]], source: str = "an area table") -> str:
     """The YAML text of a taxonomy whose areas have one keyword group each: the area's name as a phrase.
 
-    The result is validated as a taxonomy (duplicate slugs or names raise TaxonomyError naming the area).
+    The result is validated as a taxonomy (a problem raises TaxonomyError naming `source` and the area).
     """
     document = {
         "name": name,
         "description": f"{len(areas)} areas",
         "areas": [{**area, "keywords": [{"group": "name", "terms": [area["name"]]}]} for area in areas],
     }
-    parse_taxonomy(document)
+    try:
+        parse_taxonomy(document)
+    except TaxonomyError as error:
+        raise TaxonomyError(f"{source}: {error}") from None
     body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=110)
     return HEADER.format(name=name, source=source) + body

@@ -10,12 +10,13 @@ from typing import Any
 
 import yaml
 
-from cli import UserError
+from cli import UserError, read_utf8
 from labeling.terms import Term, compile_term
 
 SCOPES = ("title", "abstract", "either")
 EMBEDDING_LF_KINDS = ("centroid", "description")
-_SLUG = re.compile(r"[a-z0-9_-]+")
+MIN_AREAS = 2
+SLUG_RULE = "lowercase letters, digits, - and _"  # letters and digits of any script
 
 
 class TaxonomyError(UserError):
@@ -75,13 +76,16 @@ class Taxonomy:
         raise KeyError(f"no area {name_or_slug!r} in taxonomy {self.name!r}; slugs: {', '.join(self.slugs)}")
 
 
+def is_slug(text: str) -> bool:
+    """Whether `text` follows SLUG_RULE."""
+    return re.fullmatch(r"[\w-]+", text) is not None and text == text.lower()
+
+
 def load_taxonomy(path: str | Path) -> Taxonomy:
     """Read and validate a taxonomy YAML file; raises TaxonomyError naming the file and the bad key."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise TaxonomyError(f"{path}: cannot read: {error.strerror or error}") from None
+        document = yaml.safe_load(read_utf8(path, TaxonomyError))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -96,8 +100,8 @@ def parse_taxonomy(document: Any, path: Path | None = None) -> Taxonomy:
     """Validate an already-parsed taxonomy document (errors name the key path, e.g. `areas[3].slug`)."""
     top = _mapping(document, "", required={"name": str, "areas": list},
                    optional={"description": str, "embedding_lfs": list})
-    if not top["areas"]:
-        raise TaxonomyError("areas: must list at least one area")
+    if len(top["areas"]) < MIN_AREAS:
+        raise TaxonomyError(f"areas: must list at least {MIN_AREAS} areas to tell apart, not {len(top['areas'])}")
     areas = tuple(_area(item, f"areas[{i}]") for i, item in enumerate(top["areas"]))
     for key in ("slug", "name"):
         _unique([getattr(area, key) for area in areas], lambda i, key=key: f"areas[{i}].{key}")
@@ -133,8 +137,8 @@ def _number(value: Any, where: str, rule: str, valid: Callable[[float], bool]) -
 
 def _area(item: Any, where: str) -> Area:
     fields = _mapping(item, where, required={"slug": str, "name": str, "description": str, "keywords": list})
-    if not _SLUG.fullmatch(fields["slug"]):
-        raise TaxonomyError(f"{where}.slug: {fields['slug']!r} must match [a-z0-9_-]+")
+    if not is_slug(fields["slug"]):
+        raise TaxonomyError(f"{where}.slug: {fields['slug']!r} must be {SLUG_RULE}")
     for key in ("name", "description"):
         if not fields[key].strip():
             raise TaxonomyError(f"{where}.{key}: must not be empty")

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from cli import UserError
+from cli import UserError, read_utf8
 from tracking import DEFAULT_ARTIFACT_ROOT, DEFAULT_TRACKING_URI
 
 REPO = Path(__file__).resolve().parents[1]
@@ -249,11 +249,12 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resolve_dumps(patterns: list[str], base: Path) -> list[str]:
-    """Expand globs relative to `base`; a pattern that matches nothing is an error."""
+    """Expand globs relative to `base` (an existing file is itself, `[` in its name or not); a pattern that matches
+    nothing is an error."""
     paths: list[str] = []
     for i, pattern in enumerate(patterns):
         full = os.path.normpath(base / pattern)
-        matches = sorted(glob.glob(full)) if glob.has_magic(full) else [full]
+        matches = sorted(glob.glob(full)) if glob.has_magic(full) and not os.path.exists(full) else [full]
         if not matches:
             raise ConfigError(f"dumps[{i}]: {pattern!r} matches no file")
         paths.extend(matches)
@@ -267,9 +268,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     """
     path = Path(path or DEFAULT_CONFIG)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+        raw = yaml.safe_load(read_utf8(path, ConfigError))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from None
     if not isinstance(raw, dict):

@@ -120,3 +120,22 @@ def test_embeddings_cache_follows_xdg_cache_home(tmp_path, monkeypatch):
                            "embeddings: {cache_dir: null}\nlabel_model: {prior: gold}\n")
     with pytest.raises(ConfigError, match=r"label_model\.prior: must be one of uniform, estimate, got 'gold'"):
         load_config(path)
+
+
+@pytest.mark.parametrize("encoding, line", [("latin-1", 2), ("utf-16", 1)])
+def test_a_config_that_is_not_utf8_is_one_line_naming_the_file(tmp_path, encoding, line):
+    path = tmp_path / "config.yaml"
+    path.write_text("dumps: [x]\n# données\ntaxonomy: t.yaml\n", encoding=encoding)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}:{line}: not UTF-8 text (byte 0x") and "\n" not in str(info.value)
+
+
+def test_an_existing_dump_with_brackets_in_its_name_is_a_file_not_a_pattern(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("papers[2024].txt", "papers2.txt"):
+        (tmp_path / name).write_text("{}\n")
+    path = write(tmp_path, "dumps: ['papers[2024].txt']\ntaxonomy: t.yaml\n")
+    assert load_config(path).dumps == load_config(path, {"dumps": ["papers[2024].txt"]}).dumps == [
+        str(tmp_path / "papers[2024].txt")]
+    assert load_config(path, {"dumps": ["papers[0-9].txt"]}).dumps == [str(tmp_path / "papers2.txt")]  # a pattern

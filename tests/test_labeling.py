@@ -82,10 +82,14 @@ def test_small_taxonomy_loads(small_taxonomy: Path) -> None:
     (lambda d: d.pop("areas"), r"^areas: missing required key"),
     (lambda d: d["areas"][2].pop("description"), r"^areas\[2\]\.description: missing required key"),
     (lambda d: d["areas"][0]["keywords"][1].pop("terms"), r"^areas\[0\]\.keywords\[1\]\.terms: missing"),
-    (lambda d: d.update(areas=[]), r"^areas: must list at least one area"),
+    (lambda d: d.update(areas=[]), r"^areas: must list at least 2 areas to tell apart, not 0"),
+    (lambda d: d.update(areas=d["areas"][:1]), r"^areas: must list at least 2 areas to tell apart, not 1"),
     (lambda d: d["areas"][2].update(slug="rl"), r"^areas\[2\]\.slug: duplicate 'rl'"),
     (lambda d: d["areas"][2].update(name="generative models"), r"^areas\[2\]\.name: duplicate"),
-    (lambda d: d["areas"][2].update(slug="Bad Slug"), r"^areas\[2\]\.slug: 'Bad Slug' must match"),
+    (lambda d: d["areas"][2].update(slug="Bad Slug"),
+     r"^areas\[2\]\.slug: 'Bad Slug' must be lowercase letters, digits, - and _"),
+    (lambda d: d["areas"][2].update(slug="графы"), None),  # any script's letters
+    (lambda d: d["areas"][2].update(slug="Графы"), r"^areas\[2\]\.slug: 'Графы' must be lowercase"),
     (lambda d: d["areas"][1]["keywords"][1].update(group="rl"), r"^areas\[1\]\.keywords\[1\]\.group: duplicate"),
     (lambda d: d["areas"][1]["keywords"][0].update(terms=[]), r"^areas\[1\]\.keywords\[0\]\.terms: must list"),
     (lambda d: d["areas"][1].update(keywords=[]), r"^areas\[1\]\.keywords: must list at least one"),
@@ -97,11 +101,14 @@ def test_small_taxonomy_loads(small_taxonomy: Path) -> None:
     (lambda d: d["areas"].append("x"), r"^areas\[3\]: must be a mapping, not str"),
     (lambda d: d.update(name=None), r"^name: must be a str, not NoneType"),
 ])
-def test_taxonomy_validation_names_the_key(edit, message: str) -> None:
+def test_taxonomy_validation_names_the_key(edit, message: str | None) -> None:
     import yaml
 
     document = yaml.safe_load(SMALL_TAXONOMY)
     edit(document)
+    if message is None:
+        assert parse_taxonomy(document).areas[2].slug == document["areas"][2]["slug"]
+        return
     with pytest.raises(TaxonomyError, match=message):
         parse_taxonomy(document)
 
@@ -116,6 +123,17 @@ def test_load_errors_name_the_file(tmp_path: Path) -> None:
     bad.write_text("name: x\nareas: []\n", encoding="utf-8")
     with pytest.raises(TaxonomyError, match=r"bad\.yaml: areas: must list"):
         load_taxonomy(bad)
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_a_taxonomy_that_is_not_utf8_is_one_line_naming_the_file(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "areas.yaml"
+    path.write_text(SMALL_TAXONOMY.replace("Graphs.", "Graphes étiquetés."), encoding=encoding)
+    line = 1 if encoding == "utf-16" else SMALL_TAXONOMY.splitlines().index("    description: Graphs.") + 1  # é
+    with pytest.raises(TaxonomyError) as info:
+        load_taxonomy(path)
+    assert str(info.value).startswith(f"{path}:{line}: not UTF-8 text (byte 0x")
+    assert str(info.value).endswith("; save the file as UTF-8") and "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize(("term", "text", "expected"), [
@@ -184,7 +202,7 @@ def test_applier_equals_snorkel_on_tricky_text(texts: list[str]) -> None:
                  "negative": ["reward model"]},
                 {"group": "h", "scope": "title", "terms": ["re:\\bk", "re:(?:ab|cd)+e", "ss"]},
                 {"group": "k", "scope": "abstract", "terms": ["model", "re:[a-c]{2}", "lı"]},
-            ]}]})
+            ]}, {"slug": "b", "name": "b", "description": "b", "keywords": [{"group": "g", "terms": ["ß"]}]}]})
     lfs = keyword_lfs(taxonomy)
     frame = pd.DataFrame({"title": texts, "abstract": texts[::-1]})
     np.testing.assert_array_equal(apply_lfs(lfs, frame), snorkel_votes(lfs, frame))

@@ -128,6 +128,23 @@ def test_a_two_area_taxonomy_works_through_suggest_and_lfs(workspace: Path, monk
     assert report["label_model"] is None and report["majority_vote"]["accuracy"] == 1.0
 
 
+def test_a_single_area_is_refused_before_any_output_or_run(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import train
+    from cli import UserError
+
+    monkeypatch.chdir(workspace)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{workspace / 'store' / 'mlruns.db'}")
+    (workspace / "areas.csv").write_text("\n".join(AREA_TABLE.splitlines()[:2]) + "\n")
+    with pytest.raises(UserError, match=r"^areas\.csv: a taxonomy needs at least 2 areas, the area table lists 1$"):
+        train.main(["init-taxonomy", "--areas", "areas.csv", "--name", "mine", "--output", "mine.yaml"])
+    (workspace / "one.yaml").write_text(json.dumps({"name": "one", "areas": [
+        {"slug": "q", "name": NAMES["q"], "description": "d", "keywords": [{"group": "g", "terms": ["qubits"]}]}]}))
+    (workspace / "train.yaml").write_text("dumps: [papers.jsonl]\ntaxonomy: one.yaml\nend_model: {kind: tfidf}\n")
+    with pytest.raises(UserError, match=r"one\.yaml: areas: must list at least 2 areas to tell apart, not 1$"):
+        train.main(["--config", "train.yaml"])
+    assert not (workspace / "mine.yaml").exists() and not (workspace / "store").exists()
+
+
 def test_suggest_from_the_description_before_any_keyword_matches_then_from_votes(workspace: Path) -> None:
     (workspace / "mine.yaml").write_text(scaffold(workspace))  # each area's only keyword is its name
     before = run_train_py("suggest", "--taxonomy", "mine.yaml", "--dumps", "unnamed.jsonl", "--area",

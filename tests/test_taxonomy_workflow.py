@@ -34,7 +34,13 @@ def test_scaffold_from_an_area_table_loads_as_a_taxonomy(tmp_path: Path) -> None
 @pytest.mark.parametrize("text, message", [
     ("title,description\nx,y\n", r"areas\.csv:1: the area table needs a header with columns name and description"),
     ("name,description\nx,\n", r"areas\.csv:2: an area needs a name and a description"),
-    ("name,description\n", r"areas\.csv: the area table lists no area"),
+    ("name,description\n", r"areas\.csv: a taxonomy needs at least 2 areas, the area table lists 0"),
+    ("name,description\nRelevant,What we want.\n", r"areas\.csv: a taxonomy needs at least 2 areas, the area table "
+                                                    r"lists 1"),
+    ("name,description\nX,x\nY,y\nX,z\n", r"areas\.csv:4: name 'X' is already that of line 2"),
+    ("name,slug,description\nX,a,x\nY,a,y\n", r"areas\.csv:3: slug 'a' is already that of line 2"),
+    ("name,slug,description\nX,A b,x\nY,b,y\n", r"areas\.csv:2: slug 'A b' must be lowercase letters, digits"),
+    ("name,description\nX,x\nY,\"y\n", r"areas\.csv:3: cannot read the area table: unexpected end of data"),
 ])
 def test_bad_area_tables_name_the_file_and_line(tmp_path: Path, text: str, message: str) -> None:
     table = tmp_path / "areas.csv"
@@ -52,6 +58,25 @@ def test_duplicate_areas_are_refused_when_scaffolding() -> None:
 def test_slugify() -> None:
     assert slugify("Computer Vision (2D)") == "computer-vision-2d"
     assert slugify("  ~~~ ") == "area"
+    assert slugify("Машинное обучение") == "машинное-обучение" and slugify("计算机视觉") == "计算机视觉"
+
+
+def test_areas_of_any_script_and_long_names_get_distinct_slugs(tmp_path: Path) -> None:
+    long = "Learning representations of very large graphs"
+    table = tmp_path / "areas.csv"
+    table.write_text(f"name,description\nМашинное обучение,a\nКомпьютерное зрение,b\n计算机视觉,c\n{long} (static),d\n"
+                     f"{long} (dynamic),e\nRésumé parsing,f\n", encoding="utf-8")
+    taxonomy = parse_taxonomy(yaml.safe_load(scaffold_taxonomy("t", read_area_table(table))))
+    assert taxonomy.slugs == ["машинное-обучение", "компьютерное-зрение", "计算机视觉",
+                              "learning-representations-of-very-large-g", "learning-representations-of-very-large-g-2",
+                              "résumé-parsing"]
+
+
+def test_an_area_table_that_is_not_utf8_names_the_file_and_line(tmp_path: Path) -> None:
+    table = tmp_path / "areas.csv"
+    table.write_text("name,description\nVision,Images\nRésumés,Parsing\n", encoding="latin-1")
+    with pytest.raises(TaxonomyError, match=r"areas\.csv:3: not UTF-8 text \(byte 0xe9\); save the file as UTF-8$"):
+        read_area_table(table)
 
 
 def _garden_frame() -> pd.DataFrame:
