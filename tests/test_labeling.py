@@ -136,6 +136,33 @@ def test_a_taxonomy_that_is_not_utf8_is_one_line_naming_the_file(tmp_path: Path,
     assert str(info.value).endswith("; save the file as UTF-8") and "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("pattern", ["(a+)+$", "(a|aa)+$", "(a*)*b", "(\\w+\\s?)+$", "(.*a){12}", "(a{1,5})+$",
+                                     "(a?a)+$", "(?:x+x+)+y", "([a-z]+)*$", "(?:ab|\\wb)+!"])
+def test_a_regex_that_can_backtrack_exponentially_is_refused_when_the_taxonomy_loads(tmp_path: Path,
+                                                                                      pattern: str) -> None:
+    import yaml
+
+    document = yaml.safe_load(SMALL_TAXONOMY)
+    document["areas"][1]["keywords"][0]["terms"].append(f"re:{pattern}")
+    path = tmp_path / "slow.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    with pytest.raises(TaxonomyError) as info:
+        load_taxonomy(path)
+    assert str(info.value).startswith(f"{path}: areas[1].keywords[0].terms[4]: bad term {'re:' + pattern!r}: can "
+                                      "take exponential time on text it does not match")
+
+
+@pytest.mark.parametrize("pattern", ["(new |novel |challenging )*(benchmark|dataset)", "(ab+)+", "(?:graph|graphs)+",
+                                     "(\\s+\\w+){0,3}", "(\\d+\\.)+\\d+", "(?:foo\\s+)+bar", "(a|b)+$", "\\w+\\s?\\w+"])
+def test_repeats_that_cannot_split_a_text_two_ways_are_kept(pattern: str) -> None:
+    assert compile_term(f"re:{pattern}").search("x new novel benchmark graphs 1.2.3 foo  bar ab")
+
+
+def test_the_shipped_taxonomies_load() -> None:
+    for path in REAL_TAXONOMY.parent.glob("*.yaml"):
+        assert len(load_taxonomy(path).areas) >= 2
+
+
 @pytest.mark.parametrize(("term", "text", "expected"), [
     ("self supervised", "A Self-Supervised method", True),
     ("self-supervised", "self  supervised", True),
