@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export TOKENIZERS_PARALLELISM := false
-# `mlflow models serve` starts uvicorn from PATH: the venv's own.
+# Commands found on PATH (mlflow, uvicorn) are the venv's own.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: setup train test ui serve lint clean
@@ -45,10 +45,11 @@ ui: $(CORE)
 	@uri="$$($(PY) -m tracking)" && echo "MLflow UI over $$uri on http://127.0.0.1:$${PORT:-5000}" && \
 		exec $(VENV)/bin/mlflow ui --backend-store-uri "$$uri" --host 127.0.0.1 --port "$${PORT:-5000}"
 
+# MLflow's scoring app (the protocol of `mlflow models serve`) with prediction/serving.py's request limits.
 serve: $(CORE)
 	@uri="$$($(PY) -m tracking --model "$$MODEL")" && echo "serving $$MODEL from $$uri" && \
-		MLFLOW_TRACKING_URI="$$uri" exec $(VENV)/bin/mlflow models serve -m "$$MODEL" --env-manager local \
-		--host 127.0.0.1 --port "$${PORT:-5001}"
+		MLFLOW_TRACKING_URI="$$uri" PAPER_AREAS_MODEL="$$MODEL" exec $(PY) -m uvicorn --factory \
+		prediction.serving:scoring_app --host 127.0.0.1 --port "$${PORT:-5001}"
 
 lint: $(FULL)
 	$(VENV)/bin/ruff check .

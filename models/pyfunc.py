@@ -21,13 +21,14 @@ from models.base import ProbabilisticClassifier, read_config
 from models.embedding_logistic import EmbeddingLogisticClassifier
 from models.ensemble import AveragedClassifier
 from models.minilm import MiniLMClassifier
-from models.text import InputError, frame_texts
+from models.text import TEXT_COLUMNS, InputError, frame_texts
 from models.tfidf import TfidfClassifier
 
 _logger = logging.getLogger(__name__)
 
 CLASSIFIER_ARTIFACT = "classifier"
 SHOWN_ROWS = 5
+MAX_PAPER_CHARS = 1 << 20  # a paper's title and abstract together: predict.py's default --max-entry-bytes
 SAVED_KINDS: dict[str, type] = {"minilm": MiniLMClassifier, "tfidf": TfidfClassifier,
                                  "embedding_logistic": EmbeddingLogisticClassifier}
 TAXONOMY_KEY = "taxonomy"  # the MLmodel metadata key and the output column naming the model's taxonomy
@@ -79,20 +80,31 @@ def area_frame(probabilities: np.ndarray, slugs: list[str], names: list[str],
     return pd.concat([frame, probability_columns], axis=1)
 
 
+def shown_rows(rows: list[int]) -> str:
+    """`row 3`, or `rows 1, 2, 4, 5, 7 (and 1 more)`: at most SHOWN_ROWS row numbers."""
+    more = f" (and {len(rows) - SHOWN_ROWS} more)" if len(rows) > SHOWN_ROWS else ""
+    return f"row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows[:SHOWN_ROWS]))}{more}"
+
+
 def check_input(frame: pd.DataFrame) -> int:
-    """The number of papers in a pyfunc input; raises InputError naming the columns or rows that are wrong: no
-    `title` or `abstract` column, a cell that is not a string, a row with neither title nor abstract."""
+    """The number of papers in a pyfunc input; raises InputError naming the columns or rows that are wrong: columns
+    but neither `title` nor `abstract` (rows or not), a cell that is not a string, a row with neither title nor
+    abstract, a row whose title and abstract together are over MAX_PAPER_CHARS characters."""
+    columns = list(frame.columns) if isinstance(frame, pd.DataFrame) else []
+    if columns and not set(TEXT_COLUMNS) & set(columns):  # a CSV body of junk is a header without rows
+        raise InputError(f"input needs a 'title' or 'abstract' column; got columns {columns}")
     texts = frame_texts(frame)
     if empty := [row for row, text in enumerate(texts) if not text]:
-        rows = ", ".join(map(str, empty[:SHOWN_ROWS])) + (f" (and {len(empty) - SHOWN_ROWS} more)"
-                                                          if len(empty) > SHOWN_ROWS else "")
-        raise InputError(f"row{'s' if len(empty) > 1 else ''} {rows}: no title or abstract")
+        raise InputError(f"{shown_rows(empty)}: no title or abstract")
+    lengths = sum(frame[column].fillna("").str.len().to_numpy() for column in TEXT_COLUMNS if column in columns)
+    if too_long := np.flatnonzero(np.asarray(lengths) > MAX_PAPER_CHARS).tolist():
+        raise InputError(f"{shown_rows(too_long)}: title and abstract together over {MAX_PAPER_CHARS:,} characters")
     return len(texts)
 
 
 class PaperAreaModel(mlflow.pyfunc.PythonModel):
     """Pyfunc over a saved end model; input columns `title` and `abstract` (either may be absent or empty, not
-    both); other columns are ignored.
+    both; together at most MAX_PAPER_CHARS characters); other columns are ignored.
 
     Input the caller must fix is an MlflowException with INVALID_PARAMETER_VALUE (HTTP 400 when served); any
     other failure is logged with its traceback and re-raised with INTERNAL_ERROR (HTTP 500).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from cli import UserError
 
@@ -20,8 +21,15 @@ class LocalEngine:
         self.chunk_size = batch_size
 
     def predict(self, papers: pd.DataFrame) -> pd.DataFrame:
-        """The pyfunc output for a frame with `title` and `abstract`, one row a paper, in order."""
-        return self.model.predict(papers[INPUT_COLUMNS]).reset_index(drop=True)
+        """The pyfunc output for a frame with `title` and `abstract`, one row a paper, in order; input the model
+        refuses (such as a paper over its length cap, models.pyfunc.MAX_PAPER_CHARS) raises UserError naming it."""
+        try:
+            return self.model.predict(papers[INPUT_COLUMNS]).reset_index(drop=True)
+        except MlflowException as error:
+            if error.get_http_status_code() != 400:
+                raise
+            raise UserError(f"the model refuses the papers from {papers['source'].iloc[0]} on: {error.message} "
+                            "(rows counted from there)") from None
 
 
 def result_schema(model: mlflow.pyfunc.PyFuncModel) -> str:

@@ -13,7 +13,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from models import EmbeddingLogisticClassifier, MiniLMClassifier, TfidfClassifier, log_pyfunc_model
-from models.pyfunc import PaperAreaModel
+from models.pyfunc import MAX_PAPER_CHARS, PaperAreaModel
 
 SLUGS = ["vision", "language", "theory"]
 NAMES = ["Computer vision", "Natural language processing", "Learning theory"]
@@ -123,10 +123,16 @@ def test_input_errors_are_the_clients_and_internal_errors_are_logged_500s(caplog
         (pd.DataFrame({"foo": ["bar"]}), "bad input: input needs a 'title' or 'abstract' column; got columns ['foo']"),
         (pd.DataFrame({"title": ["A title", None, ""] * 3, "abstract": [None] * 9}),
          "bad input: rows 1, 2, 4, 5, 7 (and 1 more): no title or abstract"),
+        (pd.DataFrame({"junk": []}), "bad input: input needs a 'title' or 'abstract' column; got columns ['junk']"),
+        (pd.DataFrame({"title": ["A title", "t" * 10], "abstract": [None, "a" * (MAX_PAPER_CHARS - 9)]}),
+         "bad input: row 1: title and abstract together over 1,048,576 characters"),
     ]:
         with pytest.raises(MlflowException) as raised:
             wrapper.predict(None, frame)
         assert raised.value.message == message and raised.value.get_http_status_code() == 400
+
+    at_the_cap = pd.DataFrame({"title": ["t" * 10], "abstract": ["a" * (MAX_PAPER_CHARS - 10)]})
+    assert len(wrapper.predict(None, at_the_cap)) == 1
 
     wrapper.classifier = TfidfClassifier(min_df=1)  # never fitted: sklearn's NotFittedError is a ValueError
     with caplog.at_level(logging.ERROR, logger="models.pyfunc"), pytest.raises(MlflowException) as raised:

@@ -303,6 +303,22 @@ def test_an_over_long_entry_is_skipped_and_counted_and_the_rest_predicted(keywor
     assert read_output(output)["id"].tolist() == ["ok"]
 
 
+def test_a_paper_over_the_models_cap_is_one_line_naming_where(tfidf_registry, tmp_path, monkeypatch):
+    from cli import UserError
+    from models.pyfunc import MAX_PAPER_CHARS
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tfidf_registry)
+    source = write_jsonl(tmp_path / "dump.jsonl", [
+        {"id": "ok", "title": "Graph networks", "abstract": "Nodes."},
+        {"id": "long", "title": "Graph networks", "abstract": "nodes " * (MAX_PAPER_CHARS // 6 + 1)}])
+    with pytest.raises(UserError) as raised:
+        predict_dumps([source], tmp_path / "predictions.jsonl", max_entry_bytes=2 * MAX_PAPER_CHARS,
+                      stream=io.StringIO())
+    assert str(raised.value) == (f"the model refuses the papers from {source}:1 on: bad input: row 1: title and "
+                                 f"abstract together over {MAX_PAPER_CHARS:,} characters (rows counted from there)")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dump.jsonl"]
+
+
 def test_predict_py_with_the_int8_minilm_champion_matches_the_classifier_in_process(minilm_champion, sample_dumps,
                                                                                     tmp_path):
     from dumps import papers_frame

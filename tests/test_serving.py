@@ -1,5 +1,5 @@
-"""REST serving: the real `mlflow models serve` (as `make serve` runs it) of the default end model, a tiny int8
-MiniLM, over a temporary store."""
+"""REST serving: the real server `make serve` runs (MLflow's scoring app behind prediction.serving's limits) of the
+default end model, a tiny int8 MiniLM, over a temporary store."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import requests
 from conftest import champion_store
 
 from models import TfidfClassifier, log_pyfunc_model
-from prediction.serving import model_server
+from models.pyfunc import MAX_PAPER_CHARS
+from prediction.serving import MAX_REQUEST_BYTES, model_server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -22,10 +23,11 @@ def server(minilm_champion) -> str:
         yield url
 
 
-def invoke(url: str, payload) -> requests.Response:
-    body = payload if isinstance(payload, str) else None
-    return requests.post(f"{url}/invocations", json=None if body else payload, data=body, timeout=30,
-                         headers={"Content-Type": "application/json"})
+def invoke(url: str, payload, content_type: str = "application/json") -> requests.Response:
+    """POST `payload` (JSON-encoded unless it is already a body: text, bytes or an iterable of chunks)."""
+    body = None if isinstance(payload, dict) else payload
+    return requests.post(f"{url}/invocations", json=None if body else payload, data=body, timeout=60,
+                         headers={"Content-Type": content_type})
 
 
 def test_good_and_title_only_requests_get_the_areas_the_classifier_predicts_in_process(server, minilm_champion):
@@ -97,3 +99,36 @@ def test_a_rest_client_sees_the_models_taxonomy_in_every_prediction(taxonomy_ser
     assert response.status_code == 200, response.text
     predictions = response.json()["predictions"]
     assert [(p["area"], p["taxonomy"]) for p in predictions] == [("bread", "mine"), ("garden", "mine")]
+
+
+@pytest.mark.parametrize("body", ["[" * 10_000 + "]" * 10_000,  # nested too deeply, an integer of 5,000 digits
+                                  '{"dataframe_records": [{"title": ' + "9" * 5_000 + "}]}"])
+def test_a_body_mlflow_cannot_parse_gets_a_400_not_a_500(taxonomy_server, body):
+    response = invoke(taxonomy_server, body)
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].startswith("cannot parse the request: ")
+
+
+def test_a_csv_body_without_title_or_abstract_gets_a_400_naming_the_columns(taxonomy_server):
+    response = invoke(taxonomy_server, "junk, more junk\n", content_type="text/csv")
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].endswith("input needs a 'title' or 'abstract' column; got columns "
+                                               "['junk', ' more junk']")
+    response = invoke(taxonomy_server, "title,abstract\nWeeding robots,\n", content_type="text/csv")
+    assert response.status_code == 200 and response.json()["predictions"][0]["area"] == "garden"
+
+
+def test_a_body_over_the_cap_gets_a_413_and_a_paper_over_its_cap_a_400(taxonomy_server):
+    chunk, chunks = b" " * (1 << 20), MAX_REQUEST_BYTES // (1 << 20) + 1
+    for body in (chunk * chunks, (chunk for _ in range(chunks))):  # with a Content-Length, then chunked
+        response = invoke(taxonomy_server, body)
+        assert response.status_code == 413, response.text[:500]
+        assert response.json()["message"] == (f"request body over {MAX_REQUEST_BYTES:,} bytes: send fewer papers "
+                                               "a request")
+    response = invoke(taxonomy_server, {"dataframe_records": [
+        {"title": "Weeding robots"}, {"title": "Sourdough", "abstract": "gluten " * (MAX_PAPER_CHARS // 7)}]})
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].endswith(f"row 1: title and abstract together over {MAX_PAPER_CHARS:,} "
+                                               "characters")
+    response = invoke(taxonomy_server, {"dataframe_records": [{"title": "Sourdough", "abstract": "gluten " * 1000}]})
+    assert response.status_code == 200 and response.json()["predictions"][0]["area"] == "bread"
