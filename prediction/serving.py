@@ -4,6 +4,7 @@ request-size cap, with requests MLflow cannot parse answered 400; and a context 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -16,13 +17,16 @@ import urllib.request
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prediction.model import DEFAULT_MODEL_URI, load_model
 
 MAX_REQUEST_BYTES = 16 << 20  # a request body; thousands of papers (one paper may have 1 MiB: models.pyfunc)
 MODEL_VARIABLE = "PAPER_AREAS_MODEL"  # the environment variable naming the model `scoring_app` serves
 APP = "prediction.serving:scoring_app"
+
+if TYPE_CHECKING:
+    from fastapi import Request, Response
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -66,15 +70,15 @@ class RequestCap:
         return await self.app(scope, replay, send)
 
     async def refuse(self, send: Send) -> None:
-        message = f"request body over {self.max_bytes:,} bytes: send fewer papers a request".encode()
-        content = b'{"error_code": "REQUEST_LIMIT_EXCEEDED", "message": "' + message + b'"}'
+        content = json.dumps({"error_code": "REQUEST_LIMIT_EXCEEDED",
+                              "message": f"request body over {self.max_bytes:,} bytes: send fewer papers a request"})
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
                                 (b"content-length", str(len(content)).encode())]})
-        await send({"type": "http.response.body", "body": content})
+        await send({"type": "http.response.body", "body": content.encode()})
 
 
-def unparsable_request(request: object, error: Exception) -> object:
+def unparsable_request(request: Request, error: Exception) -> Response:
     """A 400 for a request MLflow failed to parse (JSON nested too deeply, an integer of thousands of digits, ...):
     every failure of the model itself reaches MLflow as an MlflowException, so what else escapes is the request's."""
     from fastapi.responses import Response
