@@ -24,7 +24,7 @@ from models import (
     TfidfClassifier,
     log_pyfunc_model,
 )
-from pipeline.calibrate import calibrate_without_gold, calibration_name, fit_calibration
+from pipeline.calibrate import calibrate_without_gold, calibration_name, check_calibration_gold, fit_calibration
 from pipeline.config import REPO, TrainConfig
 from pipeline.corpus import read_corpus
 from pipeline.data import DataError, Gold, fingerprint, read_gold
@@ -37,9 +37,11 @@ from tracking import (
     log_confusion_matrix,
     log_frame,
     log_label_distribution,
+    mask_credentials,
     register_and_promote,
     repo_store_uri,
     resolve_tracking_uri,
+    tracked_run,
 )
 
 
@@ -97,7 +99,7 @@ def _single_end_model(kind: str, config: TrainConfig) -> ProbabilisticClassifier
 def _log_dataset(frame: pd.DataFrame, source: str, name: str, context: str, targets: str | None = None) -> None:
     with warnings.catch_warnings():  # MLflow registers its local-file source twice and warns it is ambiguous
         warnings.simplefilter("ignore", UserWarning)
-        dataset = mlflow.data.from_pandas(frame, source=source, name=name, targets=targets)
+        dataset = mlflow.data.from_pandas(frame, source=mask_credentials(source), name=name, targets=targets)
     mlflow.log_input(dataset, context=context)
     mlflow.log_params({f"data.{name}.papers": len(frame), f"data.{name}.fingerprint": fingerprint(frame)})
 
@@ -157,6 +159,9 @@ def _read_inputs(config: TrainConfig) -> _Inputs:
     taxonomy = load_taxonomy(config.taxonomy)
     lfs = keyword_lfs(taxonomy)
     gold = read_gold(config.gold, taxonomy) if config.gold else None
+    if gold and (config.end_model.calibration != "none" or config.end_model.class_offsets):
+        check_calibration_gold(gold, len(taxonomy.areas), config.gold, "to score on it without calibrating: "
+                               "end_model.calibration: none and end_model.class_offsets: false")
     _say(f"reading {len(config.dumps)} dump(s), applying {len(lfs)} labelling functions ({config.engine})")
     corpus = read_corpus(config.dumps, lfs, config.engine, config.spark_master)
     try:
@@ -200,7 +205,7 @@ def train(config: TrainConfig) -> TrainResult:
     inputs = _read_inputs(config)
     experiment_id = connect(config.mlflow.tracking_uri, config.mlflow.artifact_root, config.mlflow.experiment, REPO)
     run_name = f"{end_model_name(config)}-{inputs.taxonomy.name}"
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+    with tracked_run(experiment_id, run_name) as run:
         try:
             registration, scores, n_trained = _train_in_run(config, inputs, run.info.run_id)
         except UserError as error:
@@ -225,7 +230,8 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
         inputs.taxonomy, inputs.lfs, inputs.frame, inputs.gold, inputs.votes, inputs.gold_votes)
     names = taxonomy.names
     mlflow.set_tags({"git_commit": git_commit(REPO), "end_model": end_model_name(config), "taxonomy": taxonomy.name})
-    mlflow.log_params(config.flat())
+    mlflow.log_params({key: mask_credentials(value) if isinstance(value, str) else value
+                       for key, value in config.flat().items()})
     _log_inputs(inputs, config)
     mlflow.log_artifact(config.taxonomy, "taxonomy")
     all_votes = Votes(list(lfs), votes, gold_votes)
@@ -316,16 +322,18 @@ def print_next_steps(result: TrainResult, config: TrainConfig) -> None:
     """What the user does next, printed at the end of `make train`: commands that work as printed."""
     reg = result.registration
     store = resolve_tracking_uri(config.mlflow.tracking_uri, REPO)
-    environment = "" if store == repo_store_uri() else f"MLFLOW_TRACKING_URI={shlex.quote(store)} "
+    shown = mask_credentials(store)
+    masked = shown != store  # a password is never printed: the commands then rely on the variable being set
+    environment = "" if store == repo_store_uri() or masked else f"MLFLOW_TRACKING_URI={shlex.quote(store)} "
     make = environment + ("make" if Path.cwd() == REPO else f"make -C {REPO}")
     predict = f"{environment}{_command_path(Path(sys.executable))} {_command_path(REPO / 'predict.py')}"
     sample = _command_path(Path(config.dumps[0]))
     lines = [
         f"run id:        {result.run_id} (experiment {result.experiment_id})",
         *reg.summary_lines(),
-        f"store:         {store}",
+        f"store:         {shown}",
         f"papers:        {result.n_papers} read, {result.n_trained} trained on, in {result.seconds:.0f} s",
-        "next:",
+        "next (with MLFLOW_TRACKING_URI set to the store above, its credentials for ***):" if masked else "next:",
         f"  {make} ui       # compare runs at http://127.0.0.1:5000",
         f"  {predict} --input {sample} --output out/predictions.jsonl",
         f"  {make} serve    # REST: POST http://127.0.0.1:5001/invocations",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -19,9 +20,11 @@ from tracking import (
     StoreError,
     champion_version,
     connect,
+    mask_credentials,
     register_and_promote,
     require_model,
     resolve_tracking_uri,
+    tracked_run,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,14 +126,14 @@ def test_only_a_missing_alias_means_no_champion(store):
 
 
 def test_champion_moves_only_to_a_better_model(store):
-    first = log_and_register(0.40)
+    first = log_and_register(0.40, gold_fingerprint="gold-a")
     assert first.promoted and champion() == first.version == "1"
-    worse = log_and_register(0.35)
+    worse = log_and_register(0.35, gold_fingerprint="gold-a")
     assert not worse.promoted and champion() == "1"
     assert worse.champion_version == "1"
-    equal = log_and_register(0.40)
+    equal = log_and_register(0.40, gold_fingerprint="gold-a")
     assert not equal.promoted and champion() == "1"
-    better = log_and_register(0.45)
+    better = log_and_register(0.45, gold_fingerprint="gold-a")
     assert better.promoted and champion() == better.version == "4"
     assert MlflowClient().get_model_version("clf", "4").tags["gold_macro_f1"] == "0.450000"
 
@@ -140,7 +143,22 @@ def test_without_gold_only_the_first_model_becomes_champion(store):
     second = log_and_register(None)
     assert not second.promoted and "no gold" in second.reason
     assert champion() == "1"
-    assert log_and_register(0.1).promoted  # a measured model beats an unmeasured champion
+
+
+def test_a_model_is_promoted_only_on_a_comparison_that_happened(store):
+    # Issue 26: a champion with no gold score was displaced by any measured model (a calibration fitted on gold of
+    # one area among them), which then stuck, later models on other gold being "not compared".
+    log_and_register(None)
+    unscored = log_and_register(0.9, gold_fingerprint="gold-a")
+    assert not unscored.promoted and champion() == "1" and unscored.champion_version == "1"
+    assert unscored.reason == ("gold macro-F1 0.9000 not compared: the champion (v1) has no gold score; the champion "
+                               "stays (move the alias by hand to promote this version)")
+    assert unscored.summary_lines()[0] == f"model version: clf v2 (not promoted: {unscored.reason})"
+    MlflowClient().set_registered_model_alias("clf", "champion", "2")  # by hand
+    unknown_gold = log_and_register(0.95)  # scored on gold whose fingerprint is unknown: not the same gold
+    assert not unknown_gold.promoted and champion() == "2"
+    assert unknown_gold.reason.startswith("gold macro-F1 0.9500 not compared: the gold it is on has no fingerprint")
+    assert log_and_register(0.91, gold_fingerprint="gold-a").promoted and champion() == "4"
 
 
 def test_a_model_of_another_taxonomy_never_becomes_the_champion(store, tmp_path):
@@ -162,8 +180,9 @@ def test_macro_f1_is_compared_only_on_the_same_gold(store):
     log_and_register(0.40, taxonomy="pwc", gold_fingerprint="gold-a")
     other_gold = log_and_register(0.90, taxonomy="pwc", gold_fingerprint="gold-b")
     assert not other_gold.promoted and champion() == "1"
-    assert other_gold.reason == ("gold macro-F1 0.9000 is on gold gold-b, the champion (v1)'s 0.4000 on gold gold-a: "
-                                 "scores on different gold are not compared; the champion stays")
+    assert other_gold.reason == ("gold macro-F1 0.9000 not compared: it is on gold gold-b, the champion (v1)'s 0.4000 "
+                                 "on gold gold-a; scores on different gold are not compared; the champion stays (move "
+                                 "the alias by hand to promote this version)")
     same_gold = log_and_register(0.45, taxonomy="pwc", gold_fingerprint="gold-a")
     assert same_gold.promoted and champion() == "3"
     assert same_gold.reason == "gold macro-F1 0.4500 beats the champion's 0.4000 (v1)"
@@ -180,4 +199,91 @@ def test_a_champion_of_unknown_gold_is_not_compared_with(store):
     unknown = log_and_register(0.90, gold_fingerprint="gold-a")
     assert not unknown.promoted and champion() == "1"
     assert unknown.reason == ("gold macro-F1 0.9000 not compared: the champion (v1) records no gold fingerprint, "
-                              "so its 0.4000 may be on other gold; the champion stays")
+                              "so its 0.4000 may be on other gold; the champion stays (move the alias by hand to "
+                              "promote this version)")
+
+
+def test_credentials_in_uris_are_masked(monkeypatch):
+    assert mask_credentials("postgresql://admin:S3cretPass@host/db") == "postgresql://admin:***@host/db"
+    assert mask_credentials("mysql://u:p@ss@h:3306/d?password=zz&x=1") == "mysql://u:***@h:3306/d?password=***&x=1"
+    assert mask_credentials("https://ghp_token@example.org/store") == "https://***@example.org/store"
+    for plain in ("sqlite:////work/mlruns.db", "http://127.0.0.1:5000", "http://h:5000/a@b"):
+        assert mask_credentials(plain) == plain
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "ftp://admin:S3cretPass@host/db")
+    with pytest.raises(StoreError, match=r"^MLFLOW_TRACKING_URI: 'ftp://admin:\*\*\*@host/db' is not a database"):
+        resolve_tracking_uri()
+
+
+def test_connect_uses_the_experiment_another_process_just_created(store, monkeypatch):
+    # Issue 26: two first trainings at once; the second died with an IntegrityError creating the same experiment.
+    created = MlflowClient().create_experiment("new-name")  # by the other process, after this one looked it up
+    looked_up = []
+
+    def not_there_the_first_time(name: str):
+        looked_up.append(name)
+        return None if len(looked_up) == 1 else MlflowClient().get_experiment_by_name(name)
+
+    monkeypatch.setattr(mlflow, "get_experiment_by_name", not_there_the_first_time)
+    assert connect("sqlite:///mlruns.db", "artifacts", "new-name", store) == created
+    assert looked_up == ["new-name", "new-name"]
+
+
+RACER = """
+import sys, time
+from pathlib import Path
+
+import mlflow  # imported before both start, so that they connect at the same moment
+from tracking import connect
+
+Path(sys.argv[1]).touch()
+while len(list(Path.cwd().glob("ready-*"))) < 2:
+    time.sleep(0.001)
+print(connect("sqlite:///store/mlruns.db", "artifacts", "new-name", Path.cwd()))
+"""
+
+
+@pytest.mark.slow
+def test_two_first_trainings_set_up_one_new_store_at_once(tmp_path):
+    # Issue 26: MLflow creates a new store's tables on first use; two processes doing it at once collided.
+    env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"} | {"PYTHONPATH": str(REPO)}
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, f"ready-{i}"], cwd=tmp_path, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
+    outputs = [racer.communicate(timeout=120) for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0], outputs[0][1][-1500:] + outputs[1][1][-1500:]
+    assert [stdout for stdout, _ in outputs] == ["1\n", "1\n"]
+
+
+KILLED = """
+import os, signal, sys, tempfile
+
+from tracking import tracked_run
+
+with tracked_run(sys.argv[1], "killed") as run:
+    folder = tempfile.mkdtemp()  # as MLflow copies the model a run logs
+    print(run.info.run_id, folder, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.slow
+def test_the_next_run_fails_the_run_of_a_killed_process_and_removes_its_temporaries(store):
+    # Issue 26: a training killed during registration stayed RUNNING and left its temporary model copies.
+    experiment_id = mlflow.get_experiment_by_name("unit").experiment_id
+    env = os.environ | {"MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(), "PYTHONPATH": str(REPO)}
+    killed = subprocess.run([sys.executable, "-c", KILLED, experiment_id], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    run_id, temporary = killed.stdout.split()
+    client = MlflowClient()
+    assert client.get_run(run_id).info.status == "RUNNING" and Path(temporary).is_dir()
+    with tracked_run(experiment_id, "alive") as alive:  # a run of this process, left RUNNING: it is not touched
+        pass
+    client.update_run(alive.info.run_id, status="RUNNING")
+    with tracked_run(experiment_id, "next") as run:
+        pass
+    failed = client.get_run(run_id)
+    assert failed.info.status == "FAILED" and failed.data.tags["error"].startswith("process ")
+    assert not Path(temporary).exists() and not Path(temporary).parent.exists()
+    assert client.get_run(alive.info.run_id).info.status == "RUNNING"
+    tags = client.get_run(run.info.run_id).data.tags
+    assert tags["process.pid"] == str(os.getpid()) and client.get_run(run.info.run_id).info.status == "FINISHED"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,11 +19,20 @@ from cli import UserError
 from dumps import papers_frame, read_dumps
 from evaluation import expected_calibration_error, split_by_id
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
-from models import NO_GOLD_MAPS, ClassOffsets, TemperatureScaling, TopLabelIsotonic, new_calibrator
+from models import (
+    NO_GOLD_MAPS,
+    ClassOffsets,
+    TemperatureScaling,
+    TfidfClassifier,
+    TopLabelIsotonic,
+    log_pyfunc_model,
+    new_calibrator,
+)
 from pipeline.calibrate import calibrate_registered
 from pipeline.config import REPO, load_config
 from pipeline.data import GoldError, read_gold
-from pipeline.training import train
+from pipeline.training import print_next_steps, train
+from tracking import connect, register_and_promote
 
 MODEL = "paper-area-classifier"
 
@@ -170,6 +180,34 @@ def test_a_failure_mid_run_marks_it_failed_and_keeps_the_champion(mlflow_store, 
     assert len(MlflowClient().search_model_versions(f"name='{MODEL}'")) == 1
 
 
+def test_a_run_records_its_process_never_a_password_and_fails_the_runs_of_killed_trainings(
+        mlflow_store, monkeypatch, capsys):
+    config = make_config(mlflow_store, kind="tfidf")
+    config.mlflow.tracking_uri = "postgresql://admin:S3cretPass@db.example/mlflow"  # MLFLOW_TRACKING_URI wins
+    # A training killed with SIGKILL left its run RUNNING (issue 26): the next training on this host marks it FAILED.
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    experiment_id = connect(config.mlflow.tracking_uri, config.mlflow.artifact_root, config.mlflow.experiment, REPO)
+    killed = MlflowClient().create_run(experiment_id, tags={
+        "process.host": socket.gethostname(), "process.pid": gone.stdout.strip(), "process.start": "1"})
+    result = train(config)
+
+    client = MlflowClient()
+    stale = client.get_run(killed.info.run_id)
+    assert stale.info.status == "FAILED"
+    assert stale.data.tags["error"].startswith(f"process {gone.stdout.strip()} on {socket.gethostname()} ended")
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["process.pid"] == str(os.getpid())
+    assert run.data.tags["process.host"] == socket.gethostname()
+    # A URI's password is never logged nor printed (issue 26).
+    assert run.data.params["mlflow.tracking_uri"] == "postgresql://admin:***@db.example/mlflow"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", config.mlflow.tracking_uri)
+    capsys.readouterr()
+    print_next_steps(result, config)
+    printed = capsys.readouterr().err
+    assert "S3cretPass" not in printed and "store:         postgresql://admin:***@db.example/mlflow\n" in printed
+    assert "next (with MLFLOW_TRACKING_URI set to the store above, its credentials for ***):\n" in printed
+
+
 def test_embedding_lfs_and_calibration_are_tracked_and_the_calibration_ships(mlflow_store, tiny_bert_dir, gold_file):
     config = make_config(mlflow_store, embedding_lfs=True, kind="tfidf", model_path=str(tiny_bert_dir))
     config.gold = str(gold_file)
@@ -260,10 +298,13 @@ def test_calibrate_fits_a_registered_model_on_gold_without_retraining(mlflow_sto
     assert run.info.run_name == "calibrated-iclr2025" and run.data.tags["calibrated_from"] == f"models:/{MODEL}/1"
     assert run.info.experiment_id == client.get_run(trained.run_id).info.experiment_id
     assert version.tags["calibrated_from"] == "1" and version.tags["taxonomy"] == "iclr2025"
-    assert champion() == "2"  # the champion had no gold score; the calibrated copy has one
     assert (f"expected calibration error {metrics['gold.end_model.ece_uncalibrated']:.3f} -> "
             f"{metrics['gold.end_model.ece']:.3f} (cross-fitted") in done.stderr
-    assert "model version: paper-area-classifier v2 (promoted: gold macro-F1 " in done.stderr
+    # The champion has no gold score: nothing was compared, so it stays.
+    assert champion() == "1"
+    assert (f"model version: paper-area-classifier v2 (not promoted: gold macro-F1 "
+            f"{metrics['gold.end_model.macro_f1']:.4f} not compared: the champion (v1) has no gold score; the "
+            "champion stays (move the alias by hand to promote this version))") in done.stderr
     logged = {artifact.path for artifact in client.list_artifacts(run.info.run_id, "evaluation")}
     assert "evaluation/reliability_diagram.png" in logged
     source, calibrated = (mlflow.pyfunc.load_model(f"models:/{MODEL}/{v}").unwrap_python_model().classifier
@@ -311,6 +352,37 @@ def test_calibrate_fits_a_registered_model_on_gold_without_retraining(mlflow_sto
     assert (held_out == relabelled).mean() > (ranked[:, 0] == relabelled).mean()
     shipped = mlflow.pyfunc.load_model(f"models:/{MODEL}/{registration.version}").unwrap_python_model().classifier
     assert [step.KIND for step in shipped.calibrator_.steps] == ["class_offsets", "isotonic"]
+
+
+@pytest.fixture
+def registered_tfidf(mlflow_store, seed_training_set) -> str:
+    """The seeds' TF-IDF end model registered as MODEL v1, the champion (no gold score); its taxonomy file."""
+    taxonomy, frame, soft_labels = seed_training_set
+    classifier = TfidfClassifier(max_features=2000, C=1.0).fit(frame, soft_labels, progress=False)
+    with mlflow.start_run(experiment_id=connect(mlflow.get_tracking_uri(), "artifacts", "registered", mlflow_store)):
+        info = log_pyfunc_model(classifier, taxonomy.slugs, taxonomy.names, taxonomy=taxonomy.name)
+    assert register_and_promote(info.model_uri, MODEL, "champion", None, taxonomy=taxonomy.name).promoted
+    return str(taxonomy.path)
+
+
+def test_gold_of_too_few_areas_is_refused_for_calibrating(registered_tfidf, mlflow_store, gold_file, tmp_path):
+    # Issue 26: per-area offsets fitted on 31 gold papers all of one area sent 89.5% of papers to that area, and the
+    # new version became the champion. Here 60 papers, enough of them in each half by id: the areas are refused.
+    one_area = tmp_path / "one-area.jsonl"
+    one_area.write_text("".join(json.dumps(json.loads(line) | {"label": "generative models"}) + "\n"
+                                for line in gold_file.read_text().splitlines()[:60]))
+    refused = (rf"^{one_area}: gold papers of 1 of the 21 areas, too few to calibrate on \(at least 11: a calibration "
+               r"fitted on a few areas is theirs, not the model's")
+    for offsets in (True, False):
+        with pytest.raises(GoldError, match=refused + r"\)$"):
+            calibrate_registered(f"models:/{MODEL}/1", str(one_area), registered_tfidf, "isotonic", offsets)
+    assert len(MlflowClient().search_model_versions(f"name='{MODEL}'")) == 1 and champion() == "1"
+    config = make_config(mlflow_store, kind="tfidf")
+    config.gold = str(one_area)
+    with pytest.raises(GoldError, match=refused + r"; to score on it without calibrating: end_model.calibration: "
+                                                  r"none and end_model.class_offsets: false\)$"):
+        train(config)  # refused before a run starts
+    assert mlflow.get_experiment_by_name(config.mlflow.experiment) is None
 
 
 def test_train_cli_bad_config_is_one_line(tmp_path):

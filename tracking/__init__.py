@@ -13,8 +13,10 @@ _MODULES = {
     "tracking.artifacts": ["log_confusion_matrix", "log_figure", "log_frame", "log_label_distribution"],
     "tracking.registry": ["Registration", "RegistryError", "champion_version", "register_and_promote",
                           "registered_version", "require_model"],
+    "tracking.runs": ["tracked_run"],
     "tracking.store": ["DEFAULT_ARTIFACT_ROOT", "DEFAULT_TRACKING_URI", "StoreError", "artifact_location", "connect",
-                       "git_commit", "repo_store_uri", "resolve_tracking_uri", "sqlite_path"],
+                       "git_commit", "mask_credentials", "repo_store_uri", "resolve_tracking_uri",
+                       "sqlite_path"],
 }
 _MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}
 

@@ -14,7 +14,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from cli import UserError
-from tracking.store import sqlite_path
+from tracking.store import mask_credentials, sqlite_path
 
 GOLD_TAG = "gold_macro_f1"
 GOLD_FINGERPRINT_TAG = "gold_fingerprint"
@@ -45,7 +45,8 @@ class RegistryError(UserError):
 
 
 def _first_line(error: MlflowException) -> str:
-    return (error.message or type(error).__name__).strip().splitlines()[0]
+    """The first line of MLflow's message, credentials of URIs in it masked."""
+    return mask_credentials((error.message or type(error).__name__).strip().splitlines()[0])
 
 
 def champion_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
@@ -55,7 +56,7 @@ def champion_version(client: MlflowClient, name: str, alias: str) -> ModelVersio
         return client.get_model_version(name, aliases[alias]) if alias in aliases else None
     except MlflowException as error:
         raise RegistryError(f"cannot read alias {alias!r} of model {name!r} from the MLflow store "
-                            f"{client.tracking_uri}: {_first_line(error)}") from None
+                            f"{mask_credentials(client.tracking_uri)}: {_first_line(error)}") from None
 
 
 def require_model(tracking_uri: str, model_uri: str) -> None:
@@ -65,16 +66,15 @@ def require_model(tracking_uri: str, model_uri: str) -> None:
     if database is not None and not database.is_file():
         raise RegistryError(f"no MLflow store at {database} (train a model first: make train)")
     name, version, alias = _parse_model_uri(model_uri)
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client, store = MlflowClient(tracking_uri=tracking_uri), mask_credentials(tracking_uri)
     try:
         registered = client.search_registered_models(filter_string=f"name = '{name}'")
         found = bool(registered) and (alias in registered[0].aliases if alias
                                       else bool(client.get_model_version(name, version)))
     except MlflowException as error:
-        raise RegistryError(f"model {model_uri}: {_first_line(error)} (store {tracking_uri})") from None
+        raise RegistryError(f"model {model_uri}: {_first_line(error)} (store {store})") from None
     if not found:
-        raise RegistryError(f"model {model_uri}: not in the MLflow store {tracking_uri} (train a model first: "
-                            "make train)")
+        raise RegistryError(f"model {model_uri}: not in the MLflow store {store} (train a model first: make train)")
 
 
 def _parse_model_uri(model_uri: str) -> tuple[str, str, str]:
@@ -112,8 +112,9 @@ def _decide(client: MlflowClient, champion: ModelVersion | None, new_f1: float |
             gold: str | None) -> tuple[bool, str]:
     """Whether the new version becomes the champion, and why.
 
-    Never across taxonomies (when both are known), and macro-F1 is compared only on the same gold (when the new
-    version's gold is known, the champion's must be the same).
+    Only when there is no champion yet, or when its gold macro-F1 beats the champion's on the same gold (both
+    fingerprints known and equal); never across taxonomies (when both are known). A champion with no score on the
+    new version's gold stays: the new version is not compared with it (set the alias by hand to move it).
     """
     if champion is None:
         return True, "no champion yet"
@@ -124,17 +125,20 @@ def _decide(client: MlflowClient, champion: ModelVersion | None, new_f1: float |
                        "champion of another taxonomy's model (give each taxonomy its own registered model)")
     if new_f1 is None:
         return False, "no gold given: the champion stays"
+    not_compared = f"gold macro-F1 {new_f1:.4f} not compared: "
+    by_hand = "; the champion stays (move the alias by hand to promote this version)"
     old = champion.tags.get(GOLD_TAG)
     if old is None:
-        return True, f"gold macro-F1 {new_f1:.4f}; {where} has no gold score"
-    if gold is not None:
-        old_gold = _champion_gold(client, champion)
-        if old_gold is None:
-            return False, (f"gold macro-F1 {new_f1:.4f} not compared: {where} records no gold fingerprint, so its "
-                           f"{float(old):.4f} may be on other gold; the champion stays")
-        if gold != old_gold:
-            return False, (f"gold macro-F1 {new_f1:.4f} is on gold {gold}, {where}'s {float(old):.4f} on gold "
-                           f"{old_gold}: scores on different gold are not compared; the champion stays")
+        return False, f"{not_compared}{where} has no gold score{by_hand}"
+    if gold is None:
+        return False, f"{not_compared}the gold it is on has no fingerprint{by_hand}"
+    old_gold = _champion_gold(client, champion)
+    if old_gold is None:
+        return False, (f"{not_compared}{where} records no gold fingerprint, so its {float(old):.4f} may be on "
+                       f"other gold{by_hand}")
+    if gold != old_gold:
+        return False, (f"{not_compared}it is on gold {gold}, {where}'s {float(old):.4f} on gold {old_gold}; scores "
+                       f"on different gold are not compared{by_hand}")
     if new_f1 > float(old):
         return True, f"gold macro-F1 {new_f1:.4f} beats the champion's {float(old):.4f} (v{champion.version})"
     return False, f"gold macro-F1 {new_f1:.4f} does not beat the champion's {float(old):.4f} (v{champion.version})"

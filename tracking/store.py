@@ -6,8 +6,12 @@ resolved URI, so the Makefile (`make ui`, `make serve`) asks this module instead
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from cli import UserError
@@ -19,10 +23,26 @@ DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"  # relative to the repo
 DEFAULT_ARTIFACT_ROOT = "mlartifacts"  # relative to the store's folder
 _SQLITE = "sqlite:///"
 _SCHEMES = ("sqlite:", "http:", "https:", "postgresql", "mysql", "databricks")
+# the user info of a URI (`scheme://USER:PASSWORD@host`) and a secret in its query (`?password=...`)
+_USER_INFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/@:?#\s]*)(?P<password>:[^/?#\s]*)?@")
+_QUERY_SECRET = re.compile(r"(?P<key>[?&](?:password|passwd|pwd|secret|token|access_key|api_key)=)[^&#\s]*",
+                           re.IGNORECASE)
+MASK = "***"
 
 
 class StoreError(UserError):
     """A tracking URI that is not a database or server; the message names where it came from."""
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with the credentials of every URI in it masked: `postgresql://admin:***@host/db` (a user name alone,
+    often a token, becomes `***`), and `password=`, `token=`, ... query values."""
+    def user_info(match: re.Match) -> str:
+        if match["password"] is None:
+            return f"{match['scheme']}{MASK}@"
+        return f"{match['scheme']}{match['user']}:{MASK}@"
+
+    return _QUERY_SECRET.sub(lambda match: match["key"] + MASK, _USER_INFO.sub(user_info, text))
 
 
 def _absolute_sqlite(uri: str, base: Path) -> str:
@@ -46,7 +66,7 @@ def resolve_tracking_uri(tracking_uri: str = DEFAULT_TRACKING_URI, root: Path = 
     else:
         uri, where = _absolute_sqlite(tracking_uri, root), "mlflow.tracking_uri"
     if not uri.startswith(_SCHEMES):
-        raise StoreError(f"{where}: {uri!r} is not a database or server URI (use sqlite:///...)")
+        raise StoreError(f"{where}: {mask_credentials(uri)!r} is not a database or server URI (use sqlite:///...)")
     return uri
 
 
@@ -67,19 +87,53 @@ def artifact_location(tracking_uri: str, artifact_root: str = DEFAULT_ARTIFACT_R
     return root.resolve().as_uri()
 
 
+@contextlib.contextmanager
+def _store_lock(tracking_uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on the folder of a SQLite store (nothing for other stores): processes that set up the
+    same new store (MLflow creates its tables on first use) or the same new experiment do it one after the other."""
+    database = sqlite_path(tracking_uri)
+    if database is None:
+        yield
+        return
+    database.parent.mkdir(parents=True, exist_ok=True)  # as SQLite would
+    folder = os.open(database.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the lock
+
+
 def connect(tracking_uri: str, artifact_root: str, experiment: str, root: Path = REPO) -> str:
-    """Point MLflow at the store and return the experiment id, creating it with its artifacts beside the store."""
+    """Point MLflow at the store and return the experiment id, creating it with its artifacts beside the store.
+
+    Safe when another process connects at the same time: a SQLite store is set up under a lock, and an experiment
+    another process created first (any store) is used."""
     import mlflow  # here, so that resolving the URI (`python -m tracking`) does not load MLflow
 
     uri = resolve_tracking_uri(tracking_uri, root)
     mlflow.set_tracking_uri(uri)
-    found = mlflow.get_experiment_by_name(experiment)
-    if found is not None:
-        mlflow.set_experiment(experiment_id=found.experiment_id)
-        return found.experiment_id
-    experiment_id = mlflow.create_experiment(experiment, artifact_location=artifact_location(uri, artifact_root))
+    with _store_lock(uri):
+        experiment_id = _experiment_id(experiment, artifact_location(uri, artifact_root))
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def _experiment_id(experiment: str, location: str | None) -> str:
+    """The id of the experiment named `experiment` in MLflow's store, created (artifacts at `location`) if need be."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is not None:
+        return found.experiment_id
+    try:
+        return mlflow.create_experiment(experiment, artifact_location=location)
+    except MlflowException:
+        found = mlflow.get_experiment_by_name(experiment)  # another process created it in the meantime
+        if found is None:
+            raise
+        return found.experiment_id
 
 
 def git_commit(root: Path) -> str:
