@@ -26,7 +26,7 @@ from models import (
 from pipeline.config import MlflowConfig
 from pipeline.data import Gold, GoldError, fingerprint
 from pipeline.evaluate import checked_gold_and_model
-from tracking import Registration, log_figure, register_and_promote, registered_version, tracked_run
+from tracking import Registration, SourceScore, log_figure, register_and_promote, registered_version, tracked_run
 
 MIN_GOLD_PER_HALF = 10  # the ECE is cross-fitted: each half of gold fits the calibration the other half measures
 # Gold must have papers of at least this share of the taxonomy's areas: a calibration fitted on a few areas is theirs,
@@ -102,7 +102,7 @@ def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kin
     """Calibrate the registered model `model_uri` on the gold papers at `gold_path` (labels of the taxonomy at
     `taxonomy_path`) in a new run of its training run's experiment, and register the calibrated model as a new
     version of the same registered model (the champion rule decides the alias, as for a trained model, on the
-    cross-fitted scores)."""
+    cross-fitted scores; a calibrated copy of the champion is compared with the champion as served, on this gold)."""
     if not model_uri.startswith("models:/"):
         raise UserError(f"{model_uri}: calibrate takes a registered model, models:/NAME/VERSION or models:/NAME@ALIAS")
     taxonomy = load_taxonomy(taxonomy_path)
@@ -111,13 +111,16 @@ def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kin
     source = registered_version(model_uri)
     served = model.unwrap_python_model()
     classifier = served.classifier
+    current = classifier.calibrator_
     raw = classifier.calibrate(None).predict_proba(gold.frame)
-    gold_fingerprint = fingerprint(gold.frame)
+    as_served = raw if current is None else current.transform(raw)
+    source_score = SourceScore(str(source.version), score(gold.y, as_served.argmax(axis=1), taxonomy.names).macro_f1)
+    gold_fingerprint = gold.fingerprint()
     experiment_id = MlflowClient().get_run(source.run_id).info.experiment_id
     with tracked_run(experiment_id, f"calibrated-{taxonomy.name}") as run:
         mlflow.set_tags({"calibrated_from": f"models:/{source.name}/{source.version}", "taxonomy": taxonomy.name})
         mlflow.log_params({"calibration.kind": kind, "calibration.class_offsets": class_offsets,
-                           "data.gold.papers": len(gold.y), "data.gold.fingerprint": gold_fingerprint})
+                           "data.gold.papers": len(gold.y), "data.gold.fingerprint": fingerprint(gold.frame)})
         crossed = fit_calibration(classifier, raw, gold, kind, class_offsets)
         scores = score(gold.y, crossed.calibrated.argmax(axis=1), taxonomy.names)
         mlflow.log_metrics({f"gold.end_model.{key}": value for key, value in scores.summary().items()})
@@ -125,7 +128,7 @@ def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kin
         registration = register_and_promote(
             info.model_uri, source.name, MlflowConfig.champion_alias, scores.macro_f1,
             tags={"run_id": run.info.run_id, "calibrated_from": str(source.version)},
-            taxonomy=carried, taxonomy_file=taxonomy.path, gold_fingerprint=gold_fingerprint,
+            taxonomy=carried, taxonomy_file=taxonomy.path, gold_fingerprint=gold_fingerprint, source=source_score,
         )
     return crossed, registration
 

@@ -27,6 +27,14 @@ class Gold:
     frame: pd.DataFrame
     y: np.ndarray  # area index of each gold paper
 
+    def fingerprint(self) -> str:
+        """The digest of the gold papers and their labels: scores are compared only on the same papers labelled
+        alike (relabelled papers are other gold)."""
+        digest = Fingerprint()
+        digest.update(self.frame)
+        digest.update_labels(self.y)
+        return digest.hexdigest()
+
 
 def read_papers(paths: list[str], verbose: bool = True) -> pd.DataFrame:
     """All distinct papers of `paths` as a frame (columns id, title, abstract, authors, date, source, label).
@@ -64,6 +72,9 @@ class Fingerprint:
 
     def update(self, frame: pd.DataFrame) -> None:
         self._sha.update(pd.util.hash_pandas_object(frame[["id", "title", "abstract"]], index=False).to_numpy())
+
+    def update_labels(self, y: np.ndarray) -> None:
+        self._sha.update(np.asarray(y, dtype=np.int64).tobytes())
 
     def hexdigest(self) -> str:
         return self._sha.hexdigest()[:16]

@@ -15,7 +15,7 @@ from cli import UserError, refuse_input_as_output, write_output
 from evaluation import Scores, expected_calibration_error, score
 from labeling import Taxonomy, TaxonomyError, load_taxonomy
 from models.pyfunc import TAXONOMY_KEY
-from pipeline.data import Gold, GoldError, fingerprint, read_gold
+from pipeline.data import Gold, GoldError, read_gold
 from tracking import registered_version, require_model, resolve_tracking_uri
 from tracking.registry import GOLD_FINGERPRINT_TAG
 
@@ -87,7 +87,7 @@ def _calibrated_on(model_uri: str, model: mlflow.pyfunc.PyFuncModel, gold: Gold)
     classifier = getattr(model.unwrap_python_model(), "classifier", None)
     if not model_uri.startswith("models:/") or getattr(classifier, "calibrator_", None) is None:
         return False
-    return registered_version(model_uri).tags.get(GOLD_FINGERPRINT_TAG) == fingerprint(gold.frame)
+    return registered_version(model_uri).tags.get(GOLD_FINGERPRINT_TAG) == gold.fingerprint()
 
 
 def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> Evaluation:

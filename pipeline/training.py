@@ -293,7 +293,7 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
         scores["end_model"].macro_f1 if gold else None,
         tags={"run_id": run_id, "end_model": end_model_name(config)},
         taxonomy=taxonomy.name, taxonomy_file=config.taxonomy,
-        gold_fingerprint=fingerprint(gold.frame) if gold else None,
+        gold_fingerprint=gold.fingerprint() if gold else None,
     )
     mlflow.set_tags({"registered_model.version": registration.version,
                      "registered_model.promoted": str(registration.promoted)})

@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from tracking import (
     RegistryError,
+    SourceScore,
     StoreError,
     champion_version,
     connect,
@@ -161,6 +162,21 @@ def test_a_model_is_promoted_only_on_a_comparison_that_happened(store):
     assert log_and_register(0.91, gold_fingerprint="gold-a").promoted and champion() == "4"
 
 
+def test_a_copy_of_the_champion_is_compared_with_it_as_scored_in_the_same_run(store):
+    # A calibrated copy of a champion with no gold score: its source is scored on the same gold in the calibrating run,
+    # so the comparison happens; answers as good as the source's promote it, worse ones (offsets fitted on gold that
+    # misleads them) do not.
+    log_and_register(None)
+    worse = log_and_register(0.30, gold_fingerprint="gold-a", source=SourceScore("1", 0.35))
+    assert not worse.promoted and champion() == "1"
+    assert worse.reason == "gold macro-F1 0.3000 is below the champion (v1)'s 0.3500, its source, scored on the same " \
+                           "gold in this run"
+    same = log_and_register(0.35, gold_fingerprint="gold-a", source=SourceScore("1", 0.35))
+    assert same.promoted and champion() == "3"
+    # The source scored in the run is not the champion: the usual rule (v3's 0.35 on gold-a) decides.
+    assert not log_and_register(0.34, gold_fingerprint="gold-a", source=SourceScore("1", 0.2)).promoted
+
+
 def test_a_model_of_another_taxonomy_never_becomes_the_champion(store, tmp_path):
     taxonomy_file = tmp_path / "pwc.yaml"
     taxonomy_file.write_text("name: pwc\n")
@@ -188,14 +204,10 @@ def test_macro_f1_is_compared_only_on_the_same_gold(store):
     assert same_gold.reason == "gold macro-F1 0.4500 beats the champion's 0.4000 (v1)"
 
 
-def test_the_gold_of_a_champion_registered_untagged_is_its_runs_gold_parameter(store):
-    log_and_register(0.40, run_params={"data.gold.fingerprint": "gold-a"})  # before versions were tagged
-    assert not log_and_register(0.90, gold_fingerprint="gold-b").promoted
-    assert log_and_register(0.45, gold_fingerprint="gold-a").promoted and champion() == "3"
-
-
 def test_a_champion_of_unknown_gold_is_not_compared_with(store):
-    log_and_register(0.40)  # registered outside training: no gold fingerprint anywhere
+    # Registered outside training, or before versions were tagged with the fingerprint of their gold papers and labels
+    # (the papers' fingerprint its run logged does not tell the labels): its gold is unknown.
+    log_and_register(0.40, run_params={"data.gold.fingerprint": "gold-a"})
     unknown = log_and_register(0.90, gold_fingerprint="gold-a")
     assert not unknown.promoted and champion() == "1"
     assert unknown.reason == ("gold macro-F1 0.9000 not compared: the champion (v1) records no gold fingerprint, "

@@ -300,11 +300,12 @@ def test_calibrate_fits_a_registered_model_on_gold_without_retraining(mlflow_sto
     assert version.tags["calibrated_from"] == "1" and version.tags["taxonomy"] == "iclr2025"
     assert (f"expected calibration error {metrics['gold.end_model.ece_uncalibrated']:.3f} -> "
             f"{metrics['gold.end_model.ece']:.3f} (cross-fitted") in done.stderr
-    # The champion has no gold score: nothing was compared, so it stays.
-    assert champion() == "1"
-    assert (f"model version: paper-area-classifier v2 (not promoted: gold macro-F1 "
-            f"{metrics['gold.end_model.macro_f1']:.4f} not compared: the champion (v1) has no gold score; the "
-            "champion stays (move the alias by hand to promote this version))") in done.stderr
+    # The champion has no gold score of its own, but it is the source, scored on the same gold in the run: the
+    # calibrated copy gives the same answers (isotonic keeps the top area), so it becomes the champion.
+    f1 = f"{metrics['gold.end_model.macro_f1']:.4f}"
+    assert champion() == "2"
+    assert (f"model version: paper-area-classifier v2 (promoted: gold macro-F1 {f1} is at least the champion (v1)'s "
+            f"{f1}, its source, scored on the same gold in this run)") in done.stderr
     logged = {artifact.path for artifact in client.list_artifacts(run.info.run_id, "evaluation")}
     assert "evaluation/reliability_diagram.png" in logged
     source, calibrated = (mlflow.pyfunc.load_model(f"models:/{MODEL}/{v}").unwrap_python_model().classifier
@@ -350,6 +351,8 @@ def test_calibrate_fits_a_registered_model_on_gold_without_retraining(mlflow_sto
     assert (held_out != ranked[:, 0]).sum() >= 5  # the offsets moved papers' areas
     assert offsets_run.data.metrics["gold.end_model.accuracy"] == pytest.approx((held_out == relabelled).mean())
     assert (held_out == relabelled).mean() > (ranked[:, 0] == relabelled).mean()
+    # From v1 on other gold, while v2, scored on the first gold, is the champion: not compared, v2 stays.
+    assert not registration.promoted and champion() == "2" and "not compared: it is on gold" in registration.reason
     shipped = mlflow.pyfunc.load_model(f"models:/{MODEL}/{registration.version}").unwrap_python_model().classifier
     assert [step.KIND for step in shipped.calibrator_.steps] == ["class_offsets", "isotonic"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 _MODULES = {
     "tracking.artifacts": ["log_confusion_matrix", "log_figure", "log_frame", "log_label_distribution"],
-    "tracking.registry": ["Registration", "RegistryError", "champion_version", "register_and_promote",
+    "tracking.registry": ["Registration", "RegistryError", "SourceScore", "champion_version", "register_and_promote",
                           "registered_version", "require_model"],
     "tracking.runs": ["tracked_run"],
     "tracking.store": ["DEFAULT_ARTIFACT_ROOT", "DEFAULT_TRACKING_URI", "StoreError", "artifact_location", "connect",

@@ -20,8 +20,6 @@ GOLD_TAG = "gold_macro_f1"
 GOLD_FINGERPRINT_TAG = "gold_fingerprint"
 TAXONOMY_TAG = "taxonomy"
 TAXONOMY_DIGEST_TAG = "taxonomy_digest"
-# what a training run logs as the gold's fingerprint: the gold of a champion registered before versions were tagged
-GOLD_FINGERPRINT_PARAM = "data.gold.fingerprint"
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,15 @@ class Registration:
         return [f"model version: {self.name} v{self.version} "
                 f"({'promoted' if self.promoted else 'not promoted'}: {self.reason})",
                 f"alias:         {self.alias} -> v{self.champion_version}"]
+
+
+@dataclass(frozen=True)
+class SourceScore:
+    """The registered version a new one was made from (a calibrated copy's source), with its gold macro-F1 measured
+    on the same gold papers in the same run: when that version is the champion, the two are compared directly."""
+
+    version: str
+    macro_f1: float
 
 
 class RegistryError(UserError):
@@ -96,25 +103,15 @@ def file_digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def _champion_gold(client: MlflowClient, champion: ModelVersion) -> str | None:
-    """The fingerprint of the gold the champion was scored on: its tag, else its training run's parameter."""
-    if GOLD_FINGERPRINT_TAG in champion.tags:
-        return champion.tags[GOLD_FINGERPRINT_TAG]
-    if not champion.run_id:
-        return None
-    try:
-        return client.get_run(champion.run_id).data.params.get(GOLD_FINGERPRINT_PARAM)
-    except MlflowException:  # the run was deleted: the gold is unknown
-        return None
-
-
-def _decide(client: MlflowClient, champion: ModelVersion | None, new_f1: float | None, taxonomy: str | None,
-            gold: str | None) -> tuple[bool, str]:
+def _decide(champion: ModelVersion | None, new_f1: float | None, taxonomy: str | None, gold: str | None,
+            source: SourceScore | None = None) -> tuple[bool, str]:
     """Whether the new version becomes the champion, and why.
 
-    Only when there is no champion yet, or when its gold macro-F1 beats the champion's on the same gold (both
-    fingerprints known and equal); never across taxonomies (when both are known). A champion with no score on the
-    new version's gold stays: the new version is not compared with it (set the alias by hand to move it).
+    Only when there is no champion yet, when its gold macro-F1 beats the champion's on the same gold (both
+    fingerprints known and equal), or when the champion is its `source`, scored on the same gold in the same run, and
+    it is at least as good (a calibrated copy whose answers are the champion's); never across taxonomies (when both
+    are known). A champion with no score on the new version's gold stays: the new version is not compared with it
+    (set the alias by hand to move it).
     """
     if champion is None:
         return True, "no champion yet"
@@ -125,6 +122,10 @@ def _decide(client: MlflowClient, champion: ModelVersion | None, new_f1: float |
                        "champion of another taxonomy's model (give each taxonomy its own registered model)")
     if new_f1 is None:
         return False, "no gold given: the champion stays"
+    if source is not None and source.version == str(champion.version):
+        verdict = "is at least" if new_f1 >= source.macro_f1 else "is below"
+        return new_f1 >= source.macro_f1, (f"gold macro-F1 {new_f1:.4f} {verdict} {where}'s {source.macro_f1:.4f}, "
+                                           "its source, scored on the same gold in this run")
     not_compared = f"gold macro-F1 {new_f1:.4f} not compared: "
     by_hand = "; the champion stays (move the alias by hand to promote this version)"
     old = champion.tags.get(GOLD_TAG)
@@ -132,7 +133,7 @@ def _decide(client: MlflowClient, champion: ModelVersion | None, new_f1: float |
         return False, f"{not_compared}{where} has no gold score{by_hand}"
     if gold is None:
         return False, f"{not_compared}the gold it is on has no fingerprint{by_hand}"
-    old_gold = _champion_gold(client, champion)
+    old_gold = champion.tags.get(GOLD_FINGERPRINT_TAG)
     if old_gold is None:
         return False, (f"{not_compared}{where} records no gold fingerprint, so its {float(old):.4f} may be on "
                        f"other gold{by_hand}")
@@ -147,11 +148,12 @@ def _decide(client: MlflowClient, champion: ModelVersion | None, new_f1: float |
 def register_and_promote(model_uri: str, name: str, alias: str, gold_macro_f1: float | None,
                          tags: dict[str, str] | None = None, *, taxonomy: str | None = None,
                          taxonomy_file: str | Path | None = None,
-                         gold_fingerprint: str | None = None) -> Registration:
+                         gold_fingerprint: str | None = None, source: SourceScore | None = None) -> Registration:
     """Register `model_uri` as a new version of `name`; point `alias` at it when it is the better model.
 
     The version is tagged with its gold macro-F1, `taxonomy` (the taxonomy's name), the digest of `taxonomy_file`
-    and `gold_fingerprint` (of the gold papers it was scored on), whichever are given; the champion rule uses them.
+    and `gold_fingerprint` (of the gold papers it was scored on), whichever are given; the champion rule uses them,
+    and `source` (the version it was made from, scored on the same gold in this run).
     """
     client = MlflowClient()
     version_tags = dict(tags or {})
@@ -166,8 +168,8 @@ def register_and_promote(model_uri: str, name: str, alias: str, gold_macro_f1: f
     with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Created version ..."; Registration says it
         version = mlflow.register_model(model_uri, name, tags=version_tags).version
     champion = champion_version(client, name, alias)
-    promoted, reason = _decide(client, champion, gold_macro_f1, taxonomy,
-                               gold_fingerprint if gold_macro_f1 is not None else None)
+    promoted, reason = _decide(champion, gold_macro_f1, taxonomy,
+                               gold_fingerprint if gold_macro_f1 is not None else None, source)
     if promoted:
         client.set_registered_model_alias(name, alias, version)
     return Registration(
