@@ -107,8 +107,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve_command(port: int) -> list[str]:
-    """The `make serve` command with this interpreter: uvicorn serving `scoring_app`."""
+def serve_command(port: int, mlflow_cli_model: str | None = None) -> list[str]:
+    """The `make serve` command with this interpreter: uvicorn serving `scoring_app`; or, given a model URI, MLflow's
+    own `mlflow models serve` of it (the same app from the model's artifacts, without the cap and parse-error 400s)."""
+    if mlflow_cli_model is not None:
+        return [sys.executable, "-m", "mlflow", "models", "serve", "-m", mlflow_cli_model, "--env-manager", "local",
+                "--host", "127.0.0.1", "--port", str(port)]
     return [sys.executable, "-m", "uvicorn", "--factory", APP, "--host", "127.0.0.1", "--port", str(port)]
 
 
@@ -121,18 +125,21 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def model_server(model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None,
-                 timeout: float = 180.0) -> Iterator[str]:
-    """Start the server, yield its base URL once /ping answers, then stop it and its workers."""
+def model_server(model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None, timeout: float = 180.0,
+                 mlflow_cli: bool = False) -> Iterator[str]:
+    """Start the server (`make serve`'s, or `mlflow models serve` when `mlflow_cli`), yield its base URL once /ping
+    answers, then stop it and its workers."""
     port = free_port()
-    environment = {**os.environ, MODEL_VARIABLE: model_uri}
+    environment = {**os.environ, MODEL_VARIABLE: model_uri,  # `mlflow models serve` execs the venv's `uvicorn`
+                   "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])}
     if tracking_uri:
         environment["MLFLOW_TRACKING_URI"] = tracking_uri
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "serve.log"
         with log.open("w") as output:
-            process = subprocess.Popen(serve_command(port), env=environment, stdout=output,
+            process = subprocess.Popen(serve_command(port, model_uri if mlflow_cli else None), env=environment,
+                                       stdout=output,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         try:
             deadline = time.monotonic() + timeout

@@ -82,15 +82,31 @@ def test_malformed_requests_get_a_4xx_with_a_message(server, payload):
 
 
 @pytest.fixture(scope="module")
-def taxonomy_server(tmp_path_factory) -> str:
-    """The base URL of a model server for a champion TF-IDF model logged with its taxonomy, 'mine'."""
+def taxonomy_server_store(tmp_path_factory) -> str:
+    """The tracking URI of a store whose champion is a TF-IDF model logged with its taxonomy, 'mine'."""
     papers = pd.DataFrame({"title": ["Sourdough starters", "Weeding robots"] * 4,
                            "abstract": ["gluten and oven spring", "pruning and watering plants"] * 4})
     classifier = TfidfClassifier(min_df=1).fit(papers, np.tile([[0.9, 0.1], [0.1, 0.9]], (4, 1)))
-    uri = champion_store(tmp_path_factory.mktemp("taxonomy-store"), lambda: log_pyfunc_model(
+    return champion_store(tmp_path_factory.mktemp("taxonomy-store"), lambda: log_pyfunc_model(
         classifier, ["bread", "garden"], ["Bread baking", "Garden robots"], taxonomy="mine"))
-    with model_server(tracking_uri=uri) as url:
+
+
+@pytest.fixture(scope="module")
+def taxonomy_server(taxonomy_server_store) -> str:
+    """The base URL of make serve's server for that store's champion."""
+    with model_server(tracking_uri=taxonomy_server_store) as url:
         yield url
+
+
+def test_mlflow_models_serve_serves_the_registered_model_from_its_artifacts(taxonomy_server_store):
+    # MLflow's own command (what a user without this project's Makefile runs): the same predictions, the pyfunc's own
+    # checks (a paper over its cap is a 400), without make serve's request cap.
+    with model_server(tracking_uri=taxonomy_server_store, mlflow_cli=True) as url:
+        response = invoke(url, {"dataframe_records": [{"title": "Weeding robots"}]})
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"][0]["area"] == "garden"
+        response = invoke(url, {"dataframe_records": [{"title": "x", "abstract": "y" * (MAX_PAPER_CHARS + 1)}]})
+        assert response.status_code == 400, response.text[:500]
 
 
 def test_a_rest_client_sees_the_models_taxonomy_in_every_prediction(taxonomy_server):
