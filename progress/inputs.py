@@ -16,7 +16,10 @@ _CHUNK = 1 << 20
 
 
 def count_lines(path: str | Path) -> int:
-    """Lines in a (possibly gzipped) file; 0 when it cannot be read (the dump reader reports that)."""
+    """Lines in a (possibly gzipped) regular file; 0 when it cannot be read (the dump reader reports that) or is
+    not a regular file (standard input, a pipe or a FIFO can be read only once: by the dump reader)."""
+    if not Path(path).is_file():
+        return 0
     try:
         opener = gzip.open if str(path).endswith(".gz") else open
         with opener(path, "rb") as handle:
