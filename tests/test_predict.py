@@ -106,6 +106,20 @@ def test_distinct_ids_sharing_a_title_each_get_a_row_and_only_repeats_are_droppe
     assert summary.reading.duplicates == 2 and "5 distinct papers, 2 duplicates dropped" in summary.report()
 
 
+@pytest.mark.parametrize("stdin_name", ["-", "/dev/stdin"])
+def test_papers_piped_in_are_read_whole(keyword_model, tmp_path, stdin_name):
+    # Issue 26: an input that can be read once (a pipe) lost its first 64 KiB to format detection and line counting.
+    records = [{"id": f"p{i}", "title": f"Graph paper {i}", "abstract": "Node features. " * 20} for i in range(800)]
+    body = "".join(json.dumps(record) + "\n" for record in records)
+    assert len(body) > 3 * 64 * 1024
+    output = tmp_path / "predictions.jsonl"
+    done = subprocess.run([sys.executable, str(REPO / "predict.py"), "--model", str(keyword_model), "--input",
+                           stdin_name, "--output", str(output)], input=body, capture_output=True, text=True,
+                          cwd=REPO, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert read_output(output)["id"].tolist() == [record["id"] for record in records]
+
+
 def test_csv_output_quotes_cells_a_spreadsheet_would_run_as_formulas(keyword_model, tmp_path):
     titles = ["=HYPERLINK(\"http://evil.example\",\"graph\")", "+graph", "-graph", "@SUM(A1)", "Graph = nodes"]
     source = write_jsonl(tmp_path / "dump.jsonl", [
