@@ -16,6 +16,7 @@ import pandas as pd
 from cli import UserError
 from evaluation import Scores, score
 from labeling import Taxonomy, WeakLabeler, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy, majority_areas
+from labeling.label_model import MIN_LABEL_MODEL_LFS
 from models import (
     AveragedClassifier,
     EmbeddingLogisticClassifier,
@@ -239,7 +240,9 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
         kinds = ", ".join(spec.kind for spec in taxonomy.embedding_lfs)
         _say(f"embedding LFs ({kinds}): embedding {len(frame)} papers")
         all_votes = add_embedding_lfs(taxonomy, all_votes, frame, gold.frame if gold else None, config.embeddings)
-    _say(f"fitting the label model on {len(all_votes.lfs)} LFs")
+    n_lfs = len(all_votes.lfs)
+    _say(f"fitting the label model on {n_lfs} LFs" if n_lfs >= MIN_LABEL_MODEL_LFS else
+         f"majority vote over {n_lfs} LFs (the label model needs at least {MIN_LABEL_MODEL_LFS})")
     labeler = fit_label_model(all_votes, config.label_model, names, gold.y if gold else None)
     lfs, votes, gold_votes = all_votes.lfs, all_votes.train, all_votes.gold
     keep = covered(votes)

@@ -126,6 +126,14 @@ def test_a_two_area_taxonomy_works_through_suggest_and_lfs(workspace: Path, monk
     assert "\nmajority vote on the 6 gold papers (abstains count as wrong); selected: majority_vote\n" in printed
     report = json.loads((workspace / "lfs.json").read_text())
     assert report["label_model"] is None and report["majority_vote"]["accuracy"] == 1.0
+    # Training too: majority vote gives the labels, and a model is registered.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{workspace / 'store' / 'mlruns.db'}")
+    (workspace / "train.yaml").write_text("dumps: [papers.jsonl]\ntaxonomy: mine.yaml\nend_model: {kind: tfidf}\n"
+                                          "mlflow: {experiment: mine}\n")
+    assert train.main(["--config", "train.yaml", "--no-gold"]) == 0
+    printed = capsys.readouterr().err
+    assert "majority vote over 2 LFs (the label model needs at least 3)" in printed
+    assert "model version: paper-area-classifier v1 (promoted: no champion yet)" in printed
 
 
 def test_a_single_area_is_refused_before_any_output_or_run(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
