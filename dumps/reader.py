@@ -13,7 +13,7 @@ import re
 import stat
 import zlib
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -257,10 +257,12 @@ class DumpReading:
     text), is kept with U+FFFD in their place and counted as repaired (counted once per entry: an entry spans its
     first line up to the next entry's first line; a line before the first entry, such as a CSV header, repairs no
     entry and is not counted). Each input is opened once, so `-` (standard input) and pipes are read whole.
+    Papers are de-duplicated on `key` (default: `dedupe_key`, the normalised title, as training reads them).
     """
 
     def __init__(
-        self, paths: Iterable[str | Path], format: str | None = None, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES
+        self, paths: Iterable[str | Path], format: str | None = None, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+        key: Callable[[Paper], str] = dedupe_key,
     ) -> None:
         if format is not None and format not in FORMATS:
             raise ValueError(f"unknown dump format {format!r}; expected one of {', '.join(FORMATS)}")
@@ -271,6 +273,7 @@ class DumpReading:
             raise UserError(f"{STDIN}: standard input is named twice; it can be read only once")
         self.format = format
         self.max_entry_bytes = max_entry_bytes
+        self.key = key
         self.too_long = f"entry over {max_entry_bytes:,} bytes"
         self.files: list[FileReport] = []
         self.duplicates = 0
@@ -293,7 +296,7 @@ class DumpReading:
         seen: set[bytes] = set()
         for path in self.paths:
             for paper in self._read_file(path):
-                key = hashlib.blake2b(dedupe_key(paper).encode("utf-8"), digest_size=16).digest()
+                key = hashlib.blake2b(self.key(paper).encode("utf-8"), digest_size=16).digest()
                 if key in seen:
                     self.duplicates += 1
                     continue
@@ -370,8 +373,9 @@ def any_in_range(lines: deque[int], start: int, end: float) -> bool:
 
 
 def read_dumps(
-    paths: Iterable[str | Path], format: str | None = None, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES
+    paths: Iterable[str | Path], format: str | None = None, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+    key: Callable[[Paper], str] = dedupe_key,
 ) -> DumpReading:
-    """Read dump files (`-`: standard input; format detected per file unless given), yielding distinct Papers in
-    input order; entries longer than `max_entry_bytes` are skipped and counted."""
-    return DumpReading(paths, format, max_entry_bytes)
+    """Read dump files (`-`: standard input; format detected per file unless given), yielding Papers distinct by `key`
+    in input order; entries longer than `max_entry_bytes` are skipped and counted."""
+    return DumpReading(paths, format, max_entry_bytes, key)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from cli import UserError, refuse_input_as_output
-from dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, Paper, chunks, papers_frame
+from dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, Paper, chunks, papers_frame, read_dumps
 from dumps.reader import read_start
 from prediction.engines import LocalEngine, SparkEngine, require_pyspark
 from prediction.model import DEFAULT_MODEL_URI, load_model, resolve_model_uri
@@ -20,21 +20,10 @@ from progress import InputProgress, format_seconds
 ENGINES = ("local", "spark")
 
 
-class ReadingById(DumpReading):
-    """The papers of some dumps de-duplicated on their ids, not on their titles as for training: one prediction row
-    per id. A paper without an id has the stable id of its normalised title and abstract, so of those only repeats
-    of both are dropped."""
-
-    def _papers(self) -> Iterator[Paper]:
-        seen: set[str] = set()
-        for path in self.paths:
-            for paper in self._read_file(path):
-                if paper.id in seen:
-                    self.duplicates += 1
-                    continue
-                seen.add(paper.id)
-                self.distinct += 1
-                yield paper
+def paper_id(paper: Paper) -> str:
+    """What prediction de-duplicates on: the paper's id (one row per id; a paper without an id has the stable id of
+    its normalised title and abstract, so of those only repeats of both are dropped), not the title as training."""
+    return paper.id
 
 
 class NoPapersError(UserError):
@@ -94,7 +83,7 @@ def predict_dumps(
         runner = SparkEngine(model, resolve_model_uri(model_uri), master, batch_size)
     else:
         runner = LocalEngine(model, batch_size)
-    reading = ReadingById(inputs, input_format, max_entry_bytes)
+    reading = read_dumps(inputs, input_format, max_entry_bytes, key=paper_id)
     areas: Counter[str] = Counter()
     taxonomy = None
     progress = InputProgress(inputs, stream)
