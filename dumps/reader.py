@@ -22,7 +22,7 @@ from cli import UserError
 from dumps.detect import detect_format
 from dumps.errors import DumpError, FormatProblem
 from dumps.formats import FORMATS, PARSERS
-from dumps.records import Entry, Paper, Skip, dedupe_key, replace_lone_surrogates, to_paper
+from dumps.records import Entry, Paper, Skip, dedupe_key, to_paper
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = codecs.BOM_UTF8
@@ -328,14 +328,13 @@ class DumpReading:
             if isinstance(item, Skip):
                 report.skipped[item.reason] += 1
                 continue
-            surrogates_repaired = replace_lone_surrogates(item)
             if len(item.title) + len(item.abstract) > self.max_entry_bytes:
                 report.skipped[self.too_long] += 1
             elif (paper := to_paper(item, report.path)) is None:
                 report.skipped[NO_TEXT] += 1
             else:
                 report.entries += 1
-                if bytes_repaired or surrogates_repaired:
+                if bytes_repaired or item.surrogates_replaced:
                     report.repaired[NOT_UTF8 if bytes_repaired else LONE_SURROGATES] += 1
                 yield paper
 

@@ -61,6 +61,7 @@ class Entry:
     date_text: str = ""
     id: str | None = None
     label: str | None = None
+    surrogates_replaced: bool = False  # lone surrogates (JSON escapes such as \ud800) were replaced by U+FFFD
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +80,14 @@ def collapse_whitespace(text: str) -> str:
 def visible_text(text: str) -> str:
     """`text` with whitespace collapsed, or "" when no character of it shows (only zero-width characters, say)."""
     text = collapse_whitespace(text)
+    if text[:1].isprintable() and text[:1] != " ":  # the usual case: it starts with a character that shows
+        return text
     return text if any(unicodedata.category(char) not in _INVISIBLE_CATEGORIES for char in text) else ""
 
 
-def replace_lone_surrogates(entry: Entry) -> bool:
+def replace_lone_surrogates(entry: Entry) -> None:
     """Replace the lone surrogates in the entry's text (a JSON escape such as \\ud800 without its pair: not Unicode
-    text, and not writable as UTF-8) by U+FFFD; whether there were any."""
+    text, and not writable as UTF-8) by U+FFFD, noting in `surrogates_replaced` whether there were any."""
     found = False
     for name in ("title", "abstract", "authors", "date_text", "id", "label"):
         value = getattr(entry, name)
@@ -93,7 +96,7 @@ def replace_lone_surrogates(entry: Entry) -> bool:
             repaired = [_LONE_SURROGATE.sub("\ufffd", text) for text in texts]
             setattr(entry, name, repaired[0] if isinstance(value, str) else repaired)
             found = True
-    return found
+    entry.surrogates_replaced = found
 
 
 def match_key(text: str) -> str:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 
-from dumps.records import Entry, Skip
+from dumps.records import Entry, Skip, replace_lone_surrogates
 
 DATE_KEYS = ("date", "update_date")
 LABEL_KEYS = ("label", "primary_area")
+# A JSON escape of a UTF-16 surrogate: only a line holding one can decode to a lone surrogate (checked per line, so
+# that the text of the others is not searched field by field).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class BadField(ValueError):
@@ -65,4 +69,7 @@ def parse(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[En
         except ValueError:
             yield Skip(number, "invalid JSON")
             continue
-        yield record_entry(record, number) if isinstance(record, dict) else Skip(number, "JSON is not an object")
+        entry = record_entry(record, number) if isinstance(record, dict) else Skip(number, "JSON is not an object")
+        if isinstance(entry, Entry) and _SURROGATE_ESCAPE.search(line):
+            replace_lone_surrogates(entry)
+        yield entry
