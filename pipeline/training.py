@@ -316,9 +316,10 @@ def _gold_probabilities(model: ProbabilisticClassifier, config: TrainConfig, gol
 
 
 def _command_path(path: Path) -> str:
-    """`path` as typed from the working directory: relative when inside it, else absolute."""
+    """`path` as typed in a shell from the working directory: relative when inside it, else absolute; quoted when it
+    holds characters the shell would read (`papers[2024].txt`, spaces)."""
     absolute = path.absolute()
-    return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else str(absolute)
+    return shlex.quote(str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else str(absolute))
 
 
 def print_next_steps(result: TrainResult, config: TrainConfig) -> None:
@@ -328,7 +329,7 @@ def print_next_steps(result: TrainResult, config: TrainConfig) -> None:
     shown = mask_credentials(store)
     masked = shown != store  # a password is never printed: the commands then rely on the variable being set
     environment = "" if store == repo_store_uri() or masked else f"MLFLOW_TRACKING_URI={shlex.quote(store)} "
-    make = environment + ("make" if Path.cwd() == REPO else f"make -C {REPO}")
+    make = environment + ("make" if Path.cwd() == REPO else f"make -C {shlex.quote(str(REPO))}")
     predict = f"{environment}{_command_path(Path(sys.executable))} {_command_path(REPO / 'predict.py')}"
     sample = _command_path(Path(config.dumps[0]))
     lines = [

@@ -206,6 +206,9 @@ def test_a_run_records_its_process_never_a_password_and_fails_the_runs_of_killed
     printed = capsys.readouterr().err
     assert "S3cretPass" not in printed and "store:         postgresql://admin:***@db.example/mlflow\n" in printed
     assert "next (with MLFLOW_TRACKING_URI set to the store above, its credentials for ***):\n" in printed
+    config.dumps = ["/data/my papers[2024].txt"]  # commands that work as printed: a path the shell would split or glob
+    print_next_steps(result, config)
+    assert " --input '/data/my papers[2024].txt' --output out/predictions.jsonl\n" in capsys.readouterr().err
 
 
 def test_embedding_lfs_and_calibration_are_tracked_and_the_calibration_ships(mlflow_store, tiny_bert_dir, gold_file):
