@@ -16,7 +16,7 @@ from evaluation import Scores, expected_calibration_error, score
 from labeling import Taxonomy, TaxonomyError, load_taxonomy
 from models.pyfunc import TAXONOMY_KEY
 from pipeline.data import Gold, GoldError, read_gold
-from tracking import registered_version, require_model, resolve_tracking_uri
+from tracking import load_failure, registered_version, require_model, resolve_tracking_uri
 from tracking.registry import GOLD_FINGERPRINT_TAG
 
 
@@ -29,9 +29,13 @@ def _use_store(model_uri: str) -> None:
 
 
 def load_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
-    """The pyfunc model at `model_uri`, a registry URI looked up in the project's store."""
+    """The pyfunc model at `model_uri`, a registry URI looked up in the project's store; what MLflow cannot load
+    (`runs:/x`, a broken folder) raises UserError in one line naming the URI."""
     _use_store(model_uri)
-    return mlflow.pyfunc.load_model(model_uri)
+    try:
+        return mlflow.pyfunc.load_model(model_uri)
+    except Exception as error:  # whatever the folder or URI holds that MLflow cannot load is the user's to fix
+        raise UserError(f"model {model_uri}: {load_failure(error)}") from None
 
 
 def _carried_taxonomy(metadata: dict | None) -> str | None:

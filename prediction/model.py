@@ -9,11 +9,10 @@ from pathlib import Path
 
 import mlflow
 import yaml
-from mlflow.exceptions import MlflowException
 
 from cli import UserError
 from pipeline.config import REPO, MlflowConfig
-from tracking import resolve_tracking_uri
+from tracking import load_failure, resolve_tracking_uri
 
 DEFAULT_MODEL_URI = f"models:/{MlflowConfig.registered_model}@{MlflowConfig.champion_alias}"
 _STORE_SCHEMES = ("models:/", "runs:/")
@@ -52,16 +51,6 @@ def resolve_model_uri(uri: str) -> str:
         raise ModelError(f"model {uri}: no MLflow store at {database} (train a model first: make train)")
     mlflow.set_tracking_uri(tracking_uri)
     return uri
-
-
-def load_failure(error: Exception) -> str:
-    """One line saying why MLflow could not load a model."""
-    if isinstance(error, ModuleNotFoundError):
-        return f"loading it needs the Python module {error.name!r}, which is not installed"
-    if isinstance(error, MlflowException):
-        return error.message.strip().splitlines()[0] if error.message.strip() else "MLflow cannot load it"
-    message = str(error).strip()
-    return f"cannot load it ({type(error).__name__}{': ' + message.splitlines()[0] if message else ''})"
 
 
 def load_model(uri: str = DEFAULT_MODEL_URI) -> mlflow.pyfunc.PyFuncModel:

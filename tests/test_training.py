@@ -449,3 +449,13 @@ def test_evaluate_refuses_a_label_outside_the_taxonomy(mlflow_store, tmp_path):
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == (f"error: {gold}:1: label 'astrology' is not an area of taxonomy "
                                             "'iclr2025'")
+
+
+@pytest.mark.parametrize("model", ["runs:/x", "{tmp}/no-model-here"])
+def test_evaluate_of_a_model_mlflow_cannot_load_is_one_line(mlflow_store, gold_file, tmp_path, model):
+    train(make_config(mlflow_store, kind="tfidf"))  # a store, so that the URI itself is what fails
+    (tmp_path / "no-model-here").mkdir()
+    model = model.format(tmp=tmp_path)
+    done = run_train_py("evaluate", "--model", model, "--gold", str(gold_file), store=mlflow_store)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stderr.splitlines()[-1].startswith(f"error: model {model}: ")

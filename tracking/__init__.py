@@ -11,8 +11,8 @@ from typing import Any
 
 _MODULES = {
     "tracking.artifacts": ["log_confusion_matrix", "log_figure", "log_frame", "log_label_distribution"],
-    "tracking.registry": ["Registration", "RegistryError", "SourceScore", "champion_version", "register_and_promote",
-                          "registered_version", "require_model"],
+    "tracking.registry": ["Registration", "RegistryError", "SourceScore", "champion_version", "load_failure",
+                          "register_and_promote", "registered_version", "require_model"],
     "tracking.runs": ["tracked_run"],
     "tracking.store": ["DEFAULT_ARTIFACT_ROOT", "DEFAULT_TRACKING_URI", "StoreError", "artifact_location", "connect",
                        "git_commit", "mask_credentials", "repo_store_uri", "resolve_tracking_uri",

@@ -56,6 +56,16 @@ def _first_line(error: MlflowException) -> str:
     return mask_credentials((error.message or type(error).__name__).strip().splitlines()[0])
 
 
+def load_failure(error: Exception) -> str:
+    """One line saying why MLflow could not load a model (credentials of URIs in it masked)."""
+    if isinstance(error, ModuleNotFoundError):
+        return f"loading it needs the Python module {error.name!r}, which is not installed"
+    if isinstance(error, MlflowException):
+        return _first_line(error) if error.message.strip() else "MLflow cannot load it"
+    message = mask_credentials(str(error).strip())
+    return f"cannot load it ({type(error).__name__}{': ' + message.splitlines()[0] if message else ''})"
+
+
 def champion_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
     """The version `alias` points to; None only when the alias is not set. A store error raises RegistryError."""
     try:
