@@ -5,7 +5,7 @@ input, argument types."""
 from cli.arguments import positive
 from cli.errors import Terminated, UserError, fail_cleanly
 from cli.inputs import read_utf8
-from cli.outputs import atomic_output, publish, refuse_input_as_output, temporary_beside, write_output
+from cli.outputs import atomic_output, check_output_path, publish, temporary_beside, write_output
 
-__all__ = ["Terminated", "UserError", "atomic_output", "fail_cleanly", "positive", "publish", "read_utf8",
-           "refuse_input_as_output", "temporary_beside", "write_output"]
+__all__ = ["Terminated", "UserError", "atomic_output", "check_output_path", "fail_cleanly", "positive", "publish",
+           "read_utf8", "temporary_beside", "write_output"]

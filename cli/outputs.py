@@ -16,7 +16,7 @@ from cli.errors import UserError
 PART_SUFFIX = ".part"
 
 
-def refuse_input_as_output(output: str | Path, inputs: Iterable[str | Path]) -> None:
+def check_output_path(output: str | Path, inputs: Iterable[str | Path]) -> None:
     """Check an output path before any work: raise UserError when `output` is one of `inputs` (the same file, also
     by another path or a symlink), an existing folder, or in a folder that cannot be created or written."""
     output = Path(output)

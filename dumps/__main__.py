@@ -8,7 +8,7 @@ import sys
 from collections import deque
 from pathlib import Path
 
-from cli import UserError, atomic_output, fail_cleanly, positive, refuse_input_as_output
+from cli import UserError, atomic_output, check_output_path, fail_cleanly, positive
 from dumps.formats import FORMATS
 from dumps.reader import DEFAULT_MAX_ENTRY_BYTES, DumpReading, read_dumps
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     reading = read_dumps(args.files, args.format, args.max_entry_bytes)
     if args.output:
-        refuse_input_as_output(args.output, args.files)
+        check_output_path(args.output, args.files)
         write_jsonl(reading, args.output)
     else:
         deque(reading, maxlen=0)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from cli import UserError, refuse_input_as_output, write_output
+from cli import UserError, check_output_path, write_output
 from evaluation import Scores, expected_calibration_error, score
 from labeling import Taxonomy, TaxonomyError, load_taxonomy
 from models.pyfunc import TAXONOMY_KEY
@@ -132,7 +132,7 @@ def evaluation_json(evaluation: Evaluation, model_uri: str, gold_path: str) -> d
 def run_evaluate(model_uri: str, gold_path: str, json_path: str | None, taxonomy_path: str) -> int:
     """`train.py evaluate`: print the model's taxonomy, the scores and the per-area report; optionally as JSON."""
     if json_path:
-        refuse_input_as_output(json_path, [gold_path, taxonomy_path, model_uri])
+        check_output_path(json_path, [gold_path, taxonomy_path, model_uri])
     taxonomy = load_taxonomy(taxonomy_path)
     evaluation = evaluate_model(model_uri, gold_path, taxonomy)
     scores, carried = evaluation.scores, evaluation.taxonomy

@@ -54,12 +54,12 @@ def add_init_taxonomy_arguments(parser: argparse.ArgumentParser) -> None:
 def run_init_taxonomy(args: argparse.Namespace) -> int:
     """Write a taxonomy YAML with one keyword group per area (its name), from the area table; never overwrite an
     existing file without --force."""
-    from cli import refuse_input_as_output, write_output
+    from cli import check_output_path, write_output
     from labeling.scaffold import read_area_table, scaffold_taxonomy
     from labeling.taxonomy import TaxonomyError
 
     output = Path(args.output)
-    refuse_input_as_output(output, [args.areas])
+    check_output_path(output, [args.areas])
     if output.exists() and not args.force:
         raise TaxonomyError(f"{output}: already exists (pass --force to overwrite it)")
     areas = read_area_table(args.areas)
@@ -132,7 +132,7 @@ def run_lfs(args: argparse.Namespace) -> int:
 def _lfs_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
     """The LF table's CSV (default: beside --json, else lf_table.csv) and the JSON of `lfs`, checked before any
     work: neither is an input, a folder or the other output."""
-    from cli import UserError, refuse_input_as_output
+    from cli import UserError, check_output_path
 
     json_path = Path(args.json) if args.json else None
     csv_path = Path(args.csv) if args.csv else (
@@ -140,7 +140,7 @@ def _lfs_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
     inputs = [*args.dumps, args.taxonomy, *([args.gold] if args.gold else [])]
     for output in (csv_path, json_path):
         if output is not None:
-            refuse_input_as_output(output, inputs)
+            check_output_path(output, inputs)
     if json_path and csv_path.resolve() == json_path.resolve():
         raise UserError(f"{csv_path}: is both --csv and --json (give them different files)")
     return csv_path, json_path

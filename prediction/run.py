@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from cli import UserError, refuse_input_as_output
+from cli import UserError, check_output_path
 from dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, Paper, chunks, papers_frame, read_dumps
 from dumps.reader import read_start
 from prediction.engines import LocalEngine, SparkEngine, require_pyspark
@@ -73,7 +73,7 @@ def predict_dumps(
     if engine not in ENGINES:
         raise ValueError(f"engine: must be one of {', '.join(ENGINES)}")
     output_format(output)
-    refuse_input_as_output(output, inputs)
+    check_output_path(output, inputs)
     for path in inputs:
         read_start(Path(path))  # an unreadable input fails now, not after hours of predicting
     if engine == "spark":
