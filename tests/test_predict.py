@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import champion_store
 
 from dumps import read_dumps
+from models import TfidfClassifier, log_pyfunc_model
 from prediction import (
     ModelError,
     OutputError,
@@ -181,7 +183,6 @@ def test_cli_writes_predictions_and_a_summary_of_area_counts(keyword_model, samp
 def test_a_model_logged_with_its_taxonomy_shows_it_in_the_summary_and_every_row(mlflow_store, tmp_path):
     import mlflow
 
-    from models import TfidfClassifier, log_pyfunc_model
 
     papers = pd.DataFrame({"title": ["Sourdough starters", "Weeding robots"] * 4,
                            "abstract": ["gluten and oven spring", "pruning and watering plants"] * 4})
@@ -202,11 +203,31 @@ def test_a_model_logged_with_its_taxonomy_shows_it_in_the_summary_and_every_row(
     assert list(rows.columns[:6]) == ["id", "title", "area", "area_name", "confidence", "taxonomy"]
 
 
-def test_default_model_is_the_registry_champion(keyword_registry, sample_dumps, tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", keyword_registry)
+def test_default_model_is_the_registry_champion_not_the_latest_version(keyword_model, sample_dumps, tmp_path,
+                                                                         monkeypatch):
+    import mlflow
+
+    store = tmp_path / "store"
+    store.mkdir()
+    uri = champion_store(store, lambda: mlflow.pyfunc.log_model(  # v1, the champion: the keyword model
+        name="model", python_model=str(keyword_model.parent / "keyword_model.py"),
+        signature=mlflow.models.Model.load(keyword_model).signature))
+    papers = pd.DataFrame({"title": ["Sourdough starters", "Weeding robots"] * 4, "abstract": [""] * 8})
+    later = TfidfClassifier(min_df=1).fit(papers, np.tile([[0.9, 0.1], [0.1, 0.9]], (4, 1)))
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        with mlflow.start_run(experiment_id=mlflow.get_experiment_by_name("predict-tests").experiment_id):
+            info = log_pyfunc_model(later, ["bread", "garden"], ["Bread baking", "Garden robots"], taxonomy="mine")
+        assert mlflow.register_model(info.model_uri, "paper-area-classifier").version == 2  # the latest, no alias
+    finally:
+        mlflow.set_tracking_uri(previous)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     output = tmp_path / "predictions.parquet"
     summary = predict_dumps(sample_dumps[:1], output, stream=io.StringIO())
-    assert summary.papers == len(read_output(output)) == 10
+    rows = read_output(output)
+    assert summary.papers == len(rows) == 10 and summary.taxonomy is None
+    assert set(rows["area"]) <= {"graphs", "language", "vision"}  # the keyword model's areas, not v2's
 
 
 @pytest.mark.parametrize("model, expected", [
