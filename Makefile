@@ -30,14 +30,20 @@ $(FULL): $(CORE)
 	$(PY) -m pip install -q -e '.[spark,dev]'
 	@touch $(FULL)
 
-setup: $(FULL)
+# Headless Chromium for the browser tests: Debian's package, installed by `make test` when missing (as root, as CI
+# runs), never by a test.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+setup: $(FULL) $(CHROMIUM)
 
 train: $(CORE)
 	$(PY) train.py $$ARGS
 
 # Two pytest workers, each test file on one worker (its module fixtures built once): ~10% faster than one process
 # on 2 cores, measured on the whole suite (839 s vs 934 s), which keeps CI under 20 minutes.
-test: $(FULL)
+test: $(FULL) $(CHROMIUM)
 	$(PY) -m pytest -q -n 2 --dist loadfile $$ARGS
 
 # The store is MLFLOW_TRACKING_URI when set, else the repo's mlruns.db: `python -m tracking` applies that rule.
