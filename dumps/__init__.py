@@ -1,7 +1,7 @@
 """Reading paper dumps: detect the format, parse entries into Paper records, de-duplicate."""
 
 from dumps.chunks import chunks
-from dumps.errors import DumpError
+from dumps.errors import DumpError, NoPapersError
 from dumps.formats import FORMATS
 from dumps.frame import papers_frame
 from dumps.reader import DEFAULT_MAX_ENTRY_BYTES, DumpReading, FileReport, read_dumps
@@ -10,6 +10,7 @@ from dumps.records import Paper
 __all__ = [
     "DEFAULT_MAX_ENTRY_BYTES",
     "FORMATS",
+    "NoPapersError",
     "DumpError",
     "DumpReading",
     "FileReport",

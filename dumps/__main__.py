@@ -13,13 +13,6 @@ from dumps.formats import FORMATS
 from dumps.reader import DEFAULT_MAX_ENTRY_BYTES, DumpReading, read_dumps
 
 
-def refuse_no_papers(reading: DumpReading, output: Path | None) -> None:
-    """Raise UserError, naming each file's counts, when every entry was skipped (nothing is written then)."""
-    if not reading.distinct:
-        files = "; ".join(report.describe() for report in reading.files)
-        raise UserError(f"no papers ({files})" + (f"; {output} not written" if output else ""))
-
-
 def write_jsonl(reading: DumpReading, output: Path) -> None:
     """Write one JSON object per paper; the file appears only when every paper was written, and not at all without
     papers."""
@@ -27,7 +20,7 @@ def write_jsonl(reading: DumpReading, output: Path) -> None:
         with atomic_output(output) as partial, partial.open("w", encoding="utf-8") as stream:
             for paper in reading:
                 stream.write(json.dumps(paper.to_dict(), ensure_ascii=False) + "\n")
-            refuse_no_papers(reading, output)
+            reading.require_papers(output=output)
     except OSError as error:
         raise UserError(f"{output}: cannot write: {error.strerror or error}") from None
 
@@ -46,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         write_jsonl(reading, args.output)
     else:
         deque(reading, maxlen=0)
-        refuse_no_papers(reading, None)
+        reading.require_papers()
     print(reading.summary())
     return 0
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from cli import UserError
 
 
+class NoPapersError(UserError):
+    """Every entry of the inputs was skipped: there is nothing to work on, and no output is written."""
+
+
 class DumpError(UserError):
     """A fatal problem with an input file; ``str(error)`` is one line ``path:line: reason``."""
 

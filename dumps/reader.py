@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from cli import UserError
 from dumps.detect import detect_format
-from dumps.errors import DumpError, FormatProblem
+from dumps.errors import DumpError, FormatProblem, NoPapersError
 from dumps.formats import FORMATS, PARSERS
 from dumps.records import Entry, Paper, Skip, dedupe_key, to_paper
 
@@ -291,6 +291,13 @@ class DumpReading:
         lines = [report.describe() for report in self.files]
         lines.append(f"{self.distinct} distinct papers, {self.duplicates} duplicates dropped")
         return "\n".join(lines)
+
+    def require_papers(self, what: str = "no papers", output: str | Path | None = None) -> None:
+        """Raise NoPapersError, `what` then each file's counts (and that `output` was not written), when no paper
+        was read."""
+        if not self.distinct:
+            files = "; ".join(report.describe() for report in self.files)
+            raise NoPapersError(f"{what} ({files})" + (f"; {output} not written" if output else ""))
 
     def _papers(self) -> Iterator[Paper]:
         seen: set[bytes] = set()

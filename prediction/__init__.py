@@ -3,7 +3,7 @@
 from prediction.engines import LocalEngine, SparkEngine
 from prediction.model import DEFAULT_MODEL_URI, ModelError, load_model, resolve_model_uri
 from prediction.outputs import OUTPUT_FORMATS, OutputError, PredictionWriter, output_format, prediction_rows
-from prediction.run import ENGINES, NoPapersError, PredictionSummary, predict_dumps
+from prediction.run import ENGINES, PredictionSummary, predict_dumps
 
 __all__ = [
     "DEFAULT_MODEL_URI",
@@ -11,7 +11,6 @@ __all__ = [
     "OUTPUT_FORMATS",
     "LocalEngine",
     "ModelError",
-    "NoPapersError",
     "OutputError",
     "PredictionSummary",
     "PredictionWriter",

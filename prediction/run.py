@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from cli import UserError, check_output_path
+from cli import check_output_path
 from dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, Paper, chunks, papers_frame, read_dumps
 from dumps.reader import read_start
 from prediction.engines import LocalEngine, SparkEngine, require_pyspark
@@ -24,10 +24,6 @@ def paper_id(paper: Paper) -> str:
     """What prediction de-duplicates on: the paper's id (one row per id; a paper without an id has the stable id of
     its normalised title and abstract, so of those only repeats of both are dropped), not the title as training."""
     return paper.id
-
-
-class NoPapersError(UserError):
-    """Every entry of the inputs was skipped: there is nothing to predict, and no output is written."""
 
 
 @dataclass
@@ -68,7 +64,7 @@ def predict_dumps(
     atomically.
 
     Entries longer than `max_entry_bytes` are skipped and counted. Inputs without a single paper raise
-    NoPapersError and write nothing; an output that is one of the inputs is refused (UserError).
+    dumps.NoPapersError and write nothing; an output that is one of the inputs is refused (UserError).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine: must be one of {', '.join(ENGINES)}")
@@ -97,9 +93,7 @@ def predict_dumps(
                 writer.write(rows)
                 areas.update(rows["area_name"])
                 progress.update(len(chunk), chunk[-1].source)
-            if not reading.distinct:
-                files = "; ".join(report.describe() for report in reading.files)
-                raise NoPapersError(f"no papers to predict ({files}); {output} not written")
+            reading.require_papers("no papers to predict", output)
     finally:
         seconds = progress.close()
     return PredictionSummary(Path(output), reading, areas, seconds, taxonomy)
