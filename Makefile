@@ -46,14 +46,14 @@ train: $(CORE)
 test: $(FULL) $(CHROMIUM)
 	$(PY) -m pytest -q -n 2 --dist loadfile $$ARGS
 
-# The store is MLFLOW_TRACKING_URI when set, else the repo's mlruns.db: `python -m tracking` applies that rule.
+# The store is MLFLOW_TRACKING_URI when set, else the repo's mlruns.db: `python -m paper_areas.tracking` applies that rule.
 ui: $(CORE)
-	@uri="$$($(PY) -m tracking)" && echo "MLflow UI over $$uri on http://127.0.0.1:$${PORT:-5000}" && \
+	@uri="$$($(PY) -m paper_areas.tracking)" && echo "MLflow UI over $$uri on http://127.0.0.1:$${PORT:-5000}" && \
 		exec $(VENV)/bin/mlflow ui --backend-store-uri "$$uri" --host 127.0.0.1 --port "$${PORT:-5000}"
 
 # MLflow's scoring app (the protocol of `mlflow models serve`) with prediction/serving.py's request limits.
 serve: $(CORE)
-	@uri="$$($(PY) -m tracking --model "$$MODEL")" && echo "serving $$MODEL from $$uri" && \
+	@uri="$$($(PY) -m paper_areas.tracking --model "$$MODEL")" && echo "serving $$MODEL from $$uri" && \
 		MLFLOW_TRACKING_URI="$$uri" PAPER_AREAS_MODEL="$$MODEL" exec $(PY) -m uvicorn --factory \
 		prediction.serving:scoring_app --host 127.0.0.1 --port "$${PORT:-5001}"
 

@@ -6,19 +6,19 @@
 
 from __future__ import annotations
 
-from cli.environment import set_run_environment
+from paper_areas.core.environment import set_run_environment
 
 set_run_environment()
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
 
-from cli import fail_cleanly, positive  # noqa: E402
+from paper_areas.core import fail_cleanly, positive  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dumps import DEFAULT_MAX_ENTRY_BYTES, FORMATS
-    from prediction import DEFAULT_MODEL_URI, ENGINES
+    from paper_areas.dumps import DEFAULT_MAX_ENTRY_BYTES, FORMATS
+    from paper_areas.prediction import DEFAULT_MODEL_URI, ENGINES
 
     parser = argparse.ArgumentParser(prog="predict.py", description="Predict the research area of every paper.")
     parser.add_argument("--input", nargs="+", required=True, metavar="PATH", help="dumps (any format, gzip ok)")
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from prediction import predict_dumps
+    from paper_areas.prediction import predict_dumps
 
     parser = build_parser()
     args = parser.parse_args(argv)

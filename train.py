@@ -13,16 +13,16 @@
 
 from __future__ import annotations
 
-from cli.environment import set_run_environment
+from paper_areas.core.environment import set_run_environment
 
 set_run_environment()
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
 
-from cli import fail_cleanly  # noqa: E402
-from pipeline import lf_commands  # noqa: E402  (light: the commands import the labelling stack when they run)
-from pipeline.config import CALIBRATIONS, DEFAULT_TAXONOMY, END_MODEL_KINDS  # noqa: E402
+from paper_areas.core import fail_cleanly  # noqa: E402
+from paper_areas.pipeline import lf_commands  # noqa: E402  (light: the commands import the labelling stack when they run)
+from paper_areas.pipeline.config import CALIBRATIONS, DEFAULT_TAXONOMY, END_MODEL_KINDS  # noqa: E402
 
 TRAIN = "train"  # the subcommand a command line without one runs
 
@@ -70,7 +70,7 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_training(args: argparse.Namespace) -> int:
-    from pipeline.config import load_config  # light: a bad config fails before MLflow and torch are loaded
+    from paper_areas.pipeline.config import load_config  # light: a bad config fails before MLflow and torch are loaded
 
     overrides = {
         "dumps": args.dumps,
@@ -84,7 +84,7 @@ def run_training(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides)
     if args.no_gold:
         config.gold = None
-    from pipeline.training import print_next_steps, print_summary, train
+    from paper_areas.pipeline.training import print_next_steps, print_summary, train
 
     result = train(config)
     print_summary(result.scores)
@@ -93,13 +93,13 @@ def run_training(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from pipeline.evaluate import run_evaluate as evaluate
+    from paper_areas.pipeline.evaluate import run_evaluate as evaluate
 
     return evaluate(args.model, args.gold, args.json, args.taxonomy)
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    from pipeline.calibrate import run_calibrate as calibrate
+    from paper_areas.pipeline.calibrate import run_calibrate as calibrate
 
     return calibrate(args.model, args.gold, args.taxonomy, args.kind, args.class_offsets)
 

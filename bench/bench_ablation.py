@@ -25,9 +25,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from bench_weak_labels import CENTROID, CONFIG_LM, DEFAULT_CACHE, iclr_papers, labelers, markdown  # noqa: E402
 
-from evaluation import score, split_by_id  # noqa: E402
 from labeling import EmbeddingLFs, WeakLabeler, apply_lfs, covered, keyword_lfs, vote_shares  # noqa: E402
 from models import EmbeddingLogisticClassifier, SentenceEncoder, TfidfClassifier, TopLabelIsotonic, cross_fitted_ece  # noqa: E402
+from models.evaluation import score, split_by_id  # noqa: E402
 from models.text import frame_texts  # noqa: E402
 
 

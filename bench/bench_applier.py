@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from snorkel.labeling import PandasLFApplier
 
-from dumps import papers_frame, read_dumps
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
+from paper_areas.dumps import papers_frame, read_dumps
 
 REPO = Path(__file__).resolve().parents[1]
 

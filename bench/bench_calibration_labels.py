@@ -24,12 +24,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import mlflow  # noqa: E402
 import numpy as np  # noqa: E402
 
-from evaluation import expected_calibration_error, split_by_id  # noqa: E402
 from labeling import load_taxonomy  # noqa: E402
 from models import CALIBRATORS  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
-from pipeline.data import read_gold  # noqa: E402
-from tracking import resolve_tracking_uri  # noqa: E402
+from models.evaluation import expected_calibration_error, split_by_id  # noqa: E402
+from paper_areas.pipeline.config import load_config  # noqa: E402
+from paper_areas.pipeline.data import read_gold  # noqa: E402
+from paper_areas.tracking import resolve_tracking_uri  # noqa: E402
 
 LABELS = (25, 50, 100, 200, 400)
 

@@ -31,12 +31,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import mlflow  # noqa: E402
 import numpy as np  # noqa: E402
 
-from evaluation import expected_calibration_error, reliability_diagram, split_by_id  # noqa: E402
 from labeling import load_taxonomy  # noqa: E402
 from models import AveragedClassifier, TopLabelIsotonic, TopLabelLogistic  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
-from pipeline.data import read_gold  # noqa: E402
-from tracking import registered_version  # noqa: E402
+from models.evaluation import expected_calibration_error, reliability_diagram, split_by_id  # noqa: E402
+from paper_areas.pipeline.config import load_config  # noqa: E402
+from paper_areas.pipeline.data import read_gold  # noqa: E402
+from paper_areas.tracking import registered_version  # noqa: E402
 
 
 @dataclass

@@ -20,14 +20,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from evaluation import score  # noqa: E402
 from labeling import covered, keyword_lfs, load_taxonomy, majority_areas  # noqa: E402
 from models import TfidfClassifier  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
-from pipeline.corpus import read_corpus  # noqa: E402
-from pipeline.data import read_gold  # noqa: E402
-from pipeline.sampling import stratified_sample  # noqa: E402
-from pipeline.weak_labels import Votes, add_embedding_lfs, fit_label_model  # noqa: E402
+from models.evaluation import score  # noqa: E402
+from paper_areas.pipeline.config import load_config  # noqa: E402
+from paper_areas.pipeline.corpus import read_corpus  # noqa: E402
+from paper_areas.pipeline.data import read_gold  # noqa: E402
+from paper_areas.pipeline.sampling import stratified_sample  # noqa: E402
+from paper_areas.pipeline.weak_labels import Votes, add_embedding_lfs, fit_label_model  # noqa: E402
 
 
 def main() -> None:

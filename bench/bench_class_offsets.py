@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from bench_calibration_transfer import View, views  # noqa: E402
 
-from evaluation import score  # noqa: E402
 from labeling import load_taxonomy  # noqa: E402
 from models import cross_fitted_ece, new_calibrator  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
+from models.evaluation import score  # noqa: E402
+from paper_areas.pipeline.config import load_config  # noqa: E402
 
 
 def scored(view: View, predicted: np.ndarray, names: list[str]) -> str:

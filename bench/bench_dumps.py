@@ -17,7 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dumps import read_dumps  # noqa: E402
+from paper_areas.dumps import read_dumps  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "data" / "iclr2024-corpus.jsonl"
 TEXT_TARGET_BYTES = 4_000_000

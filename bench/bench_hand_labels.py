@@ -33,11 +33,11 @@ import numpy as np  # noqa: E402
 from bench_calibration_transfer import views  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
 
-from evaluation import score  # noqa: E402
 from labeling import load_taxonomy  # noqa: E402
 from models import EmbeddingLogisticClassifier, TfidfClassifier, frame_texts, new_calibrator  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
-from pipeline.data import read_gold  # noqa: E402
+from models.evaluation import score  # noqa: E402
+from paper_areas.pipeline.config import load_config  # noqa: E402
+from paper_areas.pipeline.data import read_gold  # noqa: E402
 
 # A learner: (training papers, their gold indices, test papers, number of areas) -> test probabilities.
 Learner = Callable[..., np.ndarray]

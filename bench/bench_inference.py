@@ -40,8 +40,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import models.encoder as encoding  # noqa: E402
-from evaluation import score  # noqa: E402
 from models import AveragedClassifier, MiniLMClassifier, ZeroShotClassifier, frame_texts, load_classifier  # noqa: E402
+from models.evaluation import score  # noqa: E402
 from models.onnx_int8 import fused_onnx  # noqa: E402
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "iclr2025-dev.jsonl"
@@ -54,7 +54,7 @@ def load_model(uri: str, areas: list[str]) -> tuple[MiniLMClassifier, list[str]]
         return load_classifier(uri), areas
     import mlflow
 
-    from tracking import resolve_tracking_uri
+    from paper_areas.tracking import resolve_tracking_uri
 
     mlflow.set_tracking_uri(resolve_tracking_uri())  # MLFLOW_TRACKING_URI, else the repo's mlruns.db
     classifier = load_classifier(mlflow.artifacts.download_artifacts(f"{uri.rstrip('/')}/artifacts/classifier"))

@@ -34,10 +34,10 @@ from bench_weak_labels import CENTROID, DEFAULT_CACHE, iclr_papers  # noqa: E402
 from torch import nn  # noqa: E402
 from transformers import get_linear_schedule_with_warmup  # noqa: E402
 
-from evaluation import expected_calibration_error, score, split_by_id  # noqa: E402
 from labeling import EmbeddingLFs, WeakLabeler, apply_lfs, covered, keyword_lfs, vote_shares  # noqa: E402
 from models import SentenceEncoder  # noqa: E402
 from models import encoder as minilm_parts  # noqa: E402
+from models.evaluation import expected_calibration_error, score, split_by_id  # noqa: E402
 from models.text import frame_texts  # noqa: E402
 
 LAMBDA = float(os.environ.get("LAMBDA", "0.1"))

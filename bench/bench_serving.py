@@ -19,10 +19,10 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dumps import read_dumps  # noqa: E402
-from prediction.model import DEFAULT_MODEL_URI, resolve_model_uri  # noqa: E402
-from prediction.serving import model_server  # noqa: E402
-from tracking import resolve_tracking_uri  # noqa: E402
+from paper_areas.dumps import read_dumps  # noqa: E402
+from paper_areas.prediction.model import DEFAULT_MODEL_URI, resolve_model_uri  # noqa: E402
+from paper_areas.prediction.serving import model_server  # noqa: E402
+from paper_areas.tracking import resolve_tracking_uri  # noqa: E402
 
 
 def main() -> None:

@@ -35,8 +35,8 @@ from labeling import WeakLabeler, apply_lfs, covered, keyword_lfs, load_taxonomy
 from models import TfidfClassifier, frame_texts  # noqa: E402
 from models.soft_logistic import MIN_WEIGHT, SoftmaxRegression  # noqa: E402
 from models.text import check_soft_labels  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
-from pipeline.data import read_gold, read_papers  # noqa: E402
+from paper_areas.pipeline.config import load_config  # noqa: E402
+from paper_areas.pipeline.data import read_gold, read_papers  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "data" / "iclr2024-corpus.jsonl"
 DEV = REPO.parent / "shared" / "data" / "iclr2025-dev.jsonl"

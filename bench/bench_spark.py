@@ -23,10 +23,10 @@ from bench_predict import CORPUS, synthetic_dump
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dumps import papers_frame, read_dumps  # noqa: E402
 from labeling import apply_lfs, keyword_lfs, load_taxonomy  # noqa: E402
 from labeling.spark import apply_lfs_spark, spark_session  # noqa: E402
-from prediction import DEFAULT_MODEL_URI, predict_dumps  # noqa: E402
+from paper_areas.dumps import papers_frame, read_dumps  # noqa: E402
+from paper_areas.prediction import DEFAULT_MODEL_URI, predict_dumps  # noqa: E402
 
 
 def timed(function, *args, **kwargs) -> tuple[float, object]:

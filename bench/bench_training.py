@@ -25,12 +25,12 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 import mlflow  # noqa: E402
 import numpy as np  # noqa: E402
 
-from evaluation import score  # noqa: E402
 from labeling import load_taxonomy  # noqa: E402
 from models import ZeroShotClassifier  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
-from pipeline.data import read_gold  # noqa: E402
-from tracking import resolve_tracking_uri  # noqa: E402
+from models.evaluation import score  # noqa: E402
+from paper_areas.pipeline.config import load_config  # noqa: E402
+from paper_areas.pipeline.data import read_gold  # noqa: E402
+from paper_areas.tracking import resolve_tracking_uri  # noqa: E402
 
 CONFIG = REPO / "configs" / "iclr.yaml"
 

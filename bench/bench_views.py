@@ -26,11 +26,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import mlflow  # noqa: E402
 import numpy as np  # noqa: E402
 
-from evaluation import score, split_by_id  # noqa: E402
 from labeling import load_taxonomy  # noqa: E402
 from models import CALIBRATORS, cross_fitted_ece  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
-from pipeline.data import read_gold  # noqa: E402
+from models.evaluation import score, split_by_id  # noqa: E402
+from paper_areas.pipeline.config import load_config  # noqa: E402
+from paper_areas.pipeline.data import read_gold  # noqa: E402
 
 KINDS = ("minilm", "tfidf", "embedding")
 

@@ -28,7 +28,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from evaluation import expected_calibration_error, score, split_by_id  # noqa: E402
 from labeling import (  # noqa: E402
     EmbeddingLFs,
     EmbeddingLFSpec,
@@ -48,9 +47,10 @@ from models import (  # noqa: E402
     TopLabelIsotonic,
     cross_fitted_ece,
 )
+from models.evaluation import expected_calibration_error, score, split_by_id  # noqa: E402
 from models.text import frame_texts  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
-from pipeline.data import read_gold, read_papers  # noqa: E402
+from paper_areas.pipeline.config import load_config  # noqa: E402
+from paper_areas.pipeline.data import read_gold, read_papers  # noqa: E402
 
 CONFIG = REPO / "configs" / "iclr.yaml"
 DEFAULT_LM = {"epochs": 100, "lr": 0.01, "l2": 0.0}  # WeakLabeler's defaults

@@ -38,8 +38,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cli.errors import UserError, fail_cleanly
-from tracking.store import sqlite_path
+from paper_areas.core.errors import UserError, fail_cleanly
+from paper_areas.tracking.store import sqlite_path
 
 WIDTH, HEIGHT = 1600, 900
 METRICS = ("gold.end_model.accuracy", "gold.end_model.macro_f1")

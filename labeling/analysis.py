@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from snorkel.labeling import LFAnalysis
 
-from evaluation import ABSTAIN
 from labeling.label_model import covered
+from models.evaluation import ABSTAIN
 
 
 class NamedLF(Protocol):

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evaluation import ABSTAIN
 from labeling.lfs import KeywordLF, text_of
 from labeling.terms import WORD, Term, fold
+from models.evaluation import ABSTAIN
 
 _NONE = np.empty(0, dtype=np.intp)
 _SEPARATOR = "\x00"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation import ABSTAIN
 from labeling.taxonomy import EmbeddingLFSpec, Taxonomy
+from models.evaluation import ABSTAIN
 
 
 @dataclass(frozen=True)

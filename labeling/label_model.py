@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from snorkel.labeling.model import LabelModel
 
-from evaluation import ABSTAIN, Scores, score
+from models.evaluation import ABSTAIN, Scores, score
 
 PREDICTORS = ("label_model", "majority_vote")
 PRIORS = ("estimate", "uniform")

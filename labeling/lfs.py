@@ -7,9 +7,9 @@ from typing import Any
 
 from snorkel.labeling import LabelingFunction
 
-from evaluation import ABSTAIN
 from labeling.taxonomy import KeywordGroup, Taxonomy
 from labeling.terms import Term
+from models.evaluation import ABSTAIN
 
 FIELDS = {"title": ("title",), "abstract": ("abstract",), "either": ("title", "abstract")}
 

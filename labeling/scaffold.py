@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from cli import read_utf8
 from labeling.taxonomy import MIN_AREAS, SLUG_RULE, TaxonomyError, is_slug, parse_taxonomy
+from paper_areas.core import read_utf8
 
 _NOT_SLUG = re.compile(r"[\W_]+")
 HEADER = """\

@@ -13,14 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation import ABSTAIN
 from labeling.applier import apply_lfs
 from labeling.label_model import WeakLabeler
 from labeling.lfs import KeywordLF
+from models.evaluation import ABSTAIN
+from paper_areas.core.shipping import ship_code
 
 LOCAL_MASTER = "local[*]"
-REPO = Path(__file__).resolve().parents[1]
-SHIPPED_PACKAGES = ("dumps", "evaluation", "labeling", "models")  # what Python workers import
 # Driver heap unless SPARK_DRIVER_MEMORY says otherwise: in local mode the driver runs every task, and Spark's 1g
 # default ran out of heap turning a 1M-paper corpus into a DataFrame.
 DRIVER_MEMORY = "8g"
@@ -63,10 +62,10 @@ def _ship_code(spark) -> None:
         return
     folder = Path(tempfile.mkdtemp(prefix="paper-areas-spark-"))
     archive = folder / "paper_areas_code.zip"
+    code = ship_code(folder / "code")[0].parent
     with zipfile.ZipFile(archive, "w") as zipped:
-        for package in SHIPPED_PACKAGES:
-            for path in sorted((REPO / package).rglob("*.py")):
-                zipped.write(path, path.relative_to(REPO).as_posix())
+        for path in sorted(code.rglob("*.py")):
+            zipped.write(path, path.relative_to(code).as_posix())
     context.addPyFile(str(archive))
     context._paper_areas_zip = archive
     # addPyFile also puts the zip on the driver's sys.path; the driver keeps importing the real files

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from cli import UserError, read_utf8
 from labeling.terms import Term, compile_term
+from paper_areas.core import UserError, read_utf8
 
 SCOPES = ("title", "abstract", "either")
 EMBEDDING_LF_KINDS = ("centroid", "description")

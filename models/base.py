@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cli import UserError
-from evaluation import score
 from models.calibration import Calibrator, TemperatureScaling, calibrator_from_state
+from models.evaluation import score
 from models.text import check_soft_labels, frame_texts
+from paper_areas.core import UserError
 
 CONFIG_FILE = "classifier.json"
 

@@ -12,7 +12,7 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit, log_softmax, logit
 from sklearn.isotonic import IsotonicRegression
 
-from evaluation import expected_calibration_error
+from models.evaluation import expected_calibration_error
 
 LOG_TEMPERATURE_BOUNDS = (-3.0, 3.0)  # temperatures from 0.05 to 20
 

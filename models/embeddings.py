@@ -22,7 +22,7 @@ from models.encoder import (
     tokenize,
     torch_threads,
 )
-from progress import Progress
+from paper_areas.core.progress import Progress
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 CACHE_CHUNK = 512  # texts embedded between cache writes and progress lines; an interrupted run keeps its work

@@ -31,7 +31,7 @@ from models.encoder import (
 )
 from models.onnx_int8 import export_int8_onnx, onnx_forward
 from models.text import frame_texts
-from progress import Progress
+from paper_areas.core.progress import Progress
 
 HEAD_FILE = "head.safetensors"
 INT8_ONNX_FILE = "model.int8.onnx"

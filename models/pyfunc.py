@@ -16,13 +16,13 @@ from mlflow.models.model import ModelInfo
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
 from mlflow.types.schema import ColSpec, Schema
 
-import evaluation
 from models.base import ProbabilisticClassifier, read_config
 from models.embedding_logistic import EmbeddingLogisticClassifier
 from models.ensemble import AveragedClassifier
 from models.minilm import MiniLMClassifier
 from models.text import TEXT_COLUMNS, InputError, frame_texts
 from models.tfidf import TfidfClassifier
+from paper_areas.core.shipping import ship_code
 
 _logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def _log_model(classifier: ProbabilisticClassifier, python_model: PaperAreaModel
             name=name,
             python_model=python_model,
             artifacts={CLASSIFIER_ARTIFACT: str(saved)},
-            code_paths=[str(Path(__file__).parent), str(Path(evaluation.__file__).parent)],
+            code_paths=[str(path) for path in ship_code(Path(tmp) / "code")],
             signature=_signature(python_model.slugs, taxonomy),
             metadata={TAXONOMY_KEY: taxonomy} if taxonomy is not None else None,
             input_example=INPUT_EXAMPLE,

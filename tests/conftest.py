@@ -197,8 +197,8 @@ def seed_training_set(sample_dumps):
     covered paper's share of keyword-LF votes (papers no LF votes for are left out)."""
     import numpy as np
 
-    from dumps import papers_frame, read_dumps
     from labeling import apply_lfs, keyword_lfs, load_taxonomy
+    from paper_areas.dumps import papers_frame, read_dumps
 
     taxonomy = load_taxonomy(REPO / "configs" / "taxonomies" / "iclr2025.yaml")
     frame = papers_frame(read_dumps(sample_dumps))

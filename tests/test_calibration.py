@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from scipy.special import expit, logit, softmax
 
-from evaluation import expected_calibration_error, reliability_diagram, reliability_table, split_by_id
 from models import (
     CalibrationChain,
     ClassOffsets,
@@ -20,6 +19,7 @@ from models import (
     new_calibrator,
 )
 from models.calibration import calibrator_from_state
+from models.evaluation import expected_calibration_error, reliability_diagram, reliability_table, split_by_id
 
 
 def calibrated_model(n: int, k: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

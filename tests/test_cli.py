@@ -1,5 +1,5 @@
-"""cli/: one-line user errors, Ctrl-C and SIGTERM on real predict.py and `python -m dumps` processes, atomic outputs
-that never replace an input and whose stale temporaries the next run removes."""
+"""paper_areas/core: one-line user errors, Ctrl-C and SIGTERM on real predict.py and `python -m paper_areas.dumps`
+processes, atomic outputs that never replace an input and whose stale temporaries the next run removes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import UserError, atomic_output, fail_cleanly
+from paper_areas.core import UserError, atomic_output, fail_cleanly
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,7 +93,7 @@ def test_sigterm_during_predict_leaves_no_temporary_and_exits_143(keyword_model,
 def test_ctrl_c_or_sigterm_during_python_m_dumps_is_one_line_and_leaves_no_file(tmp_path, signum, status, message):
     source = graph_dump(tmp_path / "dump.jsonl", 500_000)  # seconds of reading even on a quiet machine
     output = tmp_path / "papers.jsonl"
-    result = stop_midway([sys.executable, "-m", "dumps", str(source), "--output", str(output)],
+    result = stop_midway([sys.executable, "-m", "paper_areas.dumps", str(source), "--output", str(output)],
                          ".papers.jsonl.*.part", tmp_path, signum)
     assert (result.returncode, result.stderr, result.stdout) == (status, f"{message}\n", "")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["dump.jsonl"]
@@ -135,7 +135,7 @@ def test_an_output_that_is_an_input_is_refused_and_the_input_kept(keyword_model,
     if alias == "hardlink":
         os.link(source, output)
     args = (["predict.py", "--input", str(source), "--output", str(output), "--model", str(keyword_model)]
-            if command == "predict" else ["-m", "dumps", str(source), "--output", str(output)])
+            if command == "predict" else ["-m", "paper_areas.dumps", str(source), "--output", str(output)])
     result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=180)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == (f"error: {output}: is the input {source}; writing there would replace it "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import DEFAULT_CONFIG, ConfigError, load_config
+from paper_areas.pipeline.config import DEFAULT_CONFIG, ConfigError, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from dumps import FORMATS, DumpError, Paper, papers_frame, read_dumps
-from dumps.detect import detect_format
-from dumps.formats import PARSERS
-from dumps.records import parse_date, stable_id
+from paper_areas.dumps import FORMATS, DumpError, Paper, papers_frame, read_dumps
+from paper_areas.dumps.detect import detect_format
+from paper_areas.dumps.formats import PARSERS
+from paper_areas.dumps.records import parse_date, stable_id
 
 SEED_ENTRIES = {"000": 10, "001": 51, "002": 43, "003": 285, "004": 63}
 SEED_FORMATS = {"000": "abstract-lines", "001": "hf-daily", "002": "hf-daily", "003": "conference", "004": "hf-daily"}

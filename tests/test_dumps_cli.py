@@ -1,4 +1,4 @@
-"""The `python -m dumps` command line: summary, --output, and one-line errors with exit status 2."""
+"""The `python -m paper_areas.dumps` command line: summary, --output, and one-line errors with exit status 2."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dumps", *map(str, args)], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "paper_areas.dumps", *map(str, args)], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
 
 
@@ -64,8 +64,8 @@ def test_a_50_mb_line_is_skipped_with_bounded_memory(tmp_path):
     output = tmp_path / "papers.jsonl"
     measure = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(done.returncode)")
-    done = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "dumps", str(path), "--output",
-                           str(output)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "paper_areas.dumps", str(path),
+                           "--output", str(output)], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == f"{path}: jsonl, 1 entries, 1 skipped (1 entry over 1,048,576 bytes)"
@@ -87,7 +87,7 @@ def test_piped_input_is_read_whole_once(tmp_path, source, compress, args):
     content = many_papers_jsonl()
     assert len(content) > 2 * 64 * 1024
     output = tmp_path / "papers.jsonl"
-    done = subprocess.run([sys.executable, "-m", "dumps", source, *args, "--output", str(output)], cwd=REPO,
+    done = subprocess.run([sys.executable, "-m", "paper_areas.dumps", source, *args, "--output", str(output)], cwd=REPO,
                           input=gzip.compress(content) if compress else content, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr
     name = "<stdin>" if source == "-" else source
@@ -101,7 +101,7 @@ def test_a_fifo_is_read_whole_once(tmp_path):
     source.write_bytes(many_papers_jsonl())
     os.mkfifo(fifo)
     writer = subprocess.Popen(["sh", "-c", 'cat "$0" > "$1"', str(source), str(fifo)])
-    reader = subprocess.Popen([sys.executable, "-m", "dumps", str(fifo), "--output", str(output)], cwd=REPO,
+    reader = subprocess.Popen([sys.executable, "-m", "paper_areas.dumps", str(fifo), "--output", str(output)], cwd=REPO,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         stdout, stderr = reader.communicate(timeout=60)
@@ -113,8 +113,8 @@ def test_a_fifo_is_read_whole_once(tmp_path):
 
 
 def test_standard_input_named_twice_is_refused():
-    done = subprocess.run([sys.executable, "-m", "dumps", "-", "-"], cwd=REPO, input="", capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "paper_areas.dumps", "-", "-"], cwd=REPO, input="",
+                          capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "error: -: standard input is named twice; it can be read only once\n"
 

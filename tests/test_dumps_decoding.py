@@ -1,5 +1,6 @@
 """Lenient decoding (issue 11): a stray byte that is not UTF-8 becomes U+FFFD and its paper is kept and counted as
-repaired; only a file that is mostly not text (binary) is refused, by `python -m dumps` and predict.py alike."""
+repaired; only a file that is mostly not text (binary) is refused, by `python -m paper_areas.dumps` and predict.py
+alike."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dumps import DumpError, read_dumps
-from dumps.reader import LONE_SURROGATES, MAX_NOT_TEXT_SHARE, NOT_UTF8, SNIFF_BYTES
+from paper_areas.dumps import DumpError, read_dumps
+from paper_areas.dumps.reader import LONE_SURROGATES, MAX_NOT_TEXT_SHARE, NOT_UTF8, SNIFF_BYTES
 
 REPO = Path(__file__).resolve().parents[1]
 REPAIRED = f"1 repaired (1 {NOT_UTF8})"
@@ -128,7 +129,7 @@ def test_the_share_of_bytes_that_are_not_text_decides_on_the_first_sample(tmp_pa
 
 
 def run_dumps(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dumps", *map(str, args)], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "paper_areas.dumps", *map(str, args)], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
 
 

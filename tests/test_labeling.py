@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from snorkel.labeling import PandasLFApplier
 
-from dumps import papers_frame, read_dumps
 from labeling import TaxonomyError, apply_lfs, compile_term, keyword_lfs, load_taxonomy, parse_taxonomy
+from paper_areas.dumps import papers_frame, read_dumps
 
 REAL_TAXONOMY = Path(__file__).resolve().parents[1] / "configs" / "taxonomies" / "iclr2025.yaml"
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from labeling import WeakLabeler, area_coverage, covered, gold_class_balance, keyword_lfs, lf_table, load_taxonomy
-from pipeline import lf_commands
+from paper_areas.pipeline import lf_commands
 from tests.test_labeling import write_small_taxonomy
 
 
@@ -112,8 +112,8 @@ def small_taxonomy(tmp_path: Path) -> Path:
 @pytest.fixture
 def seed_gold(tmp_path: Path, sample_dumps: list[Path], small_taxonomy: Path) -> Path:
     """The seeds with votes as a gold file, labelled by their highest vote: a known answer."""
-    from dumps import papers_frame, read_dumps
     from labeling import apply_lfs
+    from paper_areas.dumps import papers_frame, read_dumps
 
     frame = papers_frame(read_dumps(sample_dumps))
     taxonomy = load_taxonomy(small_taxonomy)
@@ -153,7 +153,7 @@ def test_lfs_command_on_seeds(tmp_path: Path, sample_dumps: list[Path], small_ta
 
 def test_lfs_command_rejects_unknown_gold_label(tmp_path: Path, sample_dumps: list[Path],
                                                 small_taxonomy: Path) -> None:
-    from pipeline.data import GoldError
+    from paper_areas.pipeline.data import GoldError
 
     gold = tmp_path / "gold.jsonl"
     gold.write_text('{"id": "1", "title": "t", "abstract": "a long enough abstract", "label": "astrology"}\n')

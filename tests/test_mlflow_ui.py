@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from dumps import papers_frame, read_dumps
 from labeling import load_taxonomy
-from pipeline.config import REPO, load_config
-from pipeline.training import train
+from paper_areas.dumps import papers_frame, read_dumps
+from paper_areas.pipeline.config import REPO, load_config
+from paper_areas.pipeline.training import train
 
 SCRIPT = REPO / "docs" / "screenshot_runs.py"
 

@@ -16,9 +16,10 @@ import pandas as pd
 import pytest
 from conftest import champion_store
 
-from dumps import read_dumps
 from models import TfidfClassifier, log_pyfunc_model
-from prediction import (
+from paper_areas.dumps import read_dumps
+from paper_areas.dumps.progress import InputProgress
+from paper_areas.prediction import (
     ModelError,
     OutputError,
     PredictionWriter,
@@ -26,7 +27,6 @@ from prediction import (
     predict_dumps,
     prediction_rows,
 )
-from progress import InputProgress
 
 REPO = Path(__file__).resolve().parents[1]
 TOP_COLUMNS = ["top1_area", "top1_prob", "top2_area", "top2_prob"]
@@ -339,8 +339,8 @@ def test_an_over_long_entry_is_skipped_and_counted_and_the_rest_predicted(keywor
 
 
 def test_a_paper_over_the_models_cap_is_one_line_naming_where(tfidf_registry, tmp_path, monkeypatch):
-    from cli import UserError
     from models.pyfunc import MAX_PAPER_CHARS
+    from paper_areas.core import UserError
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tfidf_registry)
     source = write_jsonl(tmp_path / "dump.jsonl", [
@@ -356,7 +356,7 @@ def test_a_paper_over_the_models_cap_is_one_line_naming_where(tfidf_registry, tm
 
 def test_predict_py_with_the_int8_minilm_champion_matches_the_classifier_in_process(minilm_champion, sample_dumps,
                                                                                     tmp_path):
-    from dumps import papers_frame
+    from paper_areas.dumps import papers_frame
 
     output = tmp_path / "predictions.jsonl"
     result = run_predict("--input", *map(str, sample_dumps), "--output", str(output), "--top-k", "2",

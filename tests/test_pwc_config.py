@@ -12,8 +12,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from labeling import load_taxonomy
-from pipeline.config import REPO, load_config
-from pipeline.training import train
+from paper_areas.pipeline.config import REPO, load_config
+from paper_areas.pipeline.training import train
 from tests.conftest import SHARED_DATA
 
 

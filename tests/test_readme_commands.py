@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from labeling import load_taxonomy
-from prediction.serving import free_port
+from paper_areas.prediction.serving import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -155,8 +155,8 @@ def test_a_store_outside_the_repo_holds_runs_artifacts_and_serves(checkout, tmp_
     assert (tmp_path / "mlruns.db").is_file()
     assert list((tmp_path / "mlartifacts").glob("*/models/*/artifacts/MLmodel")) or \
         list((tmp_path / "mlartifacts").rglob("MLmodel")), "the model's artifacts are not beside the store"
-    done = subprocess.run([".venv/bin/python", "-m", "tracking"], cwd=checkout, env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run([".venv/bin/python", "-m", "paper_areas.tracking"], cwd=checkout, env=env,
+                          capture_output=True, text=True, timeout=60)
     assert done.stdout == f"{store}\n"
 
     serve(checkout, env)  # the model's artifacts are found beside the outside store (the UI is the first test's)

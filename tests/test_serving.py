@@ -11,7 +11,7 @@ from conftest import champion_store
 
 from models import TfidfClassifier, log_pyfunc_model
 from models.pyfunc import MAX_PAPER_CHARS
-from prediction.serving import MAX_REQUEST_BYTES, model_server
+from paper_areas.prediction.serving import MAX_REQUEST_BYTES, model_server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

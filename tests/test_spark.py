@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dumps import papers_frame, read_dumps
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
-from prediction import predict_dumps
+from paper_areas.dumps import papers_frame, read_dumps
+from paper_areas.prediction import predict_dumps
 
 pytestmark = pytest.mark.spark
 REPO = Path(__file__).resolve().parents[1]
@@ -89,7 +89,7 @@ def test_probabilistic_labels_on_spark_equal_the_local_ones(spark, sample_dumps)
 def test_training_with_the_spark_engine_samples_and_registers(spark, mlflow_store):
     from mlflow.tracking import MlflowClient
 
-    from pipeline.training import train
+    from paper_areas.pipeline.training import train
     from tests.test_training import make_config
 
     config = make_config(mlflow_store, kind="tfidf", max_papers=200)

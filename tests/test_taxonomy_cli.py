@@ -14,7 +14,7 @@ import pytest
 from labeling import load_taxonomy
 from labeling.scaffold import read_area_table, scaffold_taxonomy
 from labeling.suggest import BASES
-from pipeline import lf_commands
+from paper_areas.pipeline import lf_commands
 
 REPO = Path(__file__).resolve().parents[1]
 AREA_TABLE = """name,description
@@ -138,7 +138,7 @@ def test_a_two_area_taxonomy_works_through_suggest_and_lfs(workspace: Path, monk
 
 def test_a_single_area_is_refused_before_any_output_or_run(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import train
-    from cli import UserError
+    from paper_areas.core import UserError
 
     monkeypatch.chdir(workspace)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{workspace / 'store' / 'mlruns.db'}")

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tracking import (
+from paper_areas.tracking import (
     RegistryError,
     SourceScore,
     StoreError,
@@ -58,7 +58,7 @@ def run_tracking_module(*args: str, cwd: Path, uri: str | None) -> subprocess.Co
     env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
     if uri is not None:
         env["MLFLOW_TRACKING_URI"] = uri
-    return subprocess.run([sys.executable, "-m", "tracking", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "paper_areas.tracking", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)
 
 
@@ -245,7 +245,7 @@ import sys, time
 from pathlib import Path
 
 import mlflow  # imported before both start, so that they connect at the same moment
-from tracking import connect
+from paper_areas.tracking import connect
 
 Path(sys.argv[1]).touch()
 while len(list(Path.cwd().glob("ready-*"))) < 2:
@@ -268,7 +268,7 @@ def test_two_first_trainings_set_up_one_new_store_at_once(tmp_path):
 KILLED = """
 import os, signal, sys, tempfile
 
-from tracking import tracked_run
+from paper_areas.tracking import tracked_run
 
 with tracked_run(sys.argv[1], "killed") as run:
     folder = tempfile.mkdtemp()  # as MLflow copies the model a run logs

@@ -15,9 +15,6 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from cli import UserError
-from dumps import papers_frame, read_dumps
-from evaluation import expected_calibration_error, split_by_id
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
 from models import (
     NO_GOLD_MAPS,
@@ -28,11 +25,14 @@ from models import (
     log_pyfunc_model,
     new_calibrator,
 )
-from pipeline.calibrate import calibrate_registered
-from pipeline.config import REPO, load_config
-from pipeline.data import GoldError, read_gold
-from pipeline.training import print_next_steps, train
-from tracking import connect, register_and_promote
+from models.evaluation import expected_calibration_error, split_by_id
+from paper_areas.core import UserError
+from paper_areas.dumps import papers_frame, read_dumps
+from paper_areas.pipeline.calibrate import calibrate_registered
+from paper_areas.pipeline.config import REPO, load_config
+from paper_areas.pipeline.data import GoldError, read_gold
+from paper_areas.pipeline.training import print_next_steps, train
+from paper_areas.tracking import connect, register_and_promote
 
 MODEL = "paper-area-classifier"
 

@@ -12,14 +12,14 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 import labeling.label_model
-import pipeline.corpus
-from dumps import Paper, papers_frame, read_dumps
+import paper_areas.pipeline.corpus
 from labeling import WeakLabeler, apply_lfs, keyword_lfs, load_taxonomy, majority_areas
-from pipeline.config import ConfigError, load_config
-from pipeline.corpus import TextSpill, read_corpus, text_keys
-from pipeline.data import fingerprint
-from pipeline.sampling import stratified_sample, stratum_quotas
-from pipeline.training import train
+from paper_areas.dumps import Paper, papers_frame, read_dumps
+from paper_areas.pipeline.config import ConfigError, load_config
+from paper_areas.pipeline.corpus import TextSpill, read_corpus, text_keys
+from paper_areas.pipeline.data import fingerprint
+from paper_areas.pipeline.sampling import stratified_sample, stratum_quotas
+from paper_areas.pipeline.training import train
 from tests.test_training import make_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def test_text_spill_reads_back_any_rows() -> None:
 @pytest.mark.parametrize("chunk", [100_000, 97])
 def test_corpus_votes_equal_the_label_matrix_of_all_papers(sample_dumps, monkeypatch, chunk) -> None:
     """One chunk in this process, or many chunks in worker processes: the same votes and fingerprint."""
-    monkeypatch.setattr(pipeline.corpus, "CHUNK_PAPERS", chunk)
+    monkeypatch.setattr(paper_areas.pipeline.corpus, "CHUNK_PAPERS", chunk)
     lfs = keyword_lfs(load_taxonomy(TAXONOMY))
     frame = papers_frame(read_dumps(sample_dumps))
     corpus = read_corpus([str(path) for path in sample_dumps], lfs, stream=io.StringIO())

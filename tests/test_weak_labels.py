@@ -197,8 +197,8 @@ def test_keyword_and_embedding_votes_stack_for_the_label_model() -> None:
 
 
 def test_the_label_model_of_a_two_area_taxonomy_is_majority_vote() -> None:
-    from pipeline.config import LabelModelConfig
-    from pipeline.weak_labels import Votes, fit_label_model
+    from paper_areas.pipeline.config import LabelModelConfig
+    from paper_areas.pipeline.weak_labels import Votes, fit_label_model
 
     taxonomy = parse_taxonomy({"name": "t", "areas": AREAS[:2]})
     frame = pd.DataFrame({"title": ["An image", "A sentence", "Image and sentence", "Nothing"], "abstract": [""] * 4})

@@ -1,0 +1,87 @@
+"""Papers for training and gold papers with their area indices, read through the dump reader."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from labeling import Taxonomy
+from paper_areas.core import UserError
+from paper_areas.dumps import papers_frame, read_dumps
+
+
+class DataError(UserError):
+    """Dumps that leave nothing to train on or score; the message names the files and what was skipped."""
+
+
+class GoldError(UserError):
+    """A gold file whose labels do not fit the taxonomy; the message names file:line."""
+
+
+@dataclass
+class Gold:
+    frame: pd.DataFrame
+    y: np.ndarray  # area index of each gold paper
+
+    def fingerprint(self) -> str:
+        """The digest of the gold papers and their labels: scores are compared only on the same papers labelled
+        alike (relabelled papers are other gold)."""
+        digest = Fingerprint()
+        digest.update(self.frame)
+        digest.update_labels(self.y)
+        return digest.hexdigest()
+
+
+def read_papers(paths: list[str], verbose: bool = True) -> pd.DataFrame:
+    """All distinct papers of `paths` as a frame (columns id, title, abstract, authors, date, source, label).
+
+    Not a single paper raises DataError with the reader's summary (what was skipped in which file).
+    """
+    reading = read_dumps(paths)
+    frame = papers_frame(reading)
+    if not len(frame):
+        raise DataError("no papers in " + "; ".join(reading.summary().splitlines()))
+    if verbose:
+        print(reading.summary(), file=sys.stderr)
+    return frame
+
+
+def read_gold(path: str, taxonomy: Taxonomy, verbose: bool = True) -> Gold:
+    """Labelled papers of `path`; every label must be an area name (or slug) of `taxonomy`."""
+    frame = read_papers([path], verbose=verbose)
+    y = np.empty(len(frame), dtype=int)
+    for i, (label, source) in enumerate(zip(frame["label"], frame["source"], strict=True)):
+        if not label:
+            raise GoldError(f"{source}: gold paper has no label")
+        try:
+            y[i] = taxonomy.index(label)
+        except KeyError:
+            raise GoldError(f"{source}: label {label!r} is not an area of taxonomy {taxonomy.name!r}") from None
+    return Gold(frame=frame, y=y)
+
+
+class Fingerprint:
+    """A short digest of papers' ids and texts, fed frame by frame (the same for one frame or its rows in chunks)."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+
+    def update(self, frame: pd.DataFrame) -> None:
+        self._sha.update(pd.util.hash_pandas_object(frame[["id", "title", "abstract"]], index=False).to_numpy())
+
+    def update_labels(self, y: np.ndarray) -> None:
+        self._sha.update(np.asarray(y, dtype=np.int64).tobytes())
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()[:16]
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """The digest of a frame's papers, logged so runs on the same data can be matched."""
+    digest = Fingerprint()
+    digest.update(frame)
+    return digest.hexdigest()

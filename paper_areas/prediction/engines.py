@@ -1,0 +1,74 @@
+"""Where the model runs: in this process (local) or on Spark through `mlflow.pyfunc.spark_udf`."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from paper_areas.core import UserError
+
+INPUT_COLUMNS = ["title", "abstract"]
+SPARK_CHUNK = 100_000  # papers per Spark job: big enough to amortise the job start-up, small enough for memory
+
+
+class LocalEngine:
+    """Predicts chunks of `batch_size` papers with the model loaded in this process."""
+
+    def __init__(self, model: mlflow.pyfunc.PyFuncModel, batch_size: int) -> None:
+        self.model = model
+        self.chunk_size = batch_size
+
+    def predict(self, papers: pd.DataFrame) -> pd.DataFrame:
+        """The pyfunc output for a frame with `title` and `abstract`, one row a paper, in order; input the model
+        refuses (such as a paper over its length cap, models.pyfunc.MAX_PAPER_CHARS) raises UserError naming it."""
+        try:
+            return self.model.predict(papers[INPUT_COLUMNS]).reset_index(drop=True)
+        except MlflowException as error:
+            if error.get_http_status_code() != 400:
+                raise
+            raise UserError(f"the model refuses the papers from {papers['source'].iloc[0]} on: {error.message} "
+                            "(rows counted from there)") from None
+
+
+def result_schema(model: mlflow.pyfunc.PyFuncModel) -> str:
+    """The Spark DDL of the pyfunc's output columns, read off a one-paper prediction."""
+    probe = model.predict(pd.DataFrame({"title": ["probe"], "abstract": [""]}))
+    types = ("double" if pd.api.types.is_float_dtype(dtype) else "bigint" if pd.api.types.is_integer_dtype(dtype)
+             else "string" for dtype in probe.dtypes)
+    return ", ".join(f"`{column}` {kind}" for column, kind in zip(probe.columns, types, strict=True))
+
+
+def require_pyspark() -> None:
+    """Raise UserError with the install command when pyspark (the `spark` extra) is not installed."""
+    try:
+        import pyspark  # noqa: F401
+    except ModuleNotFoundError:
+        raise UserError("the Spark engine needs pyspark: pip install -e '.[spark]'") from None
+
+
+class SparkEngine:
+    """Predicts chunks of papers as Spark DataFrames with the model as a `spark_udf` (`env_manager="local"`)."""
+
+    def __init__(self, model: mlflow.pyfunc.PyFuncModel, model_uri: str, master: str | None, batch_size: int,
+                 chunk_size: int = SPARK_CHUNK) -> None:
+        from labeling.spark import spark_session  # Spark is an optional extra
+
+        self.spark = spark_session(master)
+        self.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_size))
+        self.udf = mlflow.pyfunc.spark_udf(self.spark, model_uri, result_type=result_schema(model),
+                                           env_manager="local")
+        self.chunk_size = max(batch_size, chunk_size)
+
+    def predict(self, papers: pd.DataFrame) -> pd.DataFrame:
+        """The same rows as `LocalEngine.predict`, computed on the Spark cluster."""
+        from pyspark.sql.functions import struct
+
+        rows = papers[INPUT_COLUMNS].fillna("").assign(row=np.arange(len(papers), dtype=np.int64))
+        # Arrow slices the local data into batches of maxRecordsPerBatch: one task per core instead
+        frame = self.spark.createDataFrame(rows).coalesce(self.spark.sparkContext.defaultParallelism)
+        # one struct argument reaches the pyfunc as a frame with these column names (the model has no input schema)
+        papers_struct = struct(*INPUT_COLUMNS)
+        predicted = frame.select("row", self.udf(papers_struct).alias("predicted")).select("row", "predicted.*")
+        return predicted.toPandas().sort_values("row").drop(columns="row").reset_index(drop=True)
