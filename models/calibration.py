@@ -120,7 +120,8 @@ class TopLabelLogistic:
     right" on gold area indices: a two-parameter, smooth top-label map (Platt scaling of `confidence`).
 
     Its two numbers carry from one taxonomy to another where a step function fitted to one gold set does not, which
-    is what a run without gold uses (`NO_GOLD_MAPS`). The other areas share the rest as in `TopLabelIsotonic`.
+    is what a run without gold uses (`models.registry.NO_GOLD_MAPS`). The other areas share the rest as in
+    `TopLabelIsotonic`.
     """
 
     KIND: ClassVar[str] = "logistic"
@@ -234,16 +235,6 @@ def new_calibrator(kind: str, class_offsets: bool = False) -> Calibrator:
     if not steps:
         raise ValueError("nothing to calibrate: kind 'none' without class offsets")
     return steps[0] if len(steps) == 1 else CalibrationChain(steps)
-
-
-# Top-label logistic maps for a run without gold, by end model: fitted on the dev gold of both shipped taxonomies
-# (ICLR 2025's 21 areas, Papers with Code's 16), each taxonomy's models uncalibrated; measured on each taxonomy with
-# the map fitted on the other taxonomy alone (bench/bench_calibration_transfer.py, BENCHMARKS.md).
-NO_GOLD_MAPS: dict[str, TopLabelLogistic] = {
-    "minilm+tfidf": TopLabelLogistic(slope=0.338, intercept=-0.300),
-    "minilm": TopLabelLogistic(slope=0.341, intercept=-0.639),
-    "tfidf": TopLabelLogistic(slope=0.284, intercept=-0.207),
-}
 
 
 # Every calibrator a saved model can hold, by its KIND.

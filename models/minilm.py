@@ -59,8 +59,8 @@ class MiniLMClassifier(ProbabilisticClassifier):
     max_length: int = 128
     epochs: int = 3
     batch_size: int = 16
-    learning_rate: float = 5e-5
-    frozen_layers: int = 0
+    learning_rate: float = 1e-4
+    frozen_layers: int = 2
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     seed: int = 0

@@ -16,12 +16,9 @@ from mlflow.models.model import ModelInfo
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
 from mlflow.types.schema import ColSpec, Schema
 
-from models.base import ProbabilisticClassifier, read_config
-from models.embedding_logistic import EmbeddingLogisticClassifier
-from models.ensemble import AveragedClassifier
-from models.minilm import MiniLMClassifier
+from models.base import ProbabilisticClassifier
+from models.registry import load_classifier
 from models.text import TEXT_COLUMNS, InputError, frame_texts
-from models.tfidf import TfidfClassifier
 from paper_areas.core.shipping import ship_code
 
 _logger = logging.getLogger(__name__)
@@ -29,8 +26,6 @@ _logger = logging.getLogger(__name__)
 CLASSIFIER_ARTIFACT = "classifier"
 SHOWN_ROWS = 5
 MAX_PAPER_CHARS = 1 << 20  # a paper's title and abstract together: predict.py's default --max-entry-bytes
-SAVED_KINDS: dict[str, type] = {"minilm": MiniLMClassifier, "tfidf": TfidfClassifier,
-                                 "embedding_logistic": EmbeddingLogisticClassifier}
 TAXONOMY_KEY = "taxonomy"  # the MLmodel metadata key and the output column naming the model's taxonomy
 REQUIREMENTS = (
     "mlflow",
@@ -50,16 +45,6 @@ INPUT_EXAMPLE = pd.DataFrame(
         "abstract": ["We pretrain a transformer on protein sequences with a contrastive objective.", ""],
     }
 )
-
-
-def load_classifier(directory: str | Path) -> ProbabilisticClassifier:
-    """Any classifier saved with its `save` method, by the kind in its config (an average loads its members)."""
-    kind, _, _ = read_config(directory)
-    if kind == AveragedClassifier.KIND:
-        return AveragedClassifier.load(directory, load_classifier)
-    if kind not in SAVED_KINDS:
-        raise ValueError(f"{directory}: unknown classifier kind {kind!r}")
-    return SAVED_KINDS[kind].load(directory)
 
 
 def area_frame(probabilities: np.ndarray, slugs: list[str], names: list[str],

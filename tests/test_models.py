@@ -12,14 +12,17 @@ from transformers import AutoModel
 
 import models.encoder
 import models.minilm
+import models.registry
 from models import (
     AveragedClassifier,
     MiniLMClassifier,
     TfidfClassifier,
     TopLabelIsotonic,
     ZeroShotClassifier,
+    build_end_model,
     frame_texts,
     load_classifier,
+    no_gold_map,
     paper_text,
 )
 from models.encoder import load_tokenizer, run_sorted, tokenize
@@ -45,7 +48,8 @@ def toy_papers(n_per_area: int = 20, seed: int = 0) -> tuple[pd.DataFrame, np.nd
 
 
 def tiny_minilm(tiny_bert_dir, **params) -> MiniLMClassifier:
-    settings = {"epochs": 4, "batch_size": 8, "learning_rate": 3e-3, "max_length": 32, "warmup_ratio": 0.0}
+    settings = {"epochs": 4, "batch_size": 8, "learning_rate": 3e-3, "max_length": 32, "warmup_ratio": 0.0,
+                "frozen_layers": 0}
     return MiniLMClassifier(model_path=str(tiny_bert_dir), **(settings | params))
 
 
@@ -252,3 +256,31 @@ def test_zero_shot_scores_each_paper_against_each_description(tiny_bert_dir):
     assert probabilities.shape == (3, 3)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
     assert list(classifier.predict(frame)) == [2, 1, 0]
+
+
+def test_the_registry_builds_each_kind_from_config_keys_and_averages_in_the_order_given():
+    settings = {"end_model.seed": 7, "end_model.model_path": None, "end_model.max_length": 64, "end_model.epochs": 1,
+                "end_model.batch_size": 4, "end_model.learning_rate": 0.01, "end_model.frozen_layers": 1,
+                "embeddings.model_path": None, "embeddings.max_length": 32, "embeddings.cache_dir": None}
+    assert build_end_model(["tfidf"], settings) == TfidfClassifier(seed=7)
+    average = build_end_model(["tfidf", "minilm"], settings)
+    assert isinstance(average, AveragedClassifier)
+    assert average.members[1] == MiniLMClassifier(max_length=64, epochs=1, batch_size=4, learning_rate=0.01,
+                                                  frozen_layers=1, seed=7)
+    for kind, entry in models.registry.END_MODELS.items():  # saved folders name the class's KIND
+        assert getattr(entry.estimator_class(), "KIND", kind) == entry.saved_kind
+
+
+def test_the_no_gold_map_of_an_average_does_not_depend_on_member_order():
+    assert no_gold_map(["tfidf", "minilm"]).state() == no_gold_map(["minilm", "tfidf"]).state()
+    assert no_gold_map(["minilm", "tfidf"]) is not no_gold_map(["minilm", "tfidf"])  # a copy each time
+    assert no_gold_map(["embedding"]) is None
+
+
+def test_importing_the_kinds_loads_no_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, models.registry; print(sorted({'torch', 'transformers', 'mlflow'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

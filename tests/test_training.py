@@ -17,13 +17,13 @@ from mlflow.tracking import MlflowClient
 
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
 from models import (
-    NO_GOLD_MAPS,
     ClassOffsets,
     TemperatureScaling,
     TfidfClassifier,
     TopLabelIsotonic,
     log_pyfunc_model,
     new_calibrator,
+    no_gold_map,
 )
 from models.evaluation import expected_calibration_error, split_by_id
 from paper_areas.core import UserError
@@ -268,11 +268,11 @@ def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_fi
     assert run.data.tags["calibration"] == "logistic map shipped for tfidf (no gold)"
     assert "confidence calibration: logistic map shipped for tfidf (no gold)" in done.stderr
     classifier = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").unwrap_python_model().classifier
-    assert classifier.calibrator_.state() == NO_GOLD_MAPS["tfidf"].state()
+    shipped = no_gold_map(["tfidf"])
+    assert classifier.calibrator_.state() == shipped.state()
     frame = papers_frame(read_dumps(sample_dumps))
     raw = classifier.calibrate(None).predict_proba(frame)
-    np.testing.assert_allclose(classifier.calibrate(NO_GOLD_MAPS["tfidf"]).predict_proba(frame),
-                               NO_GOLD_MAPS["tfidf"].transform(raw))
+    np.testing.assert_allclose(classifier.calibrate(shipped).predict_proba(frame), shipped.transform(raw))
     assert f"run id:        {run_id} (experiment " in done.stderr
     assert "model version: paper-area-classifier v1 (promoted: no champion yet)" in done.stderr
     assert "alias:         champion -> v1" in done.stderr

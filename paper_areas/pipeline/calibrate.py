@@ -3,7 +3,6 @@ a few hundred labelled papers, no retraining, a new version of the same model); 
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 
@@ -13,13 +12,13 @@ from mlflow.tracking import MlflowClient
 
 from labeling import load_taxonomy
 from models import (
-    NO_GOLD_MAPS,
     Calibrator,
     CrossFitted,
     ProbabilisticClassifier,
     cross_fitted_ece,
     log_pyfunc_model,
     new_calibrator,
+    no_gold_map,
 )
 from models.evaluation import reliability_diagram, score, split_by_id
 from paper_areas.core import UserError
@@ -83,15 +82,17 @@ def fit_calibration(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gold,
     return crossed
 
 
-def calibrate_without_gold(model: ProbabilisticClassifier, end_model: str, setting: str) -> str:
-    """Without gold: unless `setting` is "none", calibrate `model` with the map shipped for its `end_model`
-    (`NO_GOLD_MAPS`: fitted on other taxonomies' gold); tag the active run with what was done and return that."""
-    shipped = NO_GOLD_MAPS.get(end_model) if setting == "shipped" else None
+def calibrate_without_gold(model: ProbabilisticClassifier, kinds: list[str], setting: str) -> str:
+    """Without gold: unless `setting` is "none", calibrate `model` with the map shipped for its `kinds`
+    (`models.registry.NO_GOLD_MAPS`: fitted on other taxonomies' gold); tag the active run with what was done and
+    return that."""
+    end_model = "+".join(kinds)
+    shipped = no_gold_map(kinds) if setting == "shipped" else None
     if shipped is None:
         why = "end_model.calibration_without_gold: none" if setting == "none" else f"no map shipped for {end_model}"
         done = f"none (no gold; {why})"
     else:
-        model.calibrate(copy.deepcopy(shipped))
+        model.calibrate(shipped)
         mlflow.log_metrics(_calibration_numbers(shipped))
         done = f"{shipped.KIND} map shipped for {end_model} (no gold)"
     mlflow.set_tag("calibration", done)

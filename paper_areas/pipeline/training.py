@@ -15,14 +15,7 @@ import pandas as pd
 
 from labeling import Taxonomy, WeakLabeler, apply_lfs, covered, keyword_lfs, lf_table, load_taxonomy, majority_areas
 from labeling.label_model import MIN_LABEL_MODEL_LFS
-from models import (
-    AveragedClassifier,
-    EmbeddingLogisticClassifier,
-    MiniLMClassifier,
-    ProbabilisticClassifier,
-    TfidfClassifier,
-    log_pyfunc_model,
-)
+from models import AveragedClassifier, ProbabilisticClassifier, build_end_model, log_pyfunc_model
 from models.evaluation import Scores, score
 from paper_areas.core import UserError
 from paper_areas.pipeline.calibrate import (
@@ -69,37 +62,9 @@ def _say(message: str) -> None:
     print(f"[{time.perf_counter() - _STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def build_end_model(config: TrainConfig) -> ProbabilisticClassifier:
-    """The end model of `end_model.kind`, or with `end_model.average_with` the average of it and those."""
-    kinds = config.end_model.kinds
-    if len(kinds) == 1:
-        return _single_end_model(kinds[0], config)
-    return AveragedClassifier([_single_end_model(kind, config) for kind in kinds])
-
-
 def end_model_name(config: TrainConfig) -> str:
     """`minilm`, or for an average its kinds joined: `minilm+tfidf`."""
     return "+".join(config.end_model.kinds)
-
-
-def _single_end_model(kind: str, config: TrainConfig) -> ProbabilisticClassifier:
-    """One end model (`embedding`: logistic regression on the frozen `embeddings` encoder)."""
-    end = config.end_model
-    if kind == "tfidf":
-        return TfidfClassifier(seed=end.seed)
-    if kind == "embedding":
-        encoder = config.embeddings
-        return EmbeddingLogisticClassifier(model_path=encoder.model_path, max_length=encoder.max_length,
-                                           cache_dir=encoder.cache_dir, seed=end.seed)
-    return MiniLMClassifier(
-        model_path=end.model_path,
-        max_length=end.max_length,
-        epochs=end.epochs,
-        batch_size=end.batch_size,
-        learning_rate=end.learning_rate,
-        frozen_layers=end.frozen_layers,
-        seed=end.seed,
-    )
 
 
 def _log_dataset(frame: pd.DataFrame, source: str, name: str, context: str, targets: str | None = None) -> None:
@@ -269,7 +234,7 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
     def log_epoch(row: dict) -> None:
         mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=int(row["epoch"]))
 
-    model = build_end_model(config)
+    model = build_end_model(config.end_model.kinds, config.flat())
     model.fit(train_frame, soft_labels, eval_set=(gold.frame, gold.y) if gold else None, on_epoch=log_epoch)
     mlflow.set_tag("end_model.best_epoch", str(model.best_epoch_))
     scores: dict[str, Scores] = {}
@@ -290,7 +255,7 @@ def _train_in_run(config: TrainConfig, inputs: _Inputs, run_id: str) -> tuple[Re
         distributions["gold"] = np.bincount(gold.y, minlength=len(names)) / len(gold.y)
         distributions["end model on gold"] = np.bincount(predicted, minlength=len(names)) / len(predicted)
     else:
-        done = calibrate_without_gold(model, end_model_name(config), config.end_model.calibration_without_gold)
+        done = calibrate_without_gold(model, config.end_model.kinds, config.end_model.calibration_without_gold)
         _say(f"confidence calibration: {done}")
     log_label_distribution(distributions, taxonomy.slugs, "labeling/label_distribution.png")
 
