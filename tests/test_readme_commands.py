@@ -1,6 +1,7 @@
-"""The README's commands, in order, on a fresh copy of the repo: `make train`, the printed predict command,
-`make serve` with one request, `make ui`; then training and serving with a store outside the repo. Nothing stray is
-left."""
+"""The README's commands, in order, on a fresh copy of the repo: `make train`, the printed predict command, the
+Python example, `make serve` with one request, `make ui`; then training and serving with a store outside the repo.
+Nothing stray is left. And, fast: every link of the README and docs/ leads to a file, every config key is in
+docs/configuration.md."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from pathlib import Path
 import pytest
 
 from labeling import load_taxonomy
+from paper_areas.pipeline.config import load_config
 from paper_areas.prediction.serving import free_port
 
-pytestmark = pytest.mark.slow
-
 REPO = Path(__file__).resolve().parents[1]
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")  # a Markdown link's target, without its #anchor
 TRAIN_ARGS = 'ARGS=--end-model tfidf'  # the fast end model; everything else is the README's default job
 REQUEST = {"dataframe_records": [{"title": "Diffusion models for molecules", "abstract": ""}]}
 
@@ -104,6 +106,13 @@ def post(url: str, body: dict) -> list[dict]:
         return json.loads(response.read())["predictions"]
 
 
+def readme_block(readme: str, after: str, language: str) -> str:
+    """The fenced `language` code block that follows the text `after` in the README."""
+    block = re.search(re.escape(after) + rf".*?```{language}\n(.*?)```", readme, re.S)
+    assert block, f"no ```{language} block after {after!r} in the README"
+    return block.group(1)
+
+
 def serve(checkout: Path, env: dict[str, str]) -> None:
     """`make serve` answers one request with a champion's prediction."""
     port = free_port()
@@ -121,10 +130,11 @@ def browse(checkout: Path, env: dict[str, str]) -> None:
             assert response.status == 200 and b"MLflow" in response.read()
 
 
+@pytest.mark.slow
 def test_readme_commands_work_in_order_on_a_fresh_copy(checkout):
     readme = (checkout / "README.md").read_text()
-    block = re.search(r"and the next commands, which work as printed:\n\n```bash\n(.*?)```", readme, re.S)
-    readme_commands = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+    block = readme_block(readme, "and the next commands, which work as printed:", "bash")
+    readme_commands = [line.split("#")[0].strip() for line in block.splitlines()]
     before = files(checkout)
     env = environment(None)
 
@@ -137,6 +147,12 @@ def test_readme_commands_work_in_order_on_a_fresh_copy(checkout):
     assert predict.returncode == 0, predict.stderr[-3000:]
     assert len((checkout / "out" / "predictions.jsonl").read_text().splitlines()) > 0
 
+    example = subprocess.run([".venv/bin/python", "-c", readme_block(readme, "## Use it from Python", "python")],
+                             cwd=checkout, env=env, capture_output=True, text=True, timeout=600)
+    assert example.returncode == 0, example.stderr[-3000:]
+    slugs = load_taxonomy(checkout / "configs/taxonomies/iclr2025.yaml").slugs
+    assert set(example.stdout.split()) & set(slugs), example.stdout  # the printed frame names the paper's area
+
     serve(checkout, env)
     browse(checkout, env)
     created = files(checkout) - before
@@ -144,6 +160,7 @@ def test_readme_commands_work_in_order_on_a_fresh_copy(checkout):
     assert {path.split("/")[0] for path in created} == {"mlruns.db", "mlartifacts", "out"}, sorted(created)
 
 
+@pytest.mark.slow
 def test_a_store_outside_the_repo_holds_runs_artifacts_and_serves(checkout, tmp_path):
     store = f"sqlite:///{tmp_path}/mlruns.db"
     env = environment(store)
@@ -163,6 +180,7 @@ def test_a_store_outside_the_repo_holds_runs_artifacts_and_serves(checkout, tmp_
     assert files(checkout) == before  # nothing written into the checkout
 
 
+@pytest.mark.slow
 def test_make_variables_are_values_never_shell_commands(checkout, tmp_path):
     injected = tmp_path / "injected"
     env = environment(f"sqlite:///{tmp_path}/mlruns.db")
@@ -172,3 +190,28 @@ def test_make_variables_are_values_never_shell_commands(checkout, tmp_path):
     done = subprocess.run(["make", "train", "ARGS=--end-model tfidf --help"], cwd=checkout, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "--end-model" in done.stdout  # ARGS still splits into several flags
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_link_of_the_readme_and_docs_leads_to_a_file(page):
+    """Links into the repo (bench results included) lead to a file; links out of it (../shared/data) are not
+    checked: a fresh clone may not have them."""
+    targets = [(page.parent / target).resolve() for target in LINK.findall(page.read_text()) if "://" not in target]
+    assert targets, f"{page.name} links to nothing"
+    missing = sorted({str(target.relative_to(REPO)) for target in targets
+                      if target.is_relative_to(REPO) and not target.exists()})
+    assert not missing, f"{page.name} links to files that do not exist: {missing}"
+
+
+def test_every_config_key_is_documented_with_its_default():
+    """Each key of the config schema has a row in its section of docs/configuration.md: `| `key` | default |`."""
+    keys_part = (REPO / "docs" / "configuration.md").read_text().split("\n## Keys\n")[1].split("\n## ")[0]
+    rows = {}
+    for section in re.split(r"^### ", keys_part, flags=re.M)[1:]:
+        heading, _, body = section.partition("\n")
+        prefix = re.match(r"`(\w+)`", heading)
+        for key, default in re.findall(r"^\| `(\w+)` \| ([^|]+) \|", body, re.M):
+            rows[f"{prefix.group(1)}.{key}" if prefix else key] = default.strip()
+    keys = set(load_config().flat())
+    assert keys <= set(rows), f"config keys missing from docs/configuration.md: {sorted(keys - set(rows))}"
+    assert set(rows) <= keys, f"docs/configuration.md documents unknown keys: {sorted(set(rows) - keys)}"
