@@ -1,0 +1,111 @@
+"""Issue 27: a logged model loads and predicts from its MLflow artifacts alone, and a Spark worker runs from the
+shipped code alone. Each check runs in a Python that cannot see the project: `python -S` (no `.pth` files, so
+no editable finder) with only site-packages on PYTHONPATH, in a folder outside the repo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from tests.test_training import MODEL, gold_file, run_train_py  # noqa: F401  (gold_file: a fixture)
+
+REPO = Path(__file__).resolve().parents[1]
+SITE_PACKAGES = sysconfig.get_paths()["purelib"]
+PAPERS = pd.DataFrame({"title": ["Diffusion models for protein design", "Adversarial robustness of LLMs"],
+                       "abstract": ["We generate proteins with a diffusion model.", "We attack language models."]})
+
+LOAD_AND_PREDICT = """
+import importlib.util, json, sys
+import pandas as pd
+assert importlib.util.find_spec("labeling") is None, "the project is importable before loading the model"
+import mlflow
+model = mlflow.pyfunc.load_model(sys.argv[1])
+rows = model.predict(pd.DataFrame(json.loads(sys.argv[2])))
+print(json.dumps({"rows": rows.to_dict(orient="list"),
+                  "code": sorted({name: sys.modules[name].__file__ for name in ("labeling", "models", "paper_areas")
+                                  if name in sys.modules}.values())}))
+"""
+
+
+def without_the_project(tmp_path: Path) -> dict[str, str]:
+    """The environment of a Python started with -S: site-packages only, none of the project's paths or finders."""
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONSTARTUP")}
+    env["PYTHONPATH"] = SITE_PACKAGES
+    env["HOME"] = str(tmp_path)
+    return env
+
+
+def load_and_predict(model_uri: str, tracking_uri: str, tmp_path: Path) -> dict:
+    env = without_the_project(tmp_path) | {"MLFLOW_TRACKING_URI": tracking_uri}
+    done = subprocess.run([sys.executable, "-S", "-c", LOAD_AND_PREDICT, model_uri, PAPERS.to_json(orient="columns")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_a_model_logged_by_train_py_and_by_calibrate_loads_from_its_artifacts_alone(mlflow_store, gold_file,  # noqa: F811
+                                                                                    tmp_path):
+    tracking_uri = f"sqlite:///{mlflow_store}/mlruns.db"
+    config = tmp_path / "tfidf.yaml"
+    config.write_text(f"dumps: [{REPO}/samples/0*.txt]\ntaxonomy: {REPO}/configs/taxonomies/iclr2025.yaml\n"
+                      "label_model: {epochs: 20, embedding_lfs: false}\nend_model: {kind: tfidf, average_with: []}\n")
+    trained = run_train_py("--config", str(config), store=mlflow_store)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    calibrated = run_train_py("calibrate", "--model", f"models:/{MODEL}/1", "--gold", str(gold_file),
+                              store=mlflow_store)
+    assert calibrated.returncode == 0, calibrated.stderr[-2000:]
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    for version in (1, 2):
+        uri = f"models:/{MODEL}/{version}"
+        loaded = load_and_predict(uri, tracking_uri, outside)
+        assert loaded["code"] and all(REPO not in Path(path).parents for path in loaded["code"]), loaded["code"]
+        expected = mlflow.pyfunc.load_model(uri).predict(PAPERS)  # here, with the project installed
+        assert loaded["rows"]["area"] == expected["area"].tolist()
+        assert loaded["rows"]["confidence"] == pytest.approx(expected["confidence"].tolist())
+
+
+SPARK_DRIVER = """
+import sys
+import pandas as pd
+import paper_areas.core.shipping as shipping
+from labeling import keyword_lfs, load_taxonomy
+from labeling.spark import apply_lfs_spark, spark_session
+lfs = keyword_lfs(load_taxonomy(sys.argv[1]))
+frame = pd.DataFrame({"title": ["Diffusion models for protein design"], "abstract": ["A graph neural network."]})
+everything = shipping.SHIPPED
+shipping.SHIPPED = tuple(entry for entry in everything if entry != "labeling")
+try:  # the control: a worker that is not shipped labeling/ cannot run
+    apply_lfs_spark(lfs, frame)
+except Exception as error:
+    print("without labeling/:", "No module named 'labeling'" in str(error))
+spark_session().stop()
+shipping.SHIPPED = everything
+print("votes", int((apply_lfs_spark(lfs, frame) >= 0).sum()))
+spark_session().stop()
+"""
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_a_spark_worker_runs_from_the_shipped_code_alone(tmp_path):
+    pytest.importorskip("pyspark")
+    worker = tmp_path / "worker-python"
+    worker.write_text(f'#!/bin/sh\nPYTHONPATH="$PYTHONPATH:{SITE_PACKAGES}" exec {sys.executable} -S "$@"\n')
+    worker.chmod(0o755)
+    env = os.environ | {"PYSPARK_PYTHON": str(worker)}
+    done = subprocess.run([sys.executable, "-c", SPARK_DRIVER, str(REPO / "configs/taxonomies/iclr2025.yaml")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    control, votes = done.stdout.splitlines()[-2:]
+    assert control == "without labeling/: True"
+    assert votes.startswith("votes ") and int(votes.split()[1]) > 0
