@@ -62,7 +62,8 @@ def _ship_code(spark) -> None:
         return
     folder = Path(tempfile.mkdtemp(prefix="paper-areas-spark-"))
     archive = folder / "paper_areas_code.zip"
-    code = ship_code(folder / "code")[0].parent
+    code = folder / "code"
+    ship_code(code)
     with zipfile.ZipFile(archive, "w") as zipped:
         for path in sorted(code.rglob("*.py")):
             zipped.write(path, path.relative_to(code).as_posix())
