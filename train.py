@@ -21,37 +21,23 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 
 from paper_areas.core import fail_cleanly  # noqa: E402
-from paper_areas.pipeline import lf_commands  # noqa: E402  (light: the commands import the labelling stack when they run)
-from paper_areas.pipeline.config import CALIBRATIONS, DEFAULT_TAXONOMY, END_MODEL_KINDS  # noqa: E402
+from paper_areas.pipeline import config, lf_commands  # noqa: E402  (light: pydantic, YAML; the rest when run)
 
 TRAIN = "train"  # the subcommand a command line without one runs
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML config (default: configs/default.yaml)")
-    parser.add_argument("--dumps", nargs="+", metavar="PATH", help="dumps to train on (replace the config's)")
     gold = parser.add_mutually_exclusive_group()
-    gold.add_argument("--gold", metavar="GOLD.jsonl", help="labelled papers: choose models and epochs, report")
+    config.add_flags(parser, groups={"gold": gold})  # one option per config key that has a Flag in the schema
     gold.add_argument("--no-gold", action="store_true", help="ignore the config's gold: train as without labels")
-    parser.add_argument("--end-model", choices=END_MODEL_KINDS)
-    parser.add_argument("--average-with", nargs="*", choices=END_MODEL_KINDS, metavar="KIND",
-                        help="more end models averaged with it (replace the config's; none given: none)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--max-length", type=int)
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--max-papers", type=int, metavar="N",
-                        help="train the end model on a sample of at most N papers, stratified by weak label")
-    parser.add_argument("--experiment", help="MLflow experiment name")
-    parser.add_argument("--engine", choices=["local", "spark"],
-                        help="where the label matrix and the probabilistic labels are computed")
-    parser.add_argument("--master", help="Spark master URL for --engine spark (default: local[*])")
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="MLflow model URI or local model folder")
     parser.add_argument("--gold", required=True, metavar="GOLD.jsonl")
     parser.add_argument("--json", metavar="OUT.json")
-    parser.add_argument("--taxonomy", default=str(DEFAULT_TAXONOMY), metavar="YAML",
+    parser.add_argument("--taxonomy", default=str(config.DEFAULT_TAXONOMY), metavar="YAML",
                         help="the model's taxonomy: gold labels are its area names or slugs "
                              "(default: configs/taxonomies/iclr2025.yaml)")
 
@@ -60,9 +46,9 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="a registered model: models:/NAME/VERSION or models:/NAME@ALIAS")
     parser.add_argument("--gold", required=True, metavar="GOLD.jsonl",
                         help="labelled papers to calibrate on (a few hundred: see the README)")
-    parser.add_argument("--taxonomy", default=str(DEFAULT_TAXONOMY), metavar="YAML",
+    parser.add_argument("--taxonomy", default=str(config.DEFAULT_TAXONOMY), metavar="YAML",
                         help="the model's taxonomy (default: configs/taxonomies/iclr2025.yaml)")
-    parser.add_argument("--kind", choices=[kind for kind in CALIBRATIONS if kind != "none"], default="isotonic",
+    parser.add_argument("--kind", choices=[kind for kind in config.CALIBRATIONS if kind != "none"], default="isotonic",
                         help="the calibrator (default: isotonic)")
     parser.add_argument("--class-offsets", action="store_true",
                         help="first fit one offset per area on gold, moving the areas to its class balance (this "
@@ -70,25 +56,14 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_training(args: argparse.Namespace) -> int:
-    from paper_areas.pipeline.config import load_config  # light: a bad config fails before MLflow and torch are loaded
-
-    overrides = {
-        "dumps": args.dumps,
-        "gold": args.gold,
-        "engine": args.engine,
-        "spark_master": args.master,
-        "end_model": {"kind": args.end_model, "average_with": args.average_with, "epochs": args.epochs,
-                      "max_length": args.max_length, "seed": args.seed, "max_papers": args.max_papers},
-        "mlflow": {"experiment": args.experiment},
-    }
-    config = load_config(args.config, overrides)
+    settings = config.load_config(args.config, config.flag_overrides(args))  # before MLflow and torch are loaded
     if args.no_gold:
-        config.gold = None
+        settings.gold = None
     from paper_areas.pipeline.training import print_next_steps, print_summary, train
 
-    result = train(config)
+    result = train(settings)
     print_summary(result.scores)
-    print_next_steps(result, config)
+    print_next_steps(result, settings)
     return 0
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
+import yaml
 
-from paper_areas.pipeline.config import DEFAULT_CONFIG, ConfigError, load_config
+from models.registry import END_MODELS
+from paper_areas.pipeline.config import DEFAULT_CONFIG, ConfigError, TrainConfig, flag_overrides, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -75,7 +78,7 @@ def test_flat_params_use_dotted_keys():
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {seed: -1}\n",
          "end_model.seed: must be between 0 and 4294967295, got -1"),
         ("dumps: [x]\ntaxonomy: t.yaml\nend_model: {learning_rate: 0}\n",
-         "end_model.learning_rate: must be greater than 0, got 0.0"),
+         "end_model.learning_rate: must be greater than 0, got 0"),  # as written
         ("dumps: [x]\ntaxonomy: t.yaml\nmlflow: {registry: x}\n", "mlflow.registry: unknown key"),
         ("dumps: [x]\ntaxonomy: t.yaml\nengine: gpu\n", "engine: must be one of local, spark"),
         ("dumps: [x]\n", "taxonomy: required key is missing"),
@@ -139,3 +142,48 @@ def test_an_existing_dump_with_brackets_in_its_name_is_a_file_not_a_pattern(tmp_
     assert load_config(path).dumps == load_config(path, {"dumps": ["papers[2024].txt"]}).dumps == [
         str(tmp_path / "papers[2024].txt")]
     assert load_config(path, {"dumps": ["papers[0-9].txt"]}).dumps == [str(tmp_path / "papers2.txt")]  # a pattern
+
+
+def test_an_unknown_key_names_the_nearest_known_one(tmp_path):
+    path = write(tmp_path, "dumps: [x]\ntaxonomy: t.yaml\nend_model: {epoch: 2}\n")
+    with pytest.raises(ConfigError, match=r"end_model\.epoch: unknown key, did you mean epochs\? \(known: kind, "):
+        load_config(path)
+
+
+def test_a_single_kind_to_average_with_is_a_list_of_one(tmp_path):
+    path = write(tmp_path, "dumps: [x]\ntaxonomy: t.yaml\nend_model: {kind: embedding, average_with: minilm}\n")
+    assert load_config(path).end_model.kinds == ["embedding", "minilm"]
+
+
+def test_the_flags_of_train_py_set_the_schema_keys_they_name():
+    import train
+
+    parser = train.build_parser()
+    args = parser.parse_args(["train", "--end-model", "tfidf", "--average-with", "--epochs", "5", "--max-length", "64",
+                              "--seed", "3", "--max-papers", "9", "--experiment", "x", "--engine", "spark",
+                              "--master", "local[2]", "--gold", "g.jsonl"])
+    assert flag_overrides(args) == {
+        "dumps": None, "gold": "g.jsonl", "engine": "spark", "spark_master": "local[2]", "mlflow": {"experiment": "x"},
+        "end_model": {"kind": "tfidf", "average_with": [], "epochs": 5, "max_length": 64, "seed": 3, "max_papers": 9}}
+    assert flag_overrides(parser.parse_args(["train"]))["end_model"]["epochs"] is None  # not given: the config's
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--gold", "g.jsonl", "--no-gold"])
+
+
+def test_the_shipped_configs_state_only_what_differs_from_the_schema():
+    schema = TrainConfig(dumps=["x"], taxonomy="t").flat()
+    for path in DEFAULT_CONFIG.parent.glob("*.yaml"):
+        stated = yaml.safe_load(path.read_text())
+        keys = {f"{name}.{key}": value for name, section in stated.items() if isinstance(section, dict)
+                for key, value in section.items()}
+        keys.update({name: value for name, value in stated.items() if not isinstance(value, dict)})
+        assert [key for key, value in keys.items() if schema[key] == value] == [], path.name
+
+
+def test_the_schema_builds_each_end_model_with_the_estimators_own_defaults():
+    schema = TrainConfig(dumps=["x"], taxonomy="t").flat()
+    for kind, end_model in END_MODELS.items():
+        parameters = inspect.signature(end_model.estimator_class()).parameters
+        for param, key in end_model.params.items():
+            if key != "embeddings.cache_dir":  # where embeddings are kept: no cache unless asked, the config asks
+                assert parameters[param].default == schema[key], f"{kind}: {param} vs {key}"

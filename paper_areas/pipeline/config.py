@@ -1,20 +1,42 @@
-"""The training configuration: YAML in, validated dataclasses out, errors that name the bad key."""
+"""The training configuration: one schema holds every key's type, check, default, description and train.py flag.
+
+A config file states only what differs from the schema's defaults. Loading it validates it (pydantic) and raises one
+line naming the file, or the command line when a flag set the bad value, and the key path (`end_model.epochs`).
+"""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import difflib
 import glob
 import json
 import math
 import os
-import types
 import typing
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic import dataclasses as schema
+from pydantic.fields import FieldInfo
 
+from models.registry import END_MODEL_KINDS
 from paper_areas.core import UserError, read_utf8
 from paper_areas.core.environment import REPO
 from paper_areas.tracking import DEFAULT_ARTIFACT_ROOT, DEFAULT_TRACKING_URI
@@ -29,28 +51,34 @@ class ConfigError(UserError):
 
 MAX_SEED = 2**32 - 1  # numpy's and scikit-learn's seed range
 MAX_LENGTH = 512  # BERT position embeddings
-
-
-def _in_range(key: str, value: float, low: float, high: float = math.inf, above: bool = False) -> None:
-    """Raise ConfigError naming `key` unless `low <= value <= high` (`low < value` when `above`)."""
-    if (value <= low if above else value < low) or value > high:
-        if above:
-            bound = f"greater than {low}"
-        else:
-            bound = f"at least {low}" if high == math.inf else f"between {low} and {high}"
-        raise ConfigError(f"{key}: must be {bound}, got {value!r}")
-
-
-PRIORS = ("uniform", "estimate")
-END_MODEL_KINDS = ("minilm", "tfidf", "embedding")
 CALIBRATIONS = ("isotonic", "temperature", "logistic", "none")
-NO_GOLD_CALIBRATIONS = ("shipped", "none")
 
 
-def _check_model_folder(key: str, path: str | None) -> None:
-    """Raise ConfigError naming `key` unless `path` is None or a Hugging Face model folder."""
+@dataclass(frozen=True)
+class Flag:
+    """In a key's type: the train.py option that sets it (its type, choices and help come from the schema)."""
+
+    option: str
+    metavar: str | None = None
+
+
+def _number(value: Any) -> float:
+    """A finite float from a number or a numeric string (YAML 1.1 reads `1e-4` as a string)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    return number
+
+
+def _model_folder(path: str | None) -> str | None:
     if path is not None and not (Path(path) / "config.json").is_file():
-        raise ConfigError(f"{key}: {path!r} is not a Hugging Face model folder (no config.json there)")
+        raise ValueError(f"{path!r} is not a Hugging Face model folder (no config.json there)")
+    return path
 
 
 def _encoder_layers(path: str | None) -> float:
@@ -65,116 +93,133 @@ def _encoder_layers(path: str | None) -> float:
         return math.inf  # an unreadable folder: loading the model reports it
 
 
-@dataclass
+def default_cache_dir() -> str:
+    """Where embeddings are kept between runs: `$XDG_CACHE_HOME/paper-areas/embeddings` (~/.cache by default)."""
+    return str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "paper-areas" / "embeddings")
+
+
+def _about(description: str) -> FieldInfo:
+    return Field(description=description)
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+Count = Annotated[StrictInt, Field(ge=1)]
+Seed = Annotated[StrictInt, Field(ge=0, le=MAX_SEED), _about("random seed")]
+Length = Annotated[StrictInt, Field(ge=1, le=MAX_LENGTH), _about("tokens kept of each paper's title and abstract")]
+ModelFolder = Annotated[StrictStr | None, AfterValidator(_model_folder),
+                        _about("a Hugging Face model folder; None = the packaged all-MiniLM-L6-v2")]
+EndModelKind = Literal[END_MODEL_KINDS]
+_Listed = BeforeValidator(lambda value: [value] if isinstance(value, str) else value)  # `x` is `[x]`
+_Section = BeforeValidator(lambda value: {} if value is None else value)  # an empty section keeps every default
+_SCHEMA = ConfigDict(extra="forbid")
+
+
+@schema.dataclass(config=_SCHEMA)
 class LabelModelConfig:
-    epochs: int = 100
-    learning_rate: float = 0.001
-    l2: float = 0.0
-    seed: int = 0
-    prior: str = "uniform"  # the class balance without gold (with gold: the gold label frequencies)
-    embedding_lfs: bool = True  # add the taxonomy's `embedding_lfs` to its keyword LFs
-    max_rows: int = 50_000  # the label model is fitted on at most this many papers (a uniform sample)
+    """Snorkel's LabelModel; on gold, majority vote is the baseline it is compared with."""
 
-    def __post_init__(self) -> None:
-        _in_range("label_model.max_rows", self.max_rows, 1)
-        if self.prior not in PRIORS:
-            raise ConfigError(f"label_model.prior: must be one of {', '.join(PRIORS)}, got {self.prior!r}")
-        _in_range("label_model.epochs", self.epochs, 1)
-        _in_range("label_model.learning_rate", self.learning_rate, 0, above=True)
-        _in_range("label_model.l2", self.l2, 0)
-        _in_range("label_model.seed", self.seed, 0, MAX_SEED)
+    epochs: Count = 100
+    learning_rate: Annotated[Number, Field(gt=0)] = 0.001
+    l2: Annotated[Number, Field(ge=0)] = 0.0
+    seed: Seed = 0
+    prior: Annotated[Literal["uniform", "estimate"],
+                     _about("the class balance without gold (with gold: its label frequencies)")] = "uniform"
+    embedding_lfs: Annotated[StrictBool, _about("add the taxonomy's `embedding_lfs` to its keyword LFs")] = True
+    max_rows: Annotated[Count, _about("fitted on at most this many papers (a uniform sample)")] = 50_000
 
 
-@dataclass
+@schema.dataclass(config=_SCHEMA)
 class EndModelConfig:
-    kind: str = "minilm"
-    model_path: str | None = None  # a Hugging Face model folder; None = the packaged all-MiniLM-L6-v2
-    epochs: int = 3
-    max_length: int = 128
-    batch_size: int = 16
-    learning_rate: float = 1e-4
-    frozen_layers: int = 2  # the encoder's lowest layers (and embeddings) kept frozen: faster steps
-    seed: int = 0
-    max_papers: int = 8_000  # a bigger corpus is sampled down to this many papers, stratified by weak label
-    average_with: list[str] = field(default_factory=list)  # more end models on the same labels, averaged with it
-    calibration: str = "isotonic"  # with gold: fit it so that `confidence` matches accuracy
-    class_offsets: bool = True  # with gold: per-area offsets fitted on it first (moves areas to gold's class balance)
-    calibration_without_gold: str = "shipped"  # no gold: the map fitted on other taxonomies' gold (models.NO_GOLD_MAPS)
+    """The classifier trained on the probabilistic labels, the one served."""
+
+    kind: Annotated[EndModelKind, Flag("--end-model"), _about("the end model")] = "minilm"
+    average_with: Annotated[list[EndModelKind], _Listed, Flag("--average-with", "KIND"),
+                            _about("more end models on the same labels, averaged with it (the flag replaces the "
+                                   "config's; none given: none)")] = field(default_factory=lambda: ["tfidf"])
+    model_path: ModelFolder = None
+    epochs: Annotated[Count, Flag("--epochs"), _about("fine-tuning epochs (with gold: the best is kept)")] = 3
+    max_length: Annotated[Length, Flag("--max-length")] = 128
+    batch_size: Count = 16
+    learning_rate: Annotated[Number, Field(gt=0)] = 1e-4
+    frozen_layers: Annotated[StrictInt, Field(ge=0),
+                             _about("the encoder's embeddings and lowest layers kept as loaded: faster steps")] = 2
+    seed: Annotated[Seed, Flag("--seed")] = 0
+    max_papers: Annotated[Count, Flag("--max-papers", "N"),
+                          _about("train on a sample of at most N papers, stratified by weak label")] = 8_000
+    calibration: Annotated[Literal[CALIBRATIONS], _about("with gold: fit `confidence` to accuracy")] = "isotonic"
+    class_offsets: Annotated[StrictBool, _about("with gold: per-area offsets fitted on it first (moves the areas to "
+                                                "gold's class balance)")] = True
+    calibration_without_gold: Annotated[Literal["shipped", "none"],
+                                        _about("no gold: the map fitted on other taxonomies' gold")] = "shipped"
 
     @property
     def kinds(self) -> list[str]:
         """The end models trained: `kind`, then those of `average_with` (without repeats)."""
         return list(dict.fromkeys([self.kind, *self.average_with]))
 
-    def __post_init__(self) -> None:
-        _in_range("end_model.max_papers", self.max_papers, 1)
-        choices = [("kind", self.kind, END_MODEL_KINDS), ("calibration", self.calibration, CALIBRATIONS),
-                   ("calibration_without_gold", self.calibration_without_gold, NO_GOLD_CALIBRATIONS)]
-        choices += [(f"average_with[{i}]", kind, END_MODEL_KINDS) for i, kind in enumerate(self.average_with)]
-        for key, value, allowed in choices:
-            if value not in allowed:
-                raise ConfigError(f"end_model.{key}: must be one of {', '.join(allowed)}, got {value!r}")
-        for key in ("epochs", "batch_size"):
-            _in_range(f"end_model.{key}", getattr(self, key), 1)
-        _in_range("end_model.max_length", self.max_length, 1, MAX_LENGTH)
-        _in_range("end_model.learning_rate", self.learning_rate, 0, above=True)
-        _in_range("end_model.seed", self.seed, 0, MAX_SEED)
-        _check_model_folder("end_model.model_path", self.model_path)
-        _in_range("end_model.frozen_layers", self.frozen_layers, 0, _encoder_layers(self.model_path))
+    @field_validator("frozen_layers")
+    @classmethod
+    def _within_the_encoder(cls, layers: int, info: ValidationInfo) -> int:
+        if "model_path" in info.data and layers > (most := _encoder_layers(info.data["model_path"])):
+            raise ValueError(_out_of_range(layers, at_least=0, at_most=most))
+        return layers
 
 
-def default_cache_dir() -> str:
-    """Where embeddings are kept between runs: `$XDG_CACHE_HOME/paper-areas/embeddings` (~/.cache by default)."""
-    return str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "paper-areas" / "embeddings")
-
-
-@dataclass
+@schema.dataclass(config=_SCHEMA)
 class EmbeddingsConfig:
     """The frozen sentence encoder behind embedding LFs and the `embedding` end model."""
 
-    model_path: str | None = None  # a Hugging Face model folder; None = the packaged all-MiniLM-L6-v2
-    max_length: int = 128
-    cache_dir: str | None = field(default_factory=default_cache_dir)  # None: embed every run again
-
-    def __post_init__(self) -> None:
-        _in_range("embeddings.max_length", self.max_length, 1, MAX_LENGTH)
-        _check_model_folder("embeddings.model_path", self.model_path)
-        if self.cache_dir is not None:
-            self.cache_dir = os.path.expanduser(self.cache_dir)
+    model_path: ModelFolder = None
+    max_length: Length = 128
+    cache_dir: Annotated[StrictStr | None, AfterValidator(lambda path: path and os.path.expanduser(path)),
+                         _about("embeddings kept between runs; None: embed every run again")] = field(
+        default_factory=default_cache_dir)
 
 
-@dataclass
+@schema.dataclass(config=_SCHEMA)
 class MlflowConfig:
-    tracking_uri: str = DEFAULT_TRACKING_URI  # MLFLOW_TRACKING_URI, when set, wins (tracking.resolve_tracking_uri)
-    artifact_root: str = DEFAULT_ARTIFACT_ROOT  # relative: beside the SQLite store
-    experiment: str = "paper-areas"
-    registered_model: str = "paper-area-classifier"
-    champion_alias: str = "champion"
+    tracking_uri: Annotated[StrictStr, _about("MLFLOW_TRACKING_URI, when set, wins")] = DEFAULT_TRACKING_URI
+    artifact_root: Annotated[StrictStr, _about("relative: beside the SQLite store")] = DEFAULT_ARTIFACT_ROOT
+    experiment: Annotated[StrictStr, Flag("--experiment"), _about("MLflow experiment name")] = "paper-areas"
+    registered_model: StrictStr = "paper-area-classifier"
+    champion_alias: StrictStr = "champion"
 
 
-@dataclass
+def _some(paths: list[str]) -> list[str]:
+    if not paths:
+        raise ValueError("at least one dump is needed")
+    return paths
+
+
+@schema.dataclass(config=_SCHEMA)
 class TrainConfig:
-    dumps: list[str]
-    taxonomy: str
-    gold: str | None = None
-    engine: str = "local"
-    spark_master: str | None = None  # with engine spark; None = local[*]
-    label_model: LabelModelConfig = field(default_factory=LabelModelConfig)
-    end_model: EndModelConfig = field(default_factory=EndModelConfig)
-    embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
-    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    dumps: Annotated[list[StrictStr], _Listed, AfterValidator(_some), Flag("--dumps", "PATH"),
+                     _about("dumps to train on: files or globs (the flag's replace the config's)")]
+    taxonomy: Annotated[StrictStr, _about("the taxonomy YAML")]
+    gold: Annotated[StrictStr | None, Flag("--gold", "GOLD.jsonl"),
+                    _about("labelled papers: choose models and epochs, calibrate, report")] = None
+    engine: Annotated[Literal["local", "spark"], Flag("--engine"),
+                      _about("where the label matrix and the probabilistic labels are computed")] = "local"
+    spark_master: Annotated[StrictStr | None, Flag("--master"),
+                            _about("Spark master URL for engine spark (None: local[*])")] = None
+    label_model: Annotated[LabelModelConfig, _Section] = field(default_factory=LabelModelConfig)
+    end_model: Annotated[EndModelConfig, _Section] = field(default_factory=EndModelConfig)
+    embeddings: Annotated[EmbeddingsConfig, _Section] = field(default_factory=EmbeddingsConfig)
+    mlflow: Annotated[MlflowConfig, _Section] = field(default_factory=MlflowConfig)
 
-    def __post_init__(self) -> None:
-        if not self.dumps:
-            raise ConfigError("dumps: at least one dump is needed")
-        if self.engine not in ("local", "spark"):
-            raise ConfigError("engine: must be one of local, spark")
-        if self.spark_master and self.engine != "spark":
-            raise ConfigError("spark_master: needs engine: spark")
+    @field_validator("spark_master")
+    @classmethod
+    def _on_spark(cls, master: str | None, info: ValidationInfo) -> str | None:
+        if master and info.data.get("engine") != "spark":
+            raise ValueError("needs engine: spark")
+        return master
 
     def flat(self) -> dict[str, Any]:
         """The config as one level of dotted keys, for MLflow params."""
         return _flatten(dataclasses.asdict(self))
+
+
+_TRAIN_CONFIG = TypeAdapter(TrainConfig)
 
 
 def _flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -187,55 +232,100 @@ def _flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _check_value(value: Any, expected: Any, key: str) -> Any:
-    """Return `value` converted to the annotated type, or raise ConfigError naming `key`."""
-    origin = typing.get_origin(expected)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in typing.get_args(expected):
-            return None
-        (inner,) = [arg for arg in typing.get_args(expected) if arg is not type(None)]
-        return _check_value(value, inner, key)
-    if origin is list:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise ConfigError(f"{key}: must be a list")
-        (inner,) = typing.get_args(expected)
-        return [_check_value(item, inner, f"{key}[{i}]") for i, item in enumerate(value)]
-    if dataclasses.is_dataclass(expected):
-        return _build(expected, value, key)
-    if expected is float and not isinstance(value, bool) and isinstance(value, int | float | str):
-        try:
-            number = float(value)
-        except ValueError:
-            raise ConfigError(f"{key}: must be a number, got {value!r}") from None
-        if not math.isfinite(number):
-            raise ConfigError(f"{key}: must be a finite number, got {value!r}")
-        return number
-    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ConfigError(f"{key}: must be {expected.__name__}, got {value!r}")
-    return value
+def _fields(section: type) -> dict[str, FieldInfo]:
+    return section.__pydantic_fields__
 
 
-def _build(cls: type, mapping: Any, prefix: str = "") -> Any:
-    where = prefix or "config"
-    if mapping is None:
-        mapping = {}
-    if not isinstance(mapping, dict):
-        raise ConfigError(f"{where}: must be a mapping")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key in mapping:
-        if key not in fields:
-            raise ConfigError(f"{prefix + '.' if prefix else ''}{key}: unknown key (known: {', '.join(fields)})")
-    kwargs = {}
-    for name, spec in fields.items():
-        key = f"{prefix}.{name}" if prefix else name
-        if name in mapping:
-            kwargs[name] = _check_value(mapping[name], hints[name], key)
-        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"{key}: required key is missing")
-    return cls(**kwargs)
+def _section(info: FieldInfo) -> type | None:
+    """The config class of a section's field (None for a key)."""
+    return info.annotation if dataclasses.is_dataclass(info.annotation) else None
+
+
+def _keys(section: type = TrainConfig, prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
+    """(dotted key, its field) of every key of the schema, sections walked."""
+    for name, info in _fields(section).items():
+        inner = _section(info)
+        yield from _keys(inner, f"{prefix}{name}.") if inner else [(prefix + name, info)]
+
+
+def _choices(annotation: Any) -> tuple[str, ...] | None:
+    """The values a Literal in `annotation` (also inside a list or an Optional) allows."""
+    if typing.get_origin(annotation) is Literal:
+        return typing.get_args(annotation)
+    return next(filter(None, map(_choices, typing.get_args(annotation))), None)
+
+
+def _out_of_range(value: Any, at_least: float | None = None, above: float | None = None,
+                  at_most: float | None = None) -> str:
+    if above is not None:
+        return f"must be greater than {above}, got {value!r}"
+    if at_most is not None:
+        return f"must be between {at_least} and {at_most}, got {value!r}"
+    return f"must be at least {at_least}, got {value!r}"
+
+
+_TYPE_NAMES = {"int_type": "int", "bool_type": "bool", "string_type": "str", "list_type": "a list",
+               "dataclass_type": "a mapping"}
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    """What is wrong, in the words of this module (pydantic's words for anything not foreseen)."""
+    kind, value, loc = error["type"], error["input"], [part for part in error["loc"] if isinstance(part, str)]
+    section, info = TrainConfig, None
+    for part in loc:
+        section = _section(info) if info else section
+        info = _fields(section).get(part)
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "unexpected_keyword_argument":
+        known = list(_fields(section))
+        near = difflib.get_close_matches(loc[-1], known, n=1)
+        return f"unknown key{f', did you mean {near[0]}?' if near else ''} (known: {', '.join(known)})"
+    if kind == "literal_error":
+        return f"must be one of {', '.join(_choices(info.annotation))}, got {value!r}"
+    if kind in ("greater_than", "greater_than_equal", "less_than_equal"):
+        bounds = {name: getattr(meta, name) for meta in info.metadata for name in ("ge", "gt", "le")
+                  if hasattr(meta, name)}
+        return _out_of_range(value, bounds.get("ge"), bounds.get("gt"), bounds.get("le"))
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    if kind in _TYPE_NAMES:
+        return f"must be {_TYPE_NAMES[kind]}, got {value!r}"
+    return error["msg"]
+
+
+def _key_path(loc: tuple[str | int, ...]) -> str:
+    """`end_model.average_with[1]` for ('end_model', 'average_with', 1)."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).removeprefix(".")
+
+
+def add_flags(parser: argparse.ArgumentParser, groups: Mapping[str, Any] | None = None) -> None:
+    """One option per key whose type has a Flag (into `groups[key]` if given there, e.g. a mutually exclusive
+    group): type and choices from the key's type, help from its description. The value is `args.<dotted key>`, None
+    when the option is not given: `flag_overrides(args)` gives those set."""
+    for key, info in _keys():
+        flag = next((meta for meta in info.metadata if isinstance(meta, Flag)), None)
+        if flag is None:
+            continue
+        choices = _choices(info.annotation)
+        default_metavar = None if choices else flag.option.removeprefix("--").upper().replace("-", "_")
+        options: dict[str, Any] = {"dest": key, "metavar": flag.metavar or default_metavar, "choices": choices,
+                                   "help": f"{info.description} (sets {key})"}
+        if typing.get_origin(info.annotation) is list:
+            options["nargs"] = "+" if info.is_required() else "*"
+        elif info.annotation in (int, float):
+            options["type"] = info.annotation
+        (groups or {}).get(key, parser).add_argument(flag.option, **options)
+
+
+def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The values of the options `add_flags` added, nested as in a config file (None: not given)."""
+    overrides: dict[str, Any] = {}
+    for key, _ in _keys():
+        if hasattr(args, key):
+            section, _, name = key.rpartition(".")
+            (overrides.setdefault(section, {}) if section else overrides)[name] = getattr(args, key)
+    return overrides
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -248,15 +338,15 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _resolve_dumps(patterns: list[str], base: Path) -> list[str]:
+def _resolve_dumps(patterns: list[str], base: Path, source: str | Path) -> list[str]:
     """Expand globs relative to `base` (an existing file is itself, `[` in its name or not); a pattern that matches
-    nothing is an error."""
+    nothing is an error naming `source`."""
     paths: list[str] = []
     for i, pattern in enumerate(patterns):
         full = os.path.normpath(base / pattern)
         matches = sorted(glob.glob(full)) if glob.has_magic(full) and not os.path.exists(full) else [full]
         if not matches:
-            raise ConfigError(f"dumps[{i}]: {pattern!r} matches no file")
+            raise ConfigError(f"{source}: dumps[{i}]: {pattern!r} matches no file")
         paths.extend(matches)
     return paths
 
@@ -267,6 +357,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     Paths in the file are relative to the file; paths given as overrides are relative to the working directory.
     """
     path = Path(path or DEFAULT_CONFIG)
+    overrides = overrides or {}
     try:
         raw = yaml.safe_load(read_utf8(path, ConfigError))
     except yaml.YAMLError as exc:
@@ -277,16 +368,17 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     for key in ("taxonomy", "gold"):
         if isinstance(raw.get(key), str) and not os.path.isabs(raw[key]):
             raw[key] = os.path.normpath(base / raw[key])
+    if overrides.get("dumps"):  # the command line's dumps replace the file's, unread
+        raw["dumps"] = _resolve_dumps(overrides["dumps"], Path.cwd(), "command line")
+    elif isinstance(raw.get("dumps"), list | str):
+        patterns = raw["dumps"] if isinstance(raw["dumps"], list) else [raw["dumps"]]
+        if all(isinstance(pattern, str) for pattern in patterns):
+            raw["dumps"] = _resolve_dumps(patterns, base, path)
     try:
-        if overrides and overrides.get("dumps"):  # the command line's dumps replace the file's, unread
-            raw["dumps"] = _resolve_dumps(overrides["dumps"], Path.cwd())
-        elif isinstance(raw.get("dumps"), list | str):
-            patterns = raw["dumps"] if isinstance(raw["dumps"], list) else [raw["dumps"]]
-            if all(isinstance(p, str) for p in patterns):
-                raw["dumps"] = _resolve_dumps(patterns, base)
-        merged = _merge(raw, {key: value for key, value in (overrides or {}).items() if key != "dumps"})
-        return _build(TrainConfig, merged)
-    except ConfigError as exc:
-        given = {key for key, value in _flatten(overrides or {}).items() if value is not None}
-        source = "command line" if str(exc).partition(":")[0].partition("[")[0] in given else path
-        raise ConfigError(f"{source}: {exc}") from None
+        return _TRAIN_CONFIG.validate_python(_merge(raw, {**overrides, "dumps": None}))
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        given = {key for key, value in _flatten(overrides).items() if value is not None}
+        key = ".".join(part for part in error["loc"] if isinstance(part, str))
+        raise ConfigError(f"{'command line' if key in given else path}: {_key_path(error['loc'])}: "
+                          f"{_problem(error)}") from None
