@@ -37,9 +37,11 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="MLflow model URI or local model folder")
     parser.add_argument("--gold", required=True, metavar="GOLD.jsonl")
     parser.add_argument("--json", metavar="OUT.json")
-    parser.add_argument("--taxonomy", default=str(config.DEFAULT_TAXONOMY), metavar="YAML",
-                        help="the model's taxonomy: gold labels are its area names or slugs "
-                             "(default: configs/taxonomies/iclr2025.yaml)")
+    parser.add_argument("--taxonomy", metavar="YAML",
+                        help="the model's taxonomy: gold labels are its area names or slugs (default: the config's, "
+                             "else configs/taxonomies/iclr2025.yaml)")
+    parser.add_argument("--config", metavar="YAML", help="a training config: a registry URI is looked up in the store "
+                                                         "its mlflow.tracking_uri names (default: the repo's store)")
 
 
 def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +72,10 @@ def run_training(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from paper_areas.pipeline.evaluate import run_evaluate as evaluate
 
-    return evaluate(args.model, args.gold, args.json, args.taxonomy)
+    settings = config.load_config(args.config) if args.config else None
+    taxonomy = args.taxonomy or (settings.taxonomy if settings else str(config.DEFAULT_TAXONOMY))
+    mlflow_settings = settings.mlflow if settings else config.MlflowConfig()
+    return evaluate(args.model, args.gold, args.json, taxonomy, mlflow_settings.tracking_uri)
 
 
 def run_calibrate(args: argparse.Namespace) -> int:

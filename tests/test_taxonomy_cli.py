@@ -239,3 +239,10 @@ def test_evaluate_shows_the_models_taxonomy_and_refuses_another(workspace: Path,
     assert default.returncode == 2 and "Traceback" not in default.stderr
     assert default.stderr.splitlines()[-1].startswith("error: model models:/mine-classifier/1 carries taxonomy 'mine', "
                                                       "not 'iclr2025' of ")
+    # A config's store and taxonomy, with MLFLOW_TRACKING_URI unset: evaluate looks the model up where training put it.
+    (workspace / "train.yaml").write_text(f"dumps: [papers.jsonl]\ntaxonomy: mine.yaml\n"
+                                          f"mlflow: {{tracking_uri: 'sqlite:///{mlflow_store}/mlruns.db'}}\n")
+    configured = run_train_py("evaluate", "--model", "models:/mine-classifier/1", "--gold", "gold.jsonl", "--config",
+                              "train.yaml", cwd=workspace, env={"MLFLOW_TRACKING_URI": ""})
+    assert configured.returncode == 0, configured.stderr
+    assert configured.stdout.splitlines()[-2] == "model models:/mine-classifier/1, taxonomy 'mine'"
