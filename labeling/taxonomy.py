@@ -1,20 +1,31 @@
-"""The taxonomy YAML: research areas with keyword groups, validated on load with errors naming the key."""
+"""The taxonomy YAML: research areas with keyword groups; a pydantic schema validates it on load, with one-line errors
+naming the file and the key path (`areas[3].keywords[0].terms[2]`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    PlainValidator,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic import dataclasses as schema
 
 from labeling.terms import Term, compile_term
 from paper_areas.core import UserError, read_utf8
 
-SCOPES = ("title", "abstract", "either")
-EMBEDDING_LF_KINDS = ("centroid", "description")
 MIN_AREAS = 2
 SLUG_RULE = "lowercase letters, digits, - and _"  # letters and digits of any script
 
@@ -23,15 +34,94 @@ class TaxonomyError(UserError):
     """A taxonomy file that cannot be used; the message names the file and the key path."""
 
 
-@dataclass(frozen=True)
+class _Invalid(ValueError):
+    """A problem at `loc`, below the value being validated (e.g. the slug of its third area)."""
+
+    def __init__(self, loc: tuple[str | int, ...], problem: str) -> None:
+        super().__init__(problem)
+        self.loc = loc
+
+
+def is_slug(text: str) -> bool:
+    """Whether `text` follows SLUG_RULE."""
+    return re.fullmatch(r"[\w-]+", text) is not None and text == text.lower()
+
+
+def _slug(text: str) -> str:
+    if not is_slug(text):
+        raise ValueError(f"{text!r} must be {SLUG_RULE}")
+    return text
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+def _at_least(count: int, what: str) -> AfterValidator:
+    """A check that a list holds at least `count` items (`what` says which)."""
+
+    def check(items: tuple) -> tuple:
+        if len(items) < count:
+            raise ValueError(f"must list at least {what}" + (f", not {len(items)}" if count > 1 else ""))
+        return items
+
+    return AfterValidator(check)
+
+
+def _distinct(key: str) -> AfterValidator:
+    """A check that no two items of a list have the same `key`."""
+
+    def check(items: tuple) -> tuple:
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if (value := getattr(item, key)) in seen:
+                raise _Invalid((i, key), f"duplicate {value!r}")
+            seen.add(value)
+        return items
+
+    return AfterValidator(check)
+
+
+def _term(text: Any) -> Term:
+    if not isinstance(text, str):
+        raise ValueError(f"must be a string, not {type(text).__name__}")
+    try:
+        return compile_term(text)
+    except (ValueError, re.error) as error:
+        raise ValueError(f"bad term {text!r}: {error}") from None
+
+
+def _number(rule: str, valid: Callable[[float], bool]) -> BeforeValidator:
+    """A check that a value is a number for which `valid` holds (NaN fails every rule), `rule` saying what it is."""
+
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"must be a number, not {type(value).__name__}")
+        if not valid(value):
+            raise ValueError(f"must be {rule}, got {value!r}")
+        return float(value)
+
+    return BeforeValidator(check)
+
+
+Text = Annotated[StrictStr, AfterValidator(_not_blank)]
+Terms = tuple[Annotated[Term, PlainValidator(_term)], ...]
+_SCHEMA = ConfigDict(extra="forbid")
+
+
+@schema.dataclass(frozen=True, config=_SCHEMA)
 class KeywordGroup:
-    group: str
-    scope: str
-    terms: tuple[Term, ...]
-    negative: tuple[Term, ...] = ()
+    """One labelling function: votes its area when a term matches (and no `negative` term does) in `scope`."""
+
+    group: Text
+    terms: Annotated[Terms, _at_least(1, "one term")]
+    scope: Literal["title", "abstract", "either"] = "either"
+    negative: Terms = ()
 
 
-@dataclass(frozen=True)
+@schema.dataclass(frozen=True, config=_SCHEMA)
 class EmbeddingLFSpec:
     """One kind of embedding LF (one LF per area): vote the area whose anchor is nearest by `margin`.
 
@@ -39,26 +129,34 @@ class EmbeddingLFSpec:
     `min_confidence`; `description` anchors are the embeddings of the area descriptions.
     """
 
-    kind: str
-    margin: float = 0.02
-    min_confidence: float = 0.7
+    kind: Literal["centroid", "description"]
+    margin: Annotated[float, _number("0 <= margin < 2", lambda value: 0 <= value < 2)] = 0.02
+    min_confidence: Annotated[float, _number("0 < min_confidence <= 1", lambda value: 0 < value <= 1)] = 0.7
+
+    @model_validator(mode="before")
+    @classmethod
+    def _min_confidence_of_a_centroid(cls, fields: Any) -> Any:
+        if isinstance(fields, dict) and fields.get("kind") != "centroid" and "min_confidence" in fields:
+            raise _Invalid(("min_confidence",), "only a centroid LF has a min_confidence")
+        return fields
 
 
-@dataclass(frozen=True)
+@schema.dataclass(frozen=True, config=_SCHEMA)
 class Area:
-    slug: str
-    name: str
-    description: str
-    keywords: tuple[KeywordGroup, ...]
+    slug: Annotated[StrictStr, AfterValidator(_slug)]
+    name: Text
+    description: Text
+    keywords: Annotated[tuple[KeywordGroup, ...], _at_least(1, "one keyword group"), _distinct("group")]
 
 
-@dataclass(frozen=True)
+@schema.dataclass(frozen=True, config=_SCHEMA)
 class Taxonomy:
-    name: str
-    description: str
-    areas: tuple[Area, ...]
-    path: Path | None = None
-    embedding_lfs: tuple[EmbeddingLFSpec, ...] = ()
+    name: StrictStr
+    areas: Annotated[tuple[Area, ...], _at_least(MIN_AREAS, f"{MIN_AREAS} areas to tell apart"), _distinct("slug"),
+                     _distinct("name")]
+    description: StrictStr = ""
+    embedding_lfs: Annotated[tuple[EmbeddingLFSpec, ...], _distinct("kind")] = ()
+    path: Path | None = dataclasses.field(default=None, init=False, compare=False)  # the file it was read from
 
     @property
     def slugs(self) -> list[str]:
@@ -76,9 +174,8 @@ class Taxonomy:
         raise KeyError(f"no area {name_or_slug!r} in taxonomy {self.name!r}; slugs: {', '.join(self.slugs)}")
 
 
-def is_slug(text: str) -> bool:
-    """Whether `text` follows SLUG_RULE."""
-    return re.fullmatch(r"[\w-]+", text) is not None and text == text.lower()
+_TAXONOMY = TypeAdapter(Taxonomy)
+_TYPE_NAMES = {"string_type": "a str", "tuple_type": "a list", "dataclass_type": "a mapping"}
 
 
 def load_taxonomy(path: str | Path) -> Taxonomy:
@@ -98,111 +195,37 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
 
 def parse_taxonomy(document: Any, path: Path | None = None) -> Taxonomy:
     """Validate an already-parsed taxonomy document (errors name the key path, e.g. `areas[3].slug`)."""
-    top = _mapping(document, "", required={"name": str, "areas": list},
-                   optional={"description": str, "embedding_lfs": list})
-    if len(top["areas"]) < MIN_AREAS:
-        raise TaxonomyError(f"areas: must list at least {MIN_AREAS} areas to tell apart, not {len(top['areas'])}")
-    areas = tuple(_area(item, f"areas[{i}]") for i, item in enumerate(top["areas"]))
-    for key in ("slug", "name"):
-        _unique([getattr(area, key) for area in areas], lambda i, key=key: f"areas[{i}].{key}")
-    specs = tuple(_embedding_lf(item, f"embedding_lfs[{i}]") for i, item in enumerate(top.get("embedding_lfs", [])))
-    _unique([spec.kind for spec in specs], lambda i: f"embedding_lfs[{i}].kind")
-    return Taxonomy(name=top["name"], description=top.get("description", ""), areas=areas, path=path,
-                    embedding_lfs=specs)
+    try:
+        taxonomy = _TAXONOMY.validate_python(document)
+    except ValidationError as error:
+        raise TaxonomyError(_one_line(error.errors(include_url=False)[0])) from None
+    object.__setattr__(taxonomy, "path", path)  # frozen: set once, by what read it
+    return taxonomy
 
 
-def _embedding_lf(item: Any, where: str) -> EmbeddingLFSpec:
-    fields = _mapping(item, where, required={"kind": str}, optional={"margin": object, "min_confidence": object})
-    kind = fields["kind"]
-    if kind not in EMBEDDING_LF_KINDS:
-        raise TaxonomyError(f"{where}.kind: must be one of {', '.join(EMBEDDING_LF_KINDS)}, not {kind!r}")
-    if kind != "centroid" and "min_confidence" in fields:
-        raise TaxonomyError(f"{where}.min_confidence: only a centroid LF has a min_confidence")
-    defaults = EmbeddingLFSpec(kind)
-    margin = _number(fields.get("margin", defaults.margin), f"{where}.margin", "0 <= margin < 2",
-                     lambda value: 0 <= value < 2)
-    min_confidence = _number(fields.get("min_confidence", defaults.min_confidence), f"{where}.min_confidence",
-                             "0 < min_confidence <= 1", lambda value: 0 < value <= 1)
-    return EmbeddingLFSpec(kind, margin, min_confidence)
+def _one_line(error: dict[str, Any]) -> str:
+    """`key path: problem` for the first error pydantic found, in this module's words."""
+    kind, value, loc = error["type"], error["input"], error["loc"]
+    problem = error["msg"]  # pydantic's words for anything not foreseen below
+    if kind == "missing":
+        problem = "missing required key"
+    elif kind == "unexpected_keyword_argument":
+        allowed = [field.name for field in dataclasses.fields(_schema_at(loc[:-1])) if field.init]
+        problem = f"unknown key (allowed: {', '.join(allowed)})"
+    elif kind == "literal_error":
+        problem = f"must be one of {', '.join(typing.get_args(_schema_at(loc)))}, not {value!r}"
+    elif kind in _TYPE_NAMES:
+        problem = f"must be {_TYPE_NAMES[kind]}, not {type(value).__name__}"
+    elif kind == "value_error":
+        invalid = error["ctx"]["error"]
+        loc, problem = (*loc, *getattr(invalid, "loc", ())), str(invalid)
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).removeprefix(".")
+    return f"{path or 'taxonomy'}: {problem}"
 
 
-def _number(value: Any, where: str, rule: str, valid: Callable[[float], bool]) -> float:
-    """A number for which `valid` holds; TaxonomyError naming `where` and the `rule` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TaxonomyError(f"{where}: must be a number, not {type(value).__name__}")
-    if not valid(value):  # NaN fails every rule
-        raise TaxonomyError(f"{where}: must be {rule}, got {value!r}")
-    return float(value)
-
-
-def _area(item: Any, where: str) -> Area:
-    fields = _mapping(item, where, required={"slug": str, "name": str, "description": str, "keywords": list})
-    if not is_slug(fields["slug"]):
-        raise TaxonomyError(f"{where}.slug: {fields['slug']!r} must be {SLUG_RULE}")
-    for key in ("name", "description"):
-        if not fields[key].strip():
-            raise TaxonomyError(f"{where}.{key}: must not be empty")
-    if not fields["keywords"]:
-        raise TaxonomyError(f"{where}.keywords: must list at least one keyword group")
-    groups = tuple(_group(group, f"{where}.keywords[{i}]") for i, group in enumerate(fields["keywords"]))
-    _unique([group.group for group in groups], lambda i: f"{where}.keywords[{i}].group")
-    return Area(fields["slug"], fields["name"], fields["description"], groups)
-
-
-def _group(item: Any, where: str) -> KeywordGroup:
-    fields = _mapping(item, where, required={"group": str, "terms": list},
-                      optional={"scope": str, "negative": list})
-    if not fields["group"].strip():
-        raise TaxonomyError(f"{where}.group: must not be empty")
-    scope = fields.get("scope", "either")
-    if scope not in SCOPES:
-        raise TaxonomyError(f"{where}.scope: must be one of {', '.join(SCOPES)}")
-    if not fields["terms"]:
-        raise TaxonomyError(f"{where}.terms: must list at least one term")
-    return KeywordGroup(
-        group=fields["group"],
-        scope=scope,
-        terms=_terms(fields["terms"], f"{where}.terms"),
-        negative=_terms(fields.get("negative", []), f"{where}.negative"),
-    )
-
-
-def _terms(items: list, where: str) -> tuple[Term, ...]:
-    terms = []
-    for i, text in enumerate(items):
-        if not isinstance(text, str):
-            raise TaxonomyError(f"{where}[{i}]: must be a string, not {type(text).__name__}")
-        try:
-            terms.append(compile_term(text))
-        except (ValueError, re.error) as error:
-            raise TaxonomyError(f"{where}[{i}]: bad term {text!r}: {error}") from None
-    return tuple(terms)
-
-
-def _mapping(item: Any, where: str, required: dict[str, type], optional: dict[str, type] | None = None) -> dict:
-    """Check `item` is a mapping with exactly the required keys, some optional ones, each of its type."""
-    if not isinstance(item, dict):
-        raise TaxonomyError(f"{where or 'taxonomy'}: must be a mapping, not {type(item).__name__}")
-    allowed = {**required, **(optional or {})}
-    for key in item:
-        if key not in allowed:
-            raise TaxonomyError(f"{_key(where, key)}: unknown key (allowed: {', '.join(allowed)})")
-    for key in required:
-        if key not in item:
-            raise TaxonomyError(f"{_key(where, key)}: missing required key")
-    for key, value in item.items():
-        if not isinstance(value, allowed[key]):
-            raise TaxonomyError(f"{_key(where, key)}: must be a {allowed[key].__name__}, not {type(value).__name__}")
-    return item
-
-
-def _key(where: str, key: object) -> str:
-    return f"{where}.{key}" if where else str(key)
-
-
-def _unique(values: list[str], where: Any) -> None:
-    seen: set[str] = set()
-    for i, value in enumerate(values):
-        if value in seen:
-            raise TaxonomyError(f"{where(i)}: duplicate {value!r}")
-        seen.add(value)
+def _schema_at(loc: tuple[str | int, ...]) -> Any:
+    """The type of the value at `loc` in a taxonomy document (a schema class for a mapping)."""
+    here: Any = Taxonomy
+    for part in loc:
+        here = typing.get_args(here)[0] if isinstance(part, int) else here.__pydantic_fields__[part].annotation
+    return here

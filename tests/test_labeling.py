@@ -76,6 +76,7 @@ def test_small_taxonomy_loads(small_taxonomy: Path) -> None:
 
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda d: d.update(colour="red"), r"^colour: unknown key"),
+    (lambda d: d.update(path="x"), r"^path: unknown key \(allowed: name, areas, description, embedding_lfs\)$"),
     (lambda d: d["areas"][1].update(weight=2), r"^areas\[1\]\.weight: unknown key"),
     (lambda d: d["areas"][0]["keywords"][0].update(scope="body"),
      r"^areas\[0\]\.keywords\[0\]\.scope: must be one of title, abstract, either"),
