@@ -5,16 +5,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CORE := $(VENV)/.installed-core
 FULL := $(VENV)/.installed-full
-# MODEL, PORT and ARGS reach the recipes as environment variables (`make serve MODEL=...` on the command line
-# exports them), used as "$$MODEL", "$${PORT:-...}" and $$ARGS: the shell splits ARGS into words, never runs them.
-export MODEL ?= models:/paper-area-classifier@champion
-
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
-export MLFLOW_DISABLE_TELEMETRY := true
-export TOKENIZERS_PARALLELISM := false
+# CONFIG, MODEL, PORT and ARGS reach the recipes as environment variables (`make serve MODEL=...` on the command
+# line exports them), used as "$$CONFIG", "$$MODEL", "$${PORT:-...}" and $$ARGS: the shell splits ARGS into words,
+# never runs them. CONFIG (default configs/default.yaml) is the training config whose mlflow.* keys name the store
+# (`make ui`, `make serve`) and the model served unless MODEL is given (its registered champion).
+# The Python entry points set the run environment (offline models, no telemetry) themselves; `mlflow ui` and uvicorn
+# are started through `python -m paper_areas.core.environment`, which sets it too.
 # Commands found on PATH (mlflow, uvicorn) are the venv's own.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
+RUN := $(PY) -m paper_areas.core.environment
+TRACKING := $(PY) -m paper_areas.tracking $${CONFIG:+--config "$$CONFIG"}
 
 .PHONY: setup train test ui serve lint clean
 
@@ -46,16 +46,18 @@ train: $(CORE)
 test: $(FULL) $(CHROMIUM)
 	$(PY) -m pytest -q -n 2 --dist loadfile $$ARGS
 
-# The store is MLFLOW_TRACKING_URI when set, else the repo's mlruns.db: `python -m paper_areas.tracking` applies that rule.
+# The store is MLFLOW_TRACKING_URI when set, else CONFIG's mlflow.tracking_uri: `python -m paper_areas.tracking`
+# applies that rule.
 ui: $(CORE)
-	@uri="$$($(PY) -m paper_areas.tracking)" && echo "MLflow UI over $$uri on http://127.0.0.1:$${PORT:-5000}" && \
-		exec $(VENV)/bin/mlflow ui --backend-store-uri "$$uri" --host 127.0.0.1 --port "$${PORT:-5000}"
+	@uri="$$($(TRACKING))" && echo "MLflow UI over $$uri on http://127.0.0.1:$${PORT:-5000}" && \
+		exec $(RUN) mlflow ui --backend-store-uri "$$uri" --host 127.0.0.1 --port "$${PORT:-5000}"
 
-# MLflow's scoring app (the protocol of `mlflow models serve`) with prediction/serving.py's request limits.
+# MLflow's scoring app (the protocol of `mlflow models serve`) with paper_areas/prediction/serving.py's request limits;
+# the model is MODEL, else CONFIG's champion (`python -m paper_areas.tracking --model` prints the store, then it).
 serve: $(CORE)
-	@uri="$$($(PY) -m paper_areas.tracking --model "$$MODEL")" && echo "serving $$MODEL from $$uri" && \
-		MLFLOW_TRACKING_URI="$$uri" PAPER_AREAS_MODEL="$$MODEL" exec $(PY) -m uvicorn --factory \
-		prediction.serving:scoring_app --host 127.0.0.1 --port "$${PORT:-5001}"
+	@found="$$($(TRACKING) --model $${MODEL:+"$$MODEL"})" && { read -r uri && read -r model; } <<< "$$found" && \
+		echo "serving $$model from $$uri" && MLFLOW_TRACKING_URI="$$uri" PAPER_AREAS_MODEL="$$model" exec $(RUN) \
+		$(PY) -m uvicorn --factory paper_areas.prediction.serving:scoring_app --host 127.0.0.1 --port "$${PORT:-5001}"
 
 lint: $(FULL)
 	$(VENV)/bin/ruff check .

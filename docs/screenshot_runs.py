@@ -38,7 +38,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from paper_areas.core.errors import UserError, fail_cleanly
+from paper_areas.core import UserError, fail_cleanly, write_output
+from paper_areas.core.environment import set_run_environment
 from paper_areas.tracking.store import sqlite_path
 
 WIDTH, HEIGHT = 1600, 900
@@ -99,7 +100,6 @@ def mlflow_server(store: str, workdir: Path) -> Iterator[str]:
             [str(mlflow_cli), "server", "--backend-store-uri", store, "--host", "127.0.0.1", "--port", str(port),
              "--workers", "1"],
             cwd=workdir, stdout=output, stderr=subprocess.STDOUT,
-            env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -306,14 +306,12 @@ def screenshot(url: str, experiment_id: str, out: Path, chromium: str, workdir: 
         wait_for_table(page)
         time.sleep(1)  # let icons and fonts finish painting
         png = base64.b64decode(page.send("Page.captureScreenshot", {"format": "png"})["data"])
-        if dom is not None:
-            dom.write_text(page.evaluate("document.documentElement.outerHTML"))
+        html = page.evaluate("document.documentElement.outerHTML") if dom is not None else None
     finally:
         page.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_bytes(png)
-    partial.replace(out)
+    write_output(out, png)
+    if dom is not None:
+        write_output(dom, html)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -329,6 +327,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_run_environment()  # also the mlflow server's
     args = parse_args(argv)
     store_file(args.store)
     if not Path(args.chromium).is_file():

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +20,7 @@ from models.encoder import (
     tokenize,
     torch_threads,
 )
+from paper_areas.core.outputs import atomic_output
 from paper_areas.core.progress import Progress
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
@@ -77,16 +76,8 @@ class EmbeddingCache:
         self._vectors = np.concatenate([self._vectors.reshape(start, vectors.shape[1]), vectors[new]])
         for offset, i in enumerate(new):
             self._index[keys[i]] = start + offset
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".npz.part")
-        try:
-            os.chmod(temporary, 0o644)
-            with os.fdopen(handle, "wb") as file:
-                np.savez(file, hashes=np.array(list(self._index), dtype="U64"), vectors=self._vectors)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_output(self.path) as temp, temp.open("wb") as file:
+            np.savez(file, hashes=np.array(list(self._index), dtype="U64"), vectors=self._vectors)
 
 
 @dataclasses.dataclass

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from paper_areas.core.environment import set_run_environment
+
+set_run_environment()  # before any test imports MLflow or transformers, as every entry point does
 # Embedding caches of the tests (and of the train.py processes they start) go to one temporary folder, never the
 # user's ~/.cache; shared by the session, so the samples are embedded once.
 _CACHE_HOME = tempfile.mkdtemp(prefix="paper-areas-test-cache-")
@@ -106,9 +105,9 @@ def keyword_model(tmp_path_factory) -> Path:
     return folder / "model"
 
 
-def champion_store(root: Path, log_model) -> str:
-    """The URI of a new SQLite store in `root` where the model `log_model()` logs is `paper-area-classifier@champion`
-    (the global tracking URI is restored afterwards)."""
+def champion_store(root: Path, log_model, name: str = "paper-area-classifier", alias: str = "champion") -> str:
+    """The URI of a new SQLite store in `root` where the model `log_model()` logs is `NAME@ALIAS` (by default
+    `paper-area-classifier@champion`; the global tracking URI is restored afterwards)."""
     import mlflow
 
     uri = f"sqlite:///{root}/mlruns.db"
@@ -118,21 +117,25 @@ def champion_store(root: Path, log_model) -> str:
         experiment = mlflow.create_experiment("predict-tests", artifact_location=(root / "artifacts").as_uri())
         with mlflow.start_run(experiment_id=experiment):
             info = log_model()
-        version = mlflow.register_model(info.model_uri, "paper-area-classifier").version
-        mlflow.MlflowClient().set_registered_model_alias("paper-area-classifier", "champion", version)
+        version = mlflow.register_model(info.model_uri, name).version
+        mlflow.MlflowClient().set_registered_model_alias(name, alias, version)
     finally:
         mlflow.set_tracking_uri(previous)
     return uri
 
 
+def log_keyword_model(keyword_model: Path):
+    """Log the keyword model (the `keyword_model` fixture's folder) in the active run; its ModelInfo."""
+    import mlflow
+
+    return mlflow.pyfunc.log_model(name="model", python_model=str(keyword_model.parent / "keyword_model.py"),
+                                   signature=mlflow.models.Model.load(keyword_model).signature)
+
+
 @pytest.fixture(scope="session")
 def keyword_registry(keyword_model, tmp_path_factory) -> str:
     """A temporary SQLite tracking store where the keyword model is `paper-area-classifier@champion`; its URI."""
-    import mlflow
-
-    return champion_store(tmp_path_factory.mktemp("keyword-registry"), lambda: mlflow.pyfunc.log_model(
-        name="model", python_model=str(keyword_model.parent / "keyword_model.py"),
-        signature=mlflow.models.Model.load(keyword_model).signature))
+    return champion_store(tmp_path_factory.mktemp("keyword-registry"), lambda: log_keyword_model(keyword_model))
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,24 @@
 """paper_areas/core: one-line user errors, Ctrl-C and SIGTERM on real predict.py and `python -m paper_areas.dumps`
-processes, atomic outputs that never replace an input and whose stale temporaries the next run removes."""
+processes, atomic outputs (command-line outputs, the embedding cache) that never replace an input, go into missing
+folders, leave nothing when they cannot be finished and whose stale temporaries the next run removes; the run
+environment's launcher."""
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from paper_areas.core import UserError, atomic_output, fail_cleanly
+from paper_areas.core import UserError, atomic_output, fail_cleanly, write_output
+from paper_areas.core.environment import RUN_ENVIRONMENT
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -208,3 +213,68 @@ def test_outputs_in_missing_folders_are_written_there(keyword_model, tmp_path, m
                        "new/taxonomy/x.yaml"]
     assert json.loads((tmp_path / "new/lfs/figures.json").read_text())["n_papers"] == 3
     assert json.loads((tmp_path / "new/evaluate/scores.json").read_text())["n_papers"] == 1
+
+
+def _with_file_size_limit(limit: int) -> Callable[[], None]:
+    def limit_file_size() -> None:
+        """In the child before exec: files of at most `limit` bytes, as on a full disk (writing more fails with
+        EFBIG instead of killing the process)."""
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limit_file_size
+
+
+@pytest.mark.parametrize("command", ["lfs", "evaluate"])
+def test_an_output_that_cannot_be_finished_leaves_no_file(keyword_model, tmp_path, command):
+    graph_dump(tmp_path / "dump.jsonl", 3)
+    (tmp_path / "gold.jsonl").write_text(
+        json.dumps({"id": "1", "title": "Graph paper", "abstract": "Nodes.", "label": "graphs"}) + "\n")
+    (tmp_path / "keywords.yaml").write_text(KEYWORD_TAXONOMY)
+    argv = {"lfs": ["lfs", "--dumps", "dump.jsonl", "--csv", "new/lfs/table.csv"],
+            "evaluate": ["evaluate", "--model", str(keyword_model), "--gold", "gold.jsonl"]}[command]
+    output = {"lfs": "new/lfs/table.csv", "evaluate": "new/evaluate/scores.json"}[command]
+    done = subprocess.run([sys.executable, str(REPO / "train.py"), *argv, "--taxonomy", "keywords.yaml",
+                           *(["--json", output] if command == "evaluate" else [])],
+                          cwd=tmp_path, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, capture_output=True,
+                          text=True, timeout=300, preexec_fn=_with_file_size_limit(64))
+    assert done.returncode == 2 and done.stderr.endswith(f"error: {output}: cannot write: File too large\n")
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / output).parent.is_dir() and list((tmp_path / "new").rglob("*.*")) == []
+
+
+def test_write_output_writes_text_as_utf8_and_bytes_as_they_are_into_missing_folders(tmp_path):
+    write_output(tmp_path / "a" / "b" / "text.txt", "étiquette\n")
+    write_output(tmp_path / "c" / "bytes.png", b"\x89PNG\x00\xff")
+    assert (tmp_path / "a/b/text.txt").read_bytes() == "étiquette\n".encode()
+    assert (tmp_path / "c/bytes.png").read_bytes() == b"\x89PNG\x00\xff"
+    with pytest.raises(UserError, match=r"/file/x.txt: cannot write: File exists$"):
+        (tmp_path / "file").write_text("")
+        write_output(tmp_path / "file" / "x.txt", "x")
+
+
+def test_the_embedding_cache_is_written_atomically_and_cleans_up_after_killed_runs(tmp_path):
+    import numpy as np
+
+    from models.embeddings import EmbeddingCache, text_hashes
+
+    folder = tmp_path / "missing" / "cache"
+    hashes, vectors = text_hashes(["a", "b"]), np.eye(2, dtype=np.float32)
+    EmbeddingCache(folder, "key").add(hashes[:1], vectors[:1])
+    stale = folder / f".key.npz.{dead_pid()}.x1y2.part"
+    stale.write_bytes(b"half an npz")
+    EmbeddingCache(folder, "key").add(hashes, vectors)
+    assert sorted(path.name for path in folder.iterdir()) == ["key.npz"]
+    cache = EmbeddingCache(folder, "key")
+    rows, missing = cache.lookup(hashes)
+    assert not missing.any() and np.array_equal(cache.vectors(rows), vectors)
+
+
+def test_the_run_environment_launcher_sets_the_defaults_the_user_has_not_set():
+    env = {key: value for key, value in os.environ.items() if key not in RUN_ENVIRONMENT} | {"HF_HUB_OFFLINE": "0"}
+    done = subprocess.run([sys.executable, "-m", "paper_areas.core.environment", "env"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    printed = dict(line.split("=", 1) for line in done.stdout.splitlines())
+    assert done.returncode == 0 and printed["HF_HUB_OFFLINE"] == "0"  # the user's value is kept
+    assert {key: printed[key] for key in RUN_ENVIRONMENT if key != "HF_HUB_OFFLINE"} == {
+        key: value for key, value in RUN_ENVIRONMENT.items() if key != "HF_HUB_OFFLINE"}

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import champion_store
+from conftest import champion_store, log_keyword_model
 
 from models import TfidfClassifier, log_pyfunc_model
 from paper_areas.dumps import read_dumps
@@ -257,6 +257,23 @@ def test_a_missing_model_is_one_clear_line(keyword_registry, sample_dumps, tmp_p
     monkeypatch.setenv("MLFLOW_TRACKING_URI", keyword_registry)
     with pytest.raises(ModelError):
         load_model(model)
+
+
+def test_a_config_names_the_store_and_the_default_model(keyword_model, sample_dumps, tmp_path, monkeypatch, capsys):
+    import predict
+    from paper_areas.core import fail_cleanly
+
+    store = champion_store(tmp_path, lambda: log_keyword_model(keyword_model), name="keywords", alias="best")
+    config = tmp_path / "keywords.yaml"
+    config.write_text(f"dumps: [{sample_dumps[0]}]\ntaxonomy: {REPO}/configs/taxonomies/iclr2025.yaml\n"
+                      f"mlflow: {{tracking_uri: '{store}', registered_model: keywords, champion_alias: best}}\n")
+    output = tmp_path / "predictions.jsonl"
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert predict.main(["--input", str(sample_dumps[0]), "--output", str(output), "--config", str(config)]) == 0
+    assert set(read_output(output)["area"]) <= {"graphs", "language", "vision"}  # the keyword model's areas
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)  # the store, but the default config's model name
+    assert fail_cleanly(lambda: predict.main(["--input", str(sample_dumps[0]), "--output", str(output)])) == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith("error: model models:/paper-area-classifier@champion: ")
 
 
 def test_no_store_is_a_clear_error_and_creates_no_database(tmp_path, monkeypatch):

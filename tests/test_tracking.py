@@ -86,6 +86,32 @@ def test_python_m_tracking_model_check_is_one_line_and_creates_no_store(tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+def test_python_m_tracking_takes_the_store_and_the_champion_from_a_config(store, tmp_path):
+    log_and_register(0.4)  # `clf` version 1, the champion of the store
+    config = tmp_path / "mine.yaml"
+    config.write_text(f"dumps: [{REPO}/samples/0*.txt]\ntaxonomy: {REPO}/configs/taxonomies/iclr2025.yaml\n"
+                      f"mlflow: {{tracking_uri: 'sqlite:///{store}/mlruns.db', registered_model: clf}}\n")
+    uri = f"sqlite:///{store}/mlruns.db"
+    assert run_tracking_module("--config", str(config), cwd=tmp_path, uri=None).stdout == f"{uri}\n"
+    found = run_tracking_module("--config", str(config), "--model", cwd=tmp_path, uri=None)
+    assert (found.returncode, found.stdout) == (0, f"{uri}\nmodels:/clf@champion\n")
+    named = run_tracking_module("--config", str(config), "--model", "models:/clf/1", cwd=tmp_path, uri=None)
+    assert named.stdout == f"{uri}\nmodels:/clf/1\n"
+    elsewhere = f"sqlite:///{tmp_path}/other.db"  # MLFLOW_TRACKING_URI wins over the config, as for train.py
+    assert run_tracking_module("--config", str(config), cwd=tmp_path, uri=elsewhere).stdout == f"{elsewhere}\n"
+    default = run_tracking_module("--model", cwd=tmp_path, uri=uri)  # the default config's champion: another name
+    assert default.returncode == 2 and default.stdout == ""
+    assert default.stderr.startswith("error: model models:/paper-area-classifier@champion: not in the MLflow store")
+
+
+def test_importing_the_tracking_store_sets_no_environment():
+    code = ("import os; before = dict(os.environ); import paper_areas.tracking.store, paper_areas.tracking; "
+            "print(sorted(set(os.environ.items()) ^ set(before.items())))")
+    env = {key: value for key, value in os.environ.items() if key != "MLFLOW_DISABLE_TELEMETRY"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "[]\n"), done.stderr
+
+
 def test_file_stores_are_refused(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     with pytest.raises(StoreError, match=r"^mlflow.tracking_uri: './mlruns' is not a database or server URI"):

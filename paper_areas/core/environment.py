@@ -1,8 +1,13 @@
-"""The process environment every entry point sets first: offline models, no telemetry, quiet third parties."""
+"""The process environment every entry point sets first: offline models, no telemetry, quiet third parties.
+
+`python -m paper_areas.core.environment COMMAND [ARG...]` runs a command in it, as `env` would: the Makefile starts
+`mlflow ui` and the model server so.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]  # the checkout: labeling/, models/, paper_areas/, configs/
@@ -24,3 +29,10 @@ def set_run_environment() -> None:
     """Set each RUN_ENVIRONMENT variable the user has not set; call before importing transformers or MLflow."""
     for key, value in RUN_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: python -m paper_areas.core.environment COMMAND [ARG...]")
+    set_run_environment()
+    os.execvp(sys.argv[1], sys.argv[1:])

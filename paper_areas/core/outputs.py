@@ -1,6 +1,7 @@
-"""Output files of the command-line tools: checked before any work (never one of the inputs or a folder, in a folder
-that can be created), written under a temporary name and moved into place only when complete, with the temporaries
-of killed runs removed by the next run."""
+"""The one writer of every output file (command-line outputs, the embedding cache, bench results, screenshots): checked
+before any work (never one of the inputs or a folder, in a folder that can be created), written under a temporary
+name in its folder (created if missing) and moved into place only when complete, with the temporaries of killed runs
+removed by the next run."""
 
 from __future__ import annotations
 
@@ -35,13 +36,14 @@ def check_output_path(output: str | Path, inputs: Iterable[str | Path]) -> None:
         raise UserError(f"{output}: cannot write in {existing}: permission denied")
 
 
-def write_output(path: str | Path, text: str) -> None:
-    """Write `text` to `path` as UTF-8, atomically (see `atomic_output`), creating its folder; UserError naming
-    `path` when that fails."""
+def write_output(path: str | Path, content: str | bytes) -> None:
+    """Write `content` (text as UTF-8, or bytes) to `path` atomically (see `atomic_output`), creating its folder;
+    UserError naming `path` when that fails."""
     path = Path(path)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
         with atomic_output(path) as temp:
-            temp.write_text(text, encoding="utf-8")
+            temp.write_bytes(data)
     except OSError as error:
         raise UserError(f"{path}: cannot write: {error.strerror or error}") from None
 
@@ -88,9 +90,10 @@ def publish(temp: Path, path: Path) -> None:
 
 
 @contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path`, published to `path` when the block ends cleanly and deleted otherwise
-    (also on Ctrl-C and, under `fail_cleanly`, SIGTERM)."""
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path` (its folder created if missing), published to `path` when the block ends
+    cleanly and deleted otherwise (also on Ctrl-C and, under `fail_cleanly`, SIGTERM)."""
+    path = Path(path)
     temp = temporary_beside(path)
     try:
         yield temp

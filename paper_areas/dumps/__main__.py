@@ -9,6 +9,7 @@ from collections import deque
 from pathlib import Path
 
 from paper_areas.core import UserError, atomic_output, check_output_path, fail_cleanly, positive
+from paper_areas.core.environment import set_run_environment
 from paper_areas.dumps.formats import FORMATS
 from paper_areas.dumps.reader import DEFAULT_MAX_ENTRY_BYTES, DumpReading, read_dumps
 
@@ -26,6 +27,7 @@ def write_jsonl(reading: DumpReading, output: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    set_run_environment()
     parser = argparse.ArgumentParser(prog="python -m paper_areas.dumps",
                                      description="Read paper dumps into clean records.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="dump files (plain or gzip; - for standard input)")

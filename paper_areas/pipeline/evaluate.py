@@ -16,22 +16,29 @@ from models.evaluation import Scores, expected_calibration_error, score
 from models.pyfunc import TAXONOMY_KEY
 from paper_areas.core import UserError, check_output_path, write_output
 from paper_areas.pipeline.data import Gold, GoldError, read_gold
-from paper_areas.tracking import load_failure, registered_version, require_model, resolve_tracking_uri
+from paper_areas.tracking import (
+    DEFAULT_TRACKING_URI,
+    load_failure,
+    registered_version,
+    require_model,
+    resolve_tracking_uri,
+)
 from paper_areas.tracking.registry import GOLD_FINGERPRINT_TAG
 
 
-def _use_store(model_uri: str) -> None:
-    """Point MLflow at the project's store (never a new one), where a registry URI must name an existing model."""
-    store = resolve_tracking_uri()
+def _use_store(model_uri: str, tracking_uri: str) -> None:
+    """Point MLflow at the store of `tracking_uri` (a config's `mlflow.tracking_uri`; MLFLOW_TRACKING_URI wins), never
+    a new one, where a registry URI must name an existing model."""
+    store = resolve_tracking_uri(tracking_uri)
     if model_uri.startswith("models:/"):
         require_model(store, model_uri)
     mlflow.set_tracking_uri(store)
 
 
-def load_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
-    """The pyfunc model at `model_uri`, a registry URI looked up in the project's store; what MLflow cannot load
-    (`runs:/x`, a broken folder) raises UserError in one line naming the URI."""
-    _use_store(model_uri)
+def load_model(model_uri: str, tracking_uri: str = DEFAULT_TRACKING_URI) -> mlflow.pyfunc.PyFuncModel:
+    """The pyfunc model at `model_uri`, a registry URI looked up in the store of `tracking_uri`; what MLflow cannot
+    load (`runs:/x`, a broken folder) raises UserError in one line naming the URI."""
+    _use_store(model_uri, tracking_uri)
     try:
         return mlflow.pyfunc.load_model(model_uri)
     except Exception as error:  # whatever the folder or URI holds that MLflow cannot load is the user's to fix
@@ -43,11 +50,11 @@ def _carried_taxonomy(metadata: dict | None) -> str | None:
     return (metadata or {}).get(TAXONOMY_KEY)
 
 
-def _carried_if_readable(model_uri: str) -> str | None:
+def _carried_if_readable(model_uri: str, tracking_uri: str) -> str | None:
     """The taxonomy the model at `model_uri` carries, from its MLmodel file alone; None when it names none or there
     is no such model."""
     try:
-        _use_store(model_uri)
+        _use_store(model_uri, tracking_uri)
         return _carried_taxonomy(mlflow.models.get_model_info(model_uri).metadata)
     except (UserError, MlflowException, OSError):
         return None
@@ -68,9 +75,11 @@ class Evaluation:
     calibrated_on_this_gold: bool  # its calibration was fitted on these very papers: the figures are in-sample
 
 
-def checked_gold_and_model(model_uri: str, gold_path: str,
-                           taxonomy: Taxonomy) -> tuple[Gold, mlflow.pyfunc.PyFuncModel, str | None]:
-    """The gold papers, the model at `model_uri` and the taxonomy it carries (None when it names none).
+def checked_gold_and_model(
+    model_uri: str, gold_path: str, taxonomy: Taxonomy, tracking_uri: str = DEFAULT_TRACKING_URI
+) -> tuple[Gold, mlflow.pyfunc.PyFuncModel, str | None]:
+    """The gold papers, the model at `model_uri` (a registry URI in the store of `tracking_uri`) and the taxonomy it
+    carries (None when it names none).
 
     Gold labels may be area names or slugs of `taxonomy` (anything else is refused with file:line); a model that
     carries another taxonomy than `taxonomy` is refused, and named when the gold labels do not fit `taxonomy`.
@@ -78,9 +87,9 @@ def checked_gold_and_model(model_uri: str, gold_path: str,
     try:
         gold = read_gold(gold_path, taxonomy)
     except GoldError:  # labels of another taxonomy: say so when the model carries another one
-        _refuse_another_taxonomy(model_uri, _carried_if_readable(model_uri), taxonomy)
+        _refuse_another_taxonomy(model_uri, _carried_if_readable(model_uri, tracking_uri), taxonomy)
         raise
-    model = load_model(model_uri)
+    model = load_model(model_uri, tracking_uri)
     carried = _carried_taxonomy(model.metadata.metadata)
     _refuse_another_taxonomy(model_uri, carried, taxonomy)
     return gold, model, carried
@@ -94,14 +103,15 @@ def _calibrated_on(model_uri: str, model: mlflow.pyfunc.PyFuncModel, gold: Gold)
     return registered_version(model_uri).tags.get(GOLD_FINGERPRINT_TAG) == gold.fingerprint()
 
 
-def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy) -> Evaluation:
+def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy,
+                   tracking_uri: str = DEFAULT_TRACKING_URI) -> Evaluation:
     """Predict the gold papers with the model at `model_uri` and score them against their labels: the scores, the
     expected calibration error of its probabilities and the name of the taxonomy the model carries.
 
     The model's `area` column (slugs) is compared with the gold labels through the taxonomy; gold and model are
     checked as in `checked_gold_and_model`, and a model that predicts areas outside the taxonomy is refused.
     """
-    gold, model, carried = checked_gold_and_model(model_uri, gold_path, taxonomy)
+    gold, model, carried = checked_gold_and_model(model_uri, gold_path, taxonomy, tracking_uri)
     predicted = model.predict(gold.frame[["title", "abstract"]])
     areas = predicted["area"].astype(str)
     unknown = sorted(set(areas) - set(taxonomy.slugs))
@@ -129,12 +139,14 @@ def evaluation_json(evaluation: Evaluation, model_uri: str, gold_path: str) -> d
     }
 
 
-def run_evaluate(model_uri: str, gold_path: str, json_path: str | None, taxonomy_path: str) -> int:
-    """`train.py evaluate`: print the model's taxonomy, the scores and the per-area report; optionally as JSON."""
+def run_evaluate(model_uri: str, gold_path: str, json_path: str | None, taxonomy_path: str,
+                 tracking_uri: str = DEFAULT_TRACKING_URI) -> int:
+    """`train.py evaluate`: print the model's taxonomy, the scores and the per-area report; optionally as JSON. A
+    registry URI is looked up in the store of `tracking_uri` (a config's `mlflow.tracking_uri`)."""
     if json_path:
         check_output_path(json_path, [gold_path, taxonomy_path, model_uri])
     taxonomy = load_taxonomy(taxonomy_path)
-    evaluation = evaluate_model(model_uri, gold_path, taxonomy)
+    evaluation = evaluate_model(model_uri, gold_path, taxonomy, tracking_uri)
     scores, carried = evaluation.scores, evaluation.taxonomy
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         print(scores.per_area.round(3).to_string())

@@ -75,10 +75,21 @@ def run_lfs(args: argparse.Namespace) -> int:
 
     With gold, the table and votes per area are computed on the gold papers (so that LF accuracies show).
     """
-    from labeling import WeakLabeler, apply_lfs, area_coverage, covered, keyword_lfs, lf_table, load_taxonomy
-    from labeling.label_model import MIN_LABEL_MODEL_LFS, PREDICTORS
+    from labeling import (
+        MIN_LABEL_MODEL_LFS,
+        LabelModelLabeler,
+        MajorityVoteLabeler,
+        apply_lfs,
+        area_coverage,
+        covered,
+        keyword_lfs,
+        lf_table,
+        load_taxonomy,
+    )
     from paper_areas.core import write_output
+    from paper_areas.pipeline.config import LabelModelConfig
     from paper_areas.pipeline.data import read_gold, read_papers
+    from paper_areas.pipeline.weak_labels import Votes, choose_labeler
 
     csv_path, json_path = _lfs_outputs(args)
     taxonomy = load_taxonomy(args.taxonomy)
@@ -88,7 +99,7 @@ def run_lfs(args: argparse.Namespace) -> int:
     gold = read_gold(args.gold, taxonomy) if args.gold else None
     gold_votes = apply_lfs(lfs, gold.frame) if gold else None
     y = gold.y if gold else None
-    labeler = WeakLabeler(len(taxonomy.areas), area_names=taxonomy.names).fit(votes, gold_votes, y)
+    choice = choose_labeler(Votes(lfs, votes, gold_votes), LabelModelConfig(), taxonomy.names, y)
     analysed = votes if gold_votes is None else gold_votes
     table = lf_table(analysed, lfs, y)
     areas = area_coverage(analysed, lfs, taxonomy.slugs, y)
@@ -101,13 +112,13 @@ def run_lfs(args: argparse.Namespace) -> int:
     print(_fit(areas))
     print(f"\n{len(frame)} papers in the dumps: {int(is_covered.sum())} with votes ({_share(is_covered)}), "
           f"{int((~is_covered).sum())} without (dropped from training)")
-    if labeler.predictors_ != PREDICTORS:
+    if not choice.label_model_rows:
         print(f"\n{len(lfs)} labelling functions: majority vote gives the labels (the label model needs at least "
               f"{MIN_LABEL_MODEL_LFS})")
     if gold:
-        compared = " vs ".join(name.replace("_", " ") for name in labeler.predictors_)
-        print(f"\n{compared} on {on} (abstains count as wrong); selected: {labeler.selected_}")
-        scores = pd.DataFrame({name: s.summary() for name, s in labeler.gold_scores_.items()}).T
+        compared = " vs ".join(labeler.NAME.replace("_", " ") for labeler in choice.fitted)
+        print(f"\n{compared} on {on} (abstains count as wrong); selected: {choice.labeler.NAME}")
+        scores = pd.DataFrame({name: s.summary() for name, s in choice.gold_scores.items()}).T
         print(_fit(scores.rename_axis("predictor").reset_index()))
 
     write_output(csv_path, table.to_csv(index=False))
@@ -119,8 +130,9 @@ def run_lfs(args: argparse.Namespace) -> int:
             "coverage": float(is_covered.mean()) if len(frame) else 0.0,
             "gold": None if gold is None else {"path": args.gold, "n_papers": len(gold.frame),
                                                 "coverage": float(covered(gold_votes).mean())},
-            "selected": labeler.selected_ if gold else None,
-            **{name: score.summary() if (score := labeler.gold_scores_.get(name)) else None for name in PREDICTORS},
+            "selected": choice.labeler.NAME if gold else None,
+            **{name: score.summary() if (score := choice.gold_scores.get(name)) else None
+               for name in (LabelModelLabeler.NAME, MajorityVoteLabeler.NAME)},
             "areas": json.loads(areas.to_json(orient="records")),
             "lfs": json.loads(table.to_json(orient="records")),
         }
@@ -149,8 +161,10 @@ def _lfs_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
 def run_suggest(args: argparse.Namespace) -> int:
     """Print candidate keywords for one area, from the label model's labels on the dumps or, before the keywords
     give the area papers, from the papers nearest its description; say which."""
-    from labeling import TaxonomyError, WeakLabeler, apply_lfs, covered, keyword_lfs, load_taxonomy, suggest_keywords
+    from labeling import TaxonomyError, apply_lfs, covered, keyword_lfs, load_taxonomy, suggest_keywords
+    from paper_areas.pipeline.config import LabelModelConfig
     from paper_areas.pipeline.data import read_papers
+    from paper_areas.pipeline.weak_labels import Votes, choose_labeler
 
     taxonomy = load_taxonomy(args.taxonomy)
     if args.area not in taxonomy.slugs:
@@ -160,11 +174,11 @@ def run_suggest(args: argparse.Namespace) -> int:
     frame = read_papers(args.dumps)
     votes = apply_lfs(lfs, frame)
     is_covered = covered(votes)
-    labeler = WeakLabeler(len(taxonomy.areas), area_names=taxonomy.names).fit(votes)
+    labeler = choose_labeler(Votes(lfs, votes, None), LabelModelConfig(), taxonomy.names, None).labeler
     suggestions = suggest_keywords(frame, votes, labeler.predict_proba(votes), taxonomy, args.area, top=args.top,
                                    basis=args.basis)
     area = taxonomy.areas[taxonomy.index(args.area)]
-    labels = labeler.selected_.replace("_", " ")
+    labels = labeler.NAME.replace("_", " ")
     basis = (f"the {labels}'s papers of the area" if suggestions.attrs["basis"] == "votes"
              else "the papers nearest the area's description")
     print(f"candidate keywords for {args.area} ({area.name}) from {basis} (basis: {suggestions.attrs['basis']}); "

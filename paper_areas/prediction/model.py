@@ -12,9 +12,10 @@ import yaml
 
 from paper_areas.core import UserError
 from paper_areas.pipeline.config import REPO, MlflowConfig
-from paper_areas.tracking import load_failure, resolve_tracking_uri
+from paper_areas.tracking import DEFAULT_TRACKING_URI, champion_uri, load_failure, resolve_tracking_uri
 
-DEFAULT_MODEL_URI = f"models:/{MlflowConfig.registered_model}@{MlflowConfig.champion_alias}"
+_DEFAULTS = MlflowConfig()
+DEFAULT_MODEL_URI = champion_uri(_DEFAULTS.registered_model, _DEFAULTS.champion_alias)
 _STORE_SCHEMES = ("models:/", "runs:/")
 
 
@@ -35,8 +36,9 @@ def check_mlmodel(uri: str, path: Path) -> None:
         raise ModelError(f"model {uri}: {path}: malformed MLmodel file (not a mapping of fields)")
 
 
-def resolve_model_uri(uri: str) -> str:
-    """`uri` as MLflow loads it; a registry or run URI also points MLflow at the project's tracking store."""
+def resolve_model_uri(uri: str, tracking_uri: str = DEFAULT_TRACKING_URI) -> str:
+    """`uri` as MLflow loads it; a registry or run URI also points MLflow at the store of `tracking_uri` (a config's
+    `mlflow.tracking_uri`; MLFLOW_TRACKING_URI wins)."""
     if ":/" in uri and not uri.startswith(_STORE_SCHEMES):
         return uri  # another MLflow URI scheme (file:, s3:, ...)
     if not uri.startswith(_STORE_SCHEMES):
@@ -45,21 +47,22 @@ def resolve_model_uri(uri: str) -> str:
             raise ModelError(f"model {uri}: not an MLflow model folder (no MLmodel file there)")
         check_mlmodel(uri, path / "MLmodel")
         return str(path.resolve())
-    tracking_uri = resolve_tracking_uri(MlflowConfig.tracking_uri, REPO)
-    database = tracking_uri.removeprefix("sqlite:///")
-    if tracking_uri.startswith("sqlite:///") and not Path(database).is_file():
+    store = resolve_tracking_uri(tracking_uri, REPO)
+    database = store.removeprefix("sqlite:///")
+    if store.startswith("sqlite:///") and not Path(database).is_file():
         raise ModelError(f"model {uri}: no MLflow store at {database} (train a model first: make train)")
-    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_tracking_uri(store)
     return uri
 
 
-def load_model(uri: str = DEFAULT_MODEL_URI) -> mlflow.pyfunc.PyFuncModel:
-    """The pyfunc model at `uri`; a missing model, unknown alias or broken folder raises ModelError.
+def load_model(uri: str = DEFAULT_MODEL_URI, tracking_uri: str = DEFAULT_TRACKING_URI) -> mlflow.pyfunc.PyFuncModel:
+    """The pyfunc model at `uri` (a registry or run URI in the store of `tracking_uri`); a missing model, unknown
+    alias or broken folder raises ModelError.
 
     A model at another URI scheme (http:, s3:, ...) is downloaded to a temporary folder removed when loading
     fails or the process exits.
     """
-    resolved = resolve_model_uri(uri)
+    resolved = resolve_model_uri(uri, tracking_uri)
     remote = ":/" in resolved and not resolved.startswith((*_STORE_SCHEMES, "file:"))
     download = tempfile.mkdtemp(prefix="paper-areas-model-") if remote else None
     try:

@@ -17,6 +17,7 @@ from paper_areas.dumps.reader import read_start
 from paper_areas.prediction.engines import LocalEngine, SparkEngine, require_pyspark
 from paper_areas.prediction.model import DEFAULT_MODEL_URI, load_model, resolve_model_uri
 from paper_areas.prediction.outputs import TAXONOMY_COLUMN, PredictionWriter, output_format, prediction_rows
+from paper_areas.tracking import DEFAULT_TRACKING_URI
 
 ENGINES = ("local", "spark")
 
@@ -60,9 +61,10 @@ def predict_dumps(
     master: str | None = None,
     stream: TextIO = sys.stderr,
     max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+    tracking_uri: str = DEFAULT_TRACKING_URI,
 ) -> PredictionSummary:
     """Predict the area of every paper of `inputs` (one row per id) into `output` (.jsonl, .csv or .parquet),
-    atomically.
+    atomically, with the model at `model_uri` (a registry or run URI in the store of `tracking_uri`).
 
     Entries longer than `max_entry_bytes` are skipped and counted. Inputs without a single paper raise
     dumps.NoPapersError and write nothing; an output that is one of the inputs is refused (UserError).
@@ -75,9 +77,9 @@ def predict_dumps(
         read_start(Path(path))  # an unreadable input fails now, not after hours of predicting
     if engine == "spark":
         require_pyspark()  # before the model loads
-    model = load_model(model_uri)
+    model = load_model(model_uri, tracking_uri)
     if engine == "spark":
-        runner = SparkEngine(model, resolve_model_uri(model_uri), master, batch_size)
+        runner = SparkEngine(model, resolve_model_uri(model_uri, tracking_uri), master, batch_size)
     else:
         runner = LocalEngine(model, batch_size)
     reading = read_dumps(inputs, input_format, max_entry_bytes, key=paper_id)

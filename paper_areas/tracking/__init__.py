@@ -15,7 +15,7 @@ _MODULES = {
                                       "load_failure", "register_and_promote", "registered_version", "require_model"],
     "paper_areas.tracking.runs": ["tracked_run"],
     "paper_areas.tracking.store": ["DEFAULT_ARTIFACT_ROOT", "DEFAULT_TRACKING_URI", "StoreError", "artifact_location",
-                                   "connect", "git_commit", "mask_credentials", "repo_store_uri",
+                                   "champion_uri", "connect", "git_commit", "mask_credentials", "repo_store_uri",
                                    "resolve_tracking_uri", "sqlite_path"],
 }
 _MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}

@@ -1,7 +1,8 @@
 """Where runs go: one rule for every entry point, and artifacts beside the SQLite store.
 
-The rule: MLFLOW_TRACKING_URI when set, else the repo's `sqlite:///mlruns.db`. `python -m paper_areas.tracking`
-prints the resolved URI, so the Makefile (`make ui`, `make serve`) asks this module instead of writing the rule again.
+The rule: MLFLOW_TRACKING_URI when set, else the config's `mlflow.tracking_uri` (by default the repo's
+`sqlite:///mlruns.db`). `python -m paper_areas.tracking [--config FILE]` prints the resolved URI, so the Makefile
+(`make ui`, `make serve`) asks this module instead of writing the rule again.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from pathlib import Path
 
 from paper_areas.core import UserError
 from paper_areas.core.environment import REPO
-
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"  # relative to the repo
 DEFAULT_ARTIFACT_ROOT = "mlartifacts"  # relative to the store's folder
@@ -68,6 +67,11 @@ def resolve_tracking_uri(tracking_uri: str = DEFAULT_TRACKING_URI, root: Path = 
     if not uri.startswith(_SCHEMES):
         raise StoreError(f"{where}: {mask_credentials(uri)!r} is not a database or server URI (use sqlite:///...)")
     return uri
+
+
+def champion_uri(registered_model: str, alias: str) -> str:
+    """The registry URI of a registered model's version under `alias`: `models:/NAME@ALIAS`."""
+    return f"models:/{registered_model}@{alias}"
 
 
 def sqlite_path(tracking_uri: str) -> Path | None:
