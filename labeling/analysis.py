@@ -11,7 +11,7 @@ import pandas as pd
 from snorkel.labeling import LFAnalysis
 
 from labeling.label_model import covered
-from models.evaluation import ABSTAIN
+from labeling.lfs import ABSTAIN
 
 
 class NamedLF(Protocol):

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from labeling.lfs import KeywordLF, text_of
+from labeling.lfs import ABSTAIN, KeywordLF, text_of
 from labeling.terms import WORD, Term, fold
-from models.evaluation import ABSTAIN
 
 _NONE = np.empty(0, dtype=np.intp)
 _SEPARATOR = "\x00"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labeling.lfs import ABSTAIN
 from labeling.taxonomy import EmbeddingLFSpec, Taxonomy
-from models.evaluation import ABSTAIN
 
 
 @dataclass(frozen=True)
@@ -54,36 +54,47 @@ def nearest_anchor(embeddings: np.ndarray, anchors: np.ndarray, margin: float) -
 
 
 class EmbeddingLFs:
-    """The embedding LFs a taxonomy declares (`embedding_lfs:`), one per area and kind, in declaration order."""
+    """The embedding LFs a taxonomy declares (`embedding_lfs:`, or `specs` when given), one per area and kind, in
+    declaration order."""
 
     def __init__(self, taxonomy: Taxonomy, specs: tuple[EmbeddingLFSpec, ...] | None = None) -> None:
-        self.specs = taxonomy.embedding_lfs if specs is None else specs
-        self.lfs = [EmbeddingLF(f"{area.slug}:{spec.kind}", k, spec.kind)
-                    for spec in self.specs for k, area in enumerate(taxonomy.areas)]
-        self.n_areas = len(taxonomy.areas)
+        self.taxonomy = taxonomy
+        self.specs = specs
+
+    @property
+    def lf_specs(self) -> tuple[EmbeddingLFSpec, ...]:
+        """The LF specs used: `specs`, else the taxonomy's."""
+        return self.taxonomy.embedding_lfs if self.specs is None else self.specs
+
+    @property
+    def lfs(self) -> list[EmbeddingLF]:
+        """One LF per kind and area, named "<slug>:<kind>"."""
+        return [EmbeddingLF(f"{area.slug}:{spec.kind}", k, spec.kind)
+                for spec in self.lf_specs for k, area in enumerate(self.taxonomy.areas)]
 
     def fit(self, embeddings: np.ndarray | None = None, label_proba: np.ndarray | None = None,
             description_embeddings: np.ndarray | None = None) -> EmbeddingLFs:
         """Anchors of each kind: training-paper `embeddings` with their keyword `label_proba` for centroids,
         the (K, D) `description_embeddings` (in area order) for descriptions."""
+        n_areas = len(self.taxonomy.areas)
         self.anchors_: dict[str, np.ndarray] = {}
-        for spec in self.specs:
+        for spec in self.lf_specs:
             if spec.kind == "centroid":
                 if embeddings is None or label_proba is None:
                     raise ValueError("centroid LFs need the training embeddings and their keyword label_proba")
                 self.anchors_[spec.kind] = centroid_anchors(embeddings, label_proba, spec.min_confidence)
             else:
-                if description_embeddings is None or len(description_embeddings) != self.n_areas:
-                    raise ValueError(f"description LFs need {self.n_areas} description embeddings")
+                if description_embeddings is None or len(description_embeddings) != n_areas:
+                    raise ValueError(f"description LFs need {n_areas} description embeddings")
                 self.anchors_[spec.kind] = np.asarray(description_embeddings, dtype=float)
         return self
 
     def apply(self, embeddings: np.ndarray) -> np.ndarray:
         """The (N, K * kinds) vote matrix: column "<slug>:<kind>" votes its area or abstains (-1)."""
         columns = []
-        for spec in self.specs:
+        areas = np.arange(len(self.taxonomy.areas))
+        for spec in self.lf_specs:
             nearest = nearest_anchor(embeddings, self.anchors_[spec.kind], spec.margin)
-            areas = np.arange(self.n_areas)
             columns.append(np.where(nearest[:, None] == areas[None, :], areas[None, :], ABSTAIN))
         return np.concatenate(columns, axis=1) if columns else np.full((len(embeddings), 0), ABSTAIN)
 

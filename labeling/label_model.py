@@ -1,16 +1,15 @@
-"""Combining LF votes: Snorkel's LabelModel and majority vote, the better on gold selected."""
+"""Labellers combining LF votes into probabilistic labels: Snorkel's LabelModel and majority vote, one interface."""
 
 from __future__ import annotations
 
 import numpy as np
 from snorkel.labeling.model import LabelModel
 
-from models.evaluation import ABSTAIN, Scores, score
+from labeling.lfs import ABSTAIN
 
-PREDICTORS = ("label_model", "majority_vote")
 PRIORS = ("estimate", "uniform")
 PREDICT_CHUNK = 20_000  # rows a LabelModel predicts at once: its one-hot matrix is rows x (LFs x areas) floats
-MIN_LABEL_MODEL_LFS = 3  # Snorkel's LabelModel needs at least this many LFs; with fewer, majority vote is used
+MIN_LABEL_MODEL_LFS = 3  # Snorkel's LabelModel needs at least this many LFs
 
 
 def covered(L: np.ndarray) -> np.ndarray:
@@ -46,23 +45,65 @@ def estimated_class_balance(L: np.ndarray, cardinality: int, smoothing: float = 
     return counts / counts.sum()
 
 
-class WeakLabeler:
-    """Probabilistic labels from an (N, M) vote matrix: Snorkel's LabelModel or majority vote.
+class Labeler:
+    """What the labellers share: a class balance (the given `class_balance`, else the gold label frequencies, else
+    `prior`: `uniform` or estimated from the votes), `predict` and `score`. Subclasses implement `_fit` and
+    `predict_proba`, and name themselves (`NAME`: the predictor's name in logs and gold scores)."""
 
-    With gold, both are scored (abstains, i.e. papers without votes, count as wrong) and the one with the
-    higher macro-F1 is selected; without gold, the label model is. Majority-vote ties go to the class with
-    the larger prior (class balance), then to the lower index.
+    NAME = ""
+
+    def __init__(self, cardinality: int, class_balance: np.ndarray | None = None, prior: str = "uniform") -> None:
+        self.cardinality = cardinality
+        self.class_balance = class_balance
+        self.prior = prior
+
+    def fit(self, L: np.ndarray, y_gold: np.ndarray | None = None) -> Labeler:
+        """Fit on the (N, M) votes `L`; gold area indices `y_gold` (of other papers) only give the class balance."""
+        if self.prior not in PRIORS:
+            raise ValueError(f"prior must be one of {', '.join(PRIORS)}, not {self.prior!r}")
+        L = np.asarray(L)
+        balance = self.class_balance
+        if balance is None and y_gold is not None:
+            balance = gold_class_balance(y_gold, self.cardinality)
+        if balance is None:
+            balance = (estimated_class_balance(L, self.cardinality) if self.prior == "estimate"
+                       else np.full(self.cardinality, 1 / self.cardinality))
+        self.class_balance_ = np.asarray(balance, dtype=float)
+        self._fit(L)
+        return self
+
+    def _fit(self, L: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def predict_proba(self, L: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, L: np.ndarray) -> np.ndarray:
+        """Most probable area of each paper, ABSTAIN (-1) for papers without votes."""
+        return np.where(covered(L), self._tie_broken(self.predict_proba(L)).argmax(axis=1), ABSTAIN)
+
+    def _tie_broken(self, proba: np.ndarray) -> np.ndarray:
+        return proba
+
+    def score(self, L: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy of `predict(L)` against gold area indices `y`; abstains count as wrong."""
+        return float(np.mean(self.predict(L) == np.asarray(y))) if len(y) else 0.0
+
+
+class LabelModelLabeler(Labeler):
+    """Snorkel's LabelModel: LF accuracies learnt from their agreements, labels weighted by them.
 
     The defaults (lr 0.001, 100 epochs) stay near the initial, equal LF accuracies: on the real votes, whose LFs
     are correlated, that beat Snorkel's lr 0.01 (which learns the accuracies of independent LFs) by 2 points.
-    The class balance is `class_balance` when given, else the gold label frequencies, else (`prior`)
-    `uniform` (default) or estimated from the votes (`estimate`): on the ICLR dev set the estimate, pulled
-    towards the areas with most LFs, scored 1-2 points below uniform (bench/bench_weak_labels.py).
+    Without gold, `prior` `uniform` (default) beat the estimate from the votes (`estimate`, pulled towards the areas
+    with most LFs) by 1-2 points on the ICLR dev set (bench/bench_weak_labels.py).
 
     Snorkel's LabelModel holds a dense rows x (LFs x areas) matrix, so it is fitted on at most `max_rows` rows
     (a uniform sample drawn with `seed`; None: all) and predicts in chunks of PREDICT_CHUNK rows. It needs at least
-    MIN_LABEL_MODEL_LFS LFs: with fewer, majority vote is the only predictor (`predictors_`), fitted on no rows.
+    MIN_LABEL_MODEL_LFS LFs (`fit` raises ValueError with fewer).
     """
+
+    NAME = "label_model"
 
     def __init__(
         self,
@@ -72,77 +113,48 @@ class WeakLabeler:
         l2: float = 0.0,
         seed: int = 0,
         class_balance: np.ndarray | None = None,
-        area_names: list[str] | None = None,
         prior: str = "uniform",
         max_rows: int | None = 50_000,
     ) -> None:
-        if prior not in PRIORS:
-            raise ValueError(f"prior must be one of {', '.join(PRIORS)}, not {prior!r}")
-        self.cardinality = cardinality
+        super().__init__(cardinality, class_balance, prior)
         self.epochs = epochs
         self.lr = lr
         self.l2 = l2
         self.seed = seed
-        self.class_balance = class_balance
-        self.area_names = area_names
-        self.prior = prior
         self.max_rows = max_rows
 
-    def fit(self, L_train: np.ndarray, L_gold: np.ndarray | None = None, y_gold: np.ndarray | None = None
-            ) -> WeakLabeler:
-        if (L_gold is None) != (y_gold is None):
-            raise ValueError("give both L_gold and y_gold, or neither")
-        balance = self.class_balance
-        if balance is None and y_gold is not None:
-            balance = gold_class_balance(y_gold, self.cardinality)
-        if balance is None:
-            balance = (estimated_class_balance(L_train, self.cardinality) if self.prior == "estimate"
-                       else np.full(self.cardinality, 1 / self.cardinality))
-        self.class_balance_ = np.asarray(balance, dtype=float)
-        L_train = np.asarray(L_train)
-        if self.max_rows is not None and len(L_train) > self.max_rows:
-            rows = np.random.default_rng(self.seed).choice(len(L_train), size=self.max_rows, replace=False)
-            L_train = L_train[np.sort(rows)]
-        self.predictors_, self.fit_rows_ = ("majority_vote",), 0
-        if L_train.shape[1] >= MIN_LABEL_MODEL_LFS:
-            self.label_model_ = LabelModel(cardinality=self.cardinality, verbose=False)
-            self.label_model_.fit(
-                L_train, class_balance=self.class_balance_.tolist(), n_epochs=self.epochs, lr=self.lr,
-                l2=self.l2, seed=self.seed, progress_bar=False,
-            )
-            self.predictors_, self.fit_rows_ = PREDICTORS, len(L_train)
-        self.selected_ = self.predictors_[0]
-        self.gold_scores_: dict[str, Scores] = {}
-        if L_gold is not None:
-            names = self.area_names or [str(k) for k in range(self.cardinality)]
-            self.gold_scores_ = {
-                predictor: score(y_gold, self.predict_of(predictor, L_gold), names) for predictor in self.predictors_
-            }
-            self.selected_ = max(self.predictors_, key=lambda predictor: self.gold_scores_[predictor].macro_f1)
-        return self
+    def _fit(self, L: np.ndarray) -> None:
+        if L.shape[1] < MIN_LABEL_MODEL_LFS:
+            raise ValueError(f"the label model needs at least {MIN_LABEL_MODEL_LFS} LFs, got {L.shape[1]}")
+        if self.max_rows is not None and len(L) > self.max_rows:
+            rows = np.random.default_rng(self.seed).choice(len(L), size=self.max_rows, replace=False)
+            L = L[np.sort(rows)]
+        self.label_model_ = LabelModel(cardinality=self.cardinality, verbose=False)
+        self.label_model_.fit(L, class_balance=self.class_balance_.tolist(), n_epochs=self.epochs, lr=self.lr,
+                              l2=self.l2, seed=self.seed, progress_bar=False)
+        self.fit_rows_ = len(L)
 
     def predict_proba(self, L: np.ndarray) -> np.ndarray:
-        """(N, K) class probabilities from the selected predictor (rows without votes are uninformative)."""
-        return self.proba_of(self.selected_, L)
-
-    def predict(self, L: np.ndarray) -> np.ndarray:
-        """Most probable area of each paper, -1 for papers without votes."""
-        return self.predict_of(self.selected_, L)
-
-    def proba_of(self, predictor: str, L: np.ndarray) -> np.ndarray:
-        """(N, K) probabilities of one predictor; majority vote: the tied winners share 1, no votes uniform."""
+        """(N, K) class probabilities (rows without votes: the class balance's shape, uninformative)."""
         L = np.asarray(L)
-        if predictor == "label_model":
-            return np.concatenate([self.label_model_.predict_proba(L[start:start + PREDICT_CHUNK])
-                                   for start in range(0, len(L), PREDICT_CHUNK)] or
-                                  [np.zeros((0, self.cardinality))])
+        return np.concatenate([self.label_model_.predict_proba(L[start:start + PREDICT_CHUNK])
+                               for start in range(0, len(L), PREDICT_CHUNK)] or [np.zeros((0, self.cardinality))])
+
+
+class MajorityVoteLabeler(Labeler):
+    """Majority vote: the tied winners share 1 (no votes: uniform); `predict` breaks ties by the class balance, then
+    by the lower index. Fitting only sets the class balance."""
+
+    NAME = "majority_vote"
+
+    def _fit(self, L: np.ndarray) -> None:
+        """Nothing to learn from the votes."""
+
+    def predict_proba(self, L: np.ndarray) -> np.ndarray:
+        L = np.asarray(L)
         shares = vote_shares(L, self.cardinality)
         shares[~covered(L)] = 1 / self.cardinality
         return shares
 
-    def predict_of(self, predictor: str, L: np.ndarray) -> np.ndarray:
-        """Most probable area of each paper by one predictor (`label_model` or `majority_vote`), -1 without votes."""
-        proba = self.proba_of(predictor, L)
-        if predictor == "majority_vote":  # break ties by the prior
-            proba = proba + 1e-9 * self.class_balance_
-        return np.where(covered(L), proba.argmax(axis=1), ABSTAIN)
+    def _tie_broken(self, proba: np.ndarray) -> np.ndarray:
+        return proba + 1e-9 * self.class_balance_

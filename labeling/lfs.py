@@ -9,8 +9,8 @@ from snorkel.labeling import LabelingFunction
 
 from labeling.taxonomy import KeywordGroup, Taxonomy
 from labeling.terms import Term
-from models.evaluation import ABSTAIN
 
+ABSTAIN = -1  # the vote of an LF that does not label a paper, and the prediction of a labeller without votes
 FIELDS = {"title": ("title",), "abstract": ("abstract",), "either": ("title", "abstract")}
 
 

@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 
 from labeling.applier import apply_lfs
-from labeling.label_model import WeakLabeler
-from labeling.lfs import KeywordLF
-from models.evaluation import ABSTAIN
+from labeling.label_model import Labeler
+from labeling.lfs import ABSTAIN, KeywordLF
 from paper_areas.core.shipping import ship_code
 
 LOCAL_MASTER = "local[*]"
@@ -102,7 +101,7 @@ def apply_lfs_spark(lfs: Sequence[KeywordLF], frame: pd.DataFrame, master: str |
     return votes.astype(np.int64) if votes.shape[1] else np.full((len(frame), len(lfs)), ABSTAIN, dtype=np.int64)
 
 
-def predict_proba_spark(labeler: WeakLabeler, L: np.ndarray, master: str | None = None) -> np.ndarray:
+def predict_proba_spark(labeler: Labeler, L: np.ndarray, master: str | None = None) -> np.ndarray:
     """The same (N, K) probabilistic labels as `labeler.predict_proba(L)`, computed on Spark partitions."""
     votes = pd.DataFrame({"votes": list(np.asarray(L, dtype=np.int32))})
     proba = _map_rows(votes, lambda batch: labeler.predict_proba(np.stack(batch["votes"].to_numpy())), "double",

@@ -11,6 +11,7 @@ from typing import Any
 
 _MODULES = {
     "models.base": ["ProbabilisticClassifier"],
+    "models.calibrated": ["CalibratedClassifier", "uncalibrated"],
     "models.calibration": ["CALIBRATORS", "CalibrationChain", "Calibrator", "ClassOffsets", "CrossFitted",
                            "TemperatureScaling", "TopLabelIsotonic", "TopLabelLogistic", "cross_fitted_ece",
                            "new_calibrator"],

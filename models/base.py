@@ -1,5 +1,4 @@
-"""What every end model shares: predict from predict_proba, a calibration, gold scoring per epoch, the
-saved-config file."""
+"""What every end model shares: predict from predict_proba, gold scoring per epoch, the saved-config file."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.calibration import Calibrator, TemperatureScaling, calibrator_from_state
 from models.evaluation import score
 from models.text import check_soft_labels, frame_texts
 from paper_areas.core import UserError
@@ -26,13 +24,8 @@ class TrainingDataError(UserError):
 
 
 class ProbabilisticClassifier:
-    """Base of the end models: subclasses implement `_fit` and `_predict_proba(frame) -> (N, K)`.
-
-    `calibrate(calibrator)` makes `predict_proba` pass its probabilities through a fitted calibrator (a confidence
-    map, which keeps the top area, optionally after per-area offsets, which can move it); it is saved with the model.
-    """
-
-    calibrator_: Calibrator | None = None
+    """Base of the end models: subclasses implement `_fit` and `predict_proba(frame) -> (N, K)`, `save` and `load`
+    (a calibrated model wraps one: `models.calibrated.CalibratedClassifier`)."""
 
     def fit(
         self,
@@ -57,37 +50,9 @@ class ProbabilisticClassifier:
     ) -> None:
         raise NotImplementedError
 
-    def _predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        raise NotImplementedError
-
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        """(N, K) area probabilities, calibrated when a calibrator is set."""
-        probabilities = self._predict_proba(frame)
-        return probabilities if self.calibrator_ is None else self.calibrator_.transform(probabilities)
-
-    def calibrate(self, calibrator: Calibrator | None) -> ProbabilisticClassifier:
-        """Use a fitted `calibrator` in `predict_proba` from now on (None: the raw probabilities)."""
-        self.calibrator_ = calibrator
-        return self
-
-    def _write_config(self, directory: str | Path, kind: str, params: dict, state: dict) -> Path:
-        """`write_config` with the calibrator (kind and state) added to the fitted state."""
-        calibration = None if self.calibrator_ is None else {"kind": self.calibrator_.KIND, **self.calibrator_.state()}
-        return write_config(directory, kind, params, {**state, "calibration": calibration})
-
-    @classmethod
-    def _from_config(cls, directory: str | Path, kind: str, **more_params):
-        """A new classifier from a saved folder's params (`more_params` added or replacing) with its calibrator; and
-        the state.
-
-        A folder saved before calibrators had kinds holds a bare `temperature`."""
-        _, params, state = read_config(directory, kind)
-        classifier = cls(**(params | more_params))
-        if calibration := state.get("calibration"):
-            classifier.calibrator_ = calibrator_from_state(calibration)
-        elif state.get("temperature", 1.0) != 1.0:
-            classifier.calibrator_ = TemperatureScaling(float(state["temperature"]))
-        return classifier, state
+        """(N, K) area probabilities."""
+        raise NotImplementedError
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """The most probable area index of each paper."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, read_config
+from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, read_config, write_config
 
 MEMBERS_FOLDER = "members"
 
@@ -17,15 +17,13 @@ class AveragedClassifier(ProbabilisticClassifier):
     """The mean of its members' probabilities, each member fitted on the same papers and soft labels.
 
     The first member is the main one: only it is scored on the eval set per epoch (keeping its best epoch) and
-    reports epochs to `on_epoch`. A calibrator set on the ensemble calibrates the mean; members stay uncalibrated.
+    reports epochs to `on_epoch`.
     """
 
     KIND = "average"
 
     def __init__(self, members: list[ProbabilisticClassifier]):
-        if len(members) < 2:
-            raise ValueError(f"an average needs at least two members, got {len(members)}")
-        self.members = list(members)
+        self.members = members
 
     @property
     def best_epoch_(self) -> int:
@@ -40,6 +38,8 @@ class AveragedClassifier(ProbabilisticClassifier):
         progress: bool = True,
     ) -> AveragedClassifier:
         """Fit every member on `frame` and `soft_labels` (see `ProbabilisticClassifier.fit`), the main one first."""
+        if len(self.members) < 2:
+            raise ValueError(f"an average needs at least two members, got {len(self.members)}")
         main, *others = self.members
         main.fit(frame, soft_labels, eval_set=eval_set, on_epoch=on_epoch, progress=progress)
         for member in others:
@@ -50,12 +50,12 @@ class AveragedClassifier(ProbabilisticClassifier):
         """Each member's (N, K) area probabilities, in member order."""
         return [member.predict_proba(frame) for member in self.members]
 
-    def _predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         return np.mean(self.member_probabilities(frame), axis=0)
 
     def save(self, directory: str | Path) -> Path:
         """The ensemble's config, and each member saved in its own folder under `members/`."""
-        directory = self._write_config(directory, self.KIND, {"members": len(self.members)}, {})
+        directory = write_config(directory, self.KIND, {"members": len(self.members)}, {})
         for i, member in enumerate(self.members):
             member.save(directory / MEMBERS_FOLDER / str(i))
         return directory
@@ -65,5 +65,4 @@ class AveragedClassifier(ProbabilisticClassifier):
         """An ensemble saved with `save`; `load_member` loads one member's folder (whatever its kind)."""
         _, params, _ = read_config(directory, cls.KIND)
         members = [load_member(Path(directory) / MEMBERS_FOLDER / str(i)) for i in range(int(params["members"]))]
-        ensemble, _ = cls._from_config(directory, cls.KIND, members=members)
-        return ensemble
+        return cls(members)

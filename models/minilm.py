@@ -7,6 +7,7 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
-from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, epoch_row
+from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, epoch_row, read_config, write_config
 from models.encoder import (
     MeanPoolClassifier,
     collate,
@@ -55,6 +56,7 @@ class MiniLMClassifier(ProbabilisticClassifier):
     first use; training always runs in torch fp32); `quantize=False` is the plain torch fp32 reference.
     """
 
+    KIND: ClassVar[str] = "minilm"
     model_path: str | None = None
     max_length: int = 128
     epochs: int = 3
@@ -124,7 +126,7 @@ class MiniLMClassifier(ProbabilisticClassifier):
             self.module_.load_state_dict(best_state)
             self._reset_fast_path()
 
-    def _predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """(N, K) area probabilities; length-sorted batches, ONNX Runtime int8 unless `quantize=False` (one
         batch per thread at once: `num_threads`, default torch's thread count)."""
         texts = frame_texts(frame)
@@ -163,7 +165,7 @@ class MiniLMClassifier(ProbabilisticClassifier):
     def save(self, directory: str | Path) -> Path:
         """Write tokenizer, encoder and head (safetensors), the int8 ONNX copy and a small JSON config."""
         params = {k: v for k, v in dataclasses.asdict(self).items() if k != "model_path"}
-        directory = self._write_config(directory, "minilm", params, {"best_epoch": self.best_epoch_})
+        directory = write_config(directory, self.KIND, params, {"best_epoch": self.best_epoch_})
         self.tokenizer_.save_pretrained(directory)
         self.module_.encoder.save_pretrained(directory)
         save_file(
@@ -175,7 +177,8 @@ class MiniLMClassifier(ProbabilisticClassifier):
     @classmethod
     def load(cls, directory: str | Path) -> MiniLMClassifier:
         """A classifier saved with `save`, ready to predict."""
-        classifier, state = cls._from_config(directory, "minilm", model_path=str(directory))
+        _, params, state = read_config(directory, cls.KIND)
+        classifier = cls(**params, model_path=str(directory))
         head = load_file(Path(directory) / HEAD_FILE)
         classifier.tokenizer_ = load_tokenizer(str(directory))
         classifier.module_ = MeanPoolClassifier(load_encoder(str(directory)), head["weight"].shape[0]).eval()

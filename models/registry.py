@@ -51,7 +51,7 @@ END_MODELS: dict[str, EndModelKind] = {
 END_MODEL_KINDS: tuple[str, ...] = tuple(END_MODELS)
 
 # Wrappers around other saved classifiers, by the KIND their folders carry.
-_WRAPPERS = {"average": "models.ensemble:AveragedClassifier"}
+_WRAPPERS = {"average": "models.ensemble:AveragedClassifier", "calibrated": "models.calibrated:CalibratedClassifier"}
 
 # Top-label logistic maps (slope, intercept) for a run without gold, by the set of kinds averaged: fitted on the dev
 # gold of both shipped taxonomies (ICLR 2025's 21 areas, Papers with Code's 16), each taxonomy's models uncalibrated;

@@ -21,7 +21,9 @@ from models.base import (
     ProbabilisticClassifier,
     TrainingDataError,
     epoch_row,
+    read_config,
     soft_cross_entropy,
+    write_config,
 )
 from models.text import frame_texts
 
@@ -140,7 +142,7 @@ class SoftLogisticClassifier(ProbabilisticClassifier):
         self.history_, self.best_epoch_ = [row], 1
         on_epoch(row)
 
-    def _predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """(N, K) area probabilities; areas without any weak-label probability in training get 0."""
         texts = frame_texts(frame)
         if not texts:
@@ -158,14 +160,15 @@ class SoftLogisticClassifier(ProbabilisticClassifier):
         return dataclasses.asdict(self)
 
     def save(self, directory: str | Path) -> Path:
-        directory = self._write_config(directory, self.KIND, self._saved_params(), {"n_classes": self.n_classes_})
+        directory = write_config(directory, self.KIND, self._saved_params(), {"n_classes": self.n_classes_})
         joblib.dump((self._featurizer(), self.regression_), directory / f"{self.KIND}.joblib")
         return directory
 
     @classmethod
     def load(cls, directory: str | Path):
         """A saved classifier; one saved with a scikit-learn LogisticRegression (before issue 11) is converted."""
-        classifier, state = cls._from_config(directory, cls.KIND)
+        _, params, state = read_config(directory, cls.KIND)
+        classifier = cls(**params)
         classifier.n_classes_ = state["n_classes"]
         featurizer, regression = joblib.load(Path(directory) / f"{cls.KIND}.joblib")
         if isinstance(regression, LogisticRegression):

@@ -41,7 +41,7 @@ class ZeroShotClassifier(ProbabilisticClassifier):
     def _area_embeddings(self) -> np.ndarray:
         return self.embed(list(self.descriptions))
 
-    def _predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """(N, K) softmax over the paper's similarity to each of the K area descriptions."""
         texts = frame_texts(frame)
         if not texts:

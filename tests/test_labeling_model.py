@@ -1,4 +1,5 @@
-"""The label model on synthetic votes, LF analysis, and `train.py lfs` / `train.py suggest` on the seeds."""
+"""The labellers on synthetic votes, the choice between them on gold, LF analysis, and `train.py lfs` /
+`train.py suggest` on the seeds."""
 
 from __future__ import annotations
 
@@ -11,8 +12,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labeling import WeakLabeler, area_coverage, covered, gold_class_balance, keyword_lfs, lf_table, load_taxonomy
+from labeling import (
+    ABSTAIN,
+    LabelModelLabeler,
+    MajorityVoteLabeler,
+    area_coverage,
+    covered,
+    gold_class_balance,
+    keyword_lfs,
+    lf_table,
+    load_taxonomy,
+)
 from paper_areas.pipeline import lf_commands
+from paper_areas.pipeline.config import LabelModelConfig
+from paper_areas.pipeline.weak_labels import Votes, choose_labeler
 from tests.test_labeling import write_small_taxonomy
 
 
@@ -31,10 +44,10 @@ def synthetic_votes(n: int, accuracies: list[float], propensities: list[float], 
 def test_label_model_ranks_lf_accuracies_with_the_shipped_settings() -> None:
     accuracies = [0.95, 0.85, 0.75, 0.6, 0.5, 0.4]
     L, y = synthetic_votes(4000, accuracies, [0.6, 0.5, 0.7, 0.6, 0.5, 0.6], k=3)
-    labeler = WeakLabeler(3, seed=1).fit(L)  # the shipped settings: lr 0.001, 100 epochs
+    labeler = LabelModelLabeler(3, seed=1)
+    assert labeler.fit(L) is labeler  # the shipped settings: lr 0.001, 100 epochs
     learned = labeler.label_model_.get_weights()
     assert learned[:3].mean() > learned[3:].mean() + 0.02, f"better LFs not weighed higher: {learned}"
-    assert labeler.selected_ == "label_model"
     assert np.mean(labeler.predict(L)[covered(L)] == y[covered(L)]) > 0.85
 
 
@@ -43,44 +56,65 @@ def test_label_model_recovers_lf_accuracies_at_snorkels_learning_rate() -> None:
     are not (it measured 2 points below lr 0.001 on the real votes: bench/bench_weak_labels.py)."""
     accuracies = [0.95, 0.85, 0.75, 0.6, 0.5, 0.4]
     L, _ = synthetic_votes(4000, accuracies, [0.6, 0.5, 0.7, 0.6, 0.5, 0.6], k=3)
-    learned = WeakLabeler(3, lr=0.01, seed=1).fit(L).label_model_.get_weights()
+    learned = LabelModelLabeler(3, lr=0.01, seed=1).fit(L).label_model_.get_weights()
     np.testing.assert_allclose(learned, accuracies, atol=0.1)
     assert (np.diff(learned) < 0).all(), f"accuracy order lost: {learned}"
 
 
-def test_weak_labeler_scores_both_and_selects_on_gold() -> None:
+def test_both_labellers_predict_and_score_with_abstains_counted_wrong() -> None:
     accuracies, propensities = [0.9, 0.85, 0.45, 0.45, 0.45], [0.5, 0.5, 0.9, 0.9, 0.9]
     L, _ = synthetic_votes(3000, accuracies, propensities, k=3, seed=2)
     L_gold, y_gold = synthetic_votes(600, accuracies, propensities, k=3, seed=3)
-    labeler = WeakLabeler(3, area_names=["a", "b", "c"]).fit(L, L_gold, y_gold)  # the shipped settings
-    scores = labeler.gold_scores_
-    assert set(scores) == {"label_model", "majority_vote"}
-    assert labeler.selected_ == max(scores, key=lambda name: scores[name].macro_f1)
+    for labeler in (LabelModelLabeler(3).fit(L, y_gold), MajorityVoteLabeler(3).fit(L, y_gold)):
+        np.testing.assert_allclose(labeler.class_balance_, gold_class_balance(y_gold, 3))  # gold gives the prior
+        proba = labeler.predict_proba(L_gold)
+        assert proba.shape == (600, 3) and np.allclose(proba.sum(axis=1), 1)
+        predicted = labeler.predict(L_gold)
+        assert ((predicted == ABSTAIN) == ~covered(L_gold)).all()
+        assert labeler.score(L_gold, y_gold) == np.mean(predicted == y_gold)
+        no_votes = np.vstack([L_gold, np.full((1, 5), ABSTAIN)])  # a paper without votes counts as wrong
+        assert labeler.score(no_votes, np.append(y_gold, 0)) == pytest.approx(np.sum(predicted == y_gold) / 601)
     # three weak LFs outvote two good ones: weighting them must beat counting them
-    assert scores["label_model"].accuracy > scores["majority_vote"].accuracy + 0.01
-    assert labeler.selected_ == "label_model"
-    proba = labeler.predict_proba(L_gold)
-    assert proba.shape == (600, 3) and np.allclose(proba.sum(axis=1), 1)
-    predicted = labeler.predict(L_gold)
-    assert ((predicted == -1) == ~covered(L_gold)).all()
+    label_model, majority_vote = LabelModelLabeler(3).fit(L), MajorityVoteLabeler(3).fit(L)
+    assert label_model.score(L_gold, y_gold) > majority_vote.score(L_gold, y_gold) + 0.01
+
+
+def test_the_pipeline_chooses_the_labeller_of_higher_gold_macro_f1() -> None:
+    accuracies, propensities = [0.9, 0.85, 0.45, 0.45, 0.45], [0.5, 0.5, 0.9, 0.9, 0.9]
+    L, _ = synthetic_votes(3000, accuracies, propensities, k=3, seed=2)
+    L_gold, y_gold = synthetic_votes(600, accuracies, propensities, k=3, seed=3)
+    choice = choose_labeler(Votes([], L, L_gold), LabelModelConfig(), ["a", "b", "c"], y_gold)
+    assert list(choice.gold_scores) == ["label_model", "majority_vote"]
+    assert choice.gold_scores["label_model"].macro_f1 > choice.gold_scores["majority_vote"].macro_f1
+    assert isinstance(choice.labeler, LabelModelLabeler) and choice.label_model_rows == 3000
+    # Majority vote when it scores higher: on gold the two LFs the label model trusts are always wrong.
+    L_gold, y_gold = synthetic_votes(600, [0.0, 0.0, 0.9, 0.9, 0.9], propensities, k=3, seed=5)
+    choice = choose_labeler(Votes([], L, L_gold), LabelModelConfig(), ["a", "b", "c"], y_gold)
+    assert choice.gold_scores["majority_vote"].macro_f1 > choice.gold_scores["label_model"].macro_f1
+    assert isinstance(choice.labeler, MajorityVoteLabeler)
+    without_gold = choose_labeler(Votes([], L, None), LabelModelConfig(), ["a", "b", "c"], None)
+    assert isinstance(without_gold.labeler, LabelModelLabeler) and without_gold.gold_scores == {}
 
 
 def test_majority_vote_shares_and_ties() -> None:
     L = np.array([[0, 0, 1], [1, 2, -1], [-1, -1, -1], [2, -1, 2]])
-    labeler = WeakLabeler(3, epochs=5, class_balance=np.array([0.2, 0.3, 0.5])).fit(L)
-    labeler.selected_ = "majority_vote"
-    np.testing.assert_allclose(labeler.predict_proba(L)[:2], [[1, 0, 0], [0, 0.5, 0.5]])
+    labeler = MajorityVoteLabeler(3, class_balance=np.array([0.2, 0.3, 0.5])).fit(L)
+    np.testing.assert_allclose(labeler.predict_proba(L), [[1, 0, 0], [0, 0.5, 0.5], [1 / 3] * 3, [0, 0, 1]])
     np.testing.assert_array_equal(labeler.predict(L), [0, 2, -1, 2])  # the tie goes to the larger prior
+    np.testing.assert_array_equal(MajorityVoteLabeler(3).fit(L).predict(L), [0, 1, -1, 2])  # then the lower index
+    assert labeler.score(L, np.array([0, 1, 1, 2])) == 0.5
 
 
-def test_fewer_than_three_lfs_fall_back_to_majority_vote() -> None:
+def test_fewer_than_three_lfs_leave_majority_vote_only() -> None:
     L, y = synthetic_votes(300, [0.9, 0.8], [0.7, 0.7], k=2, seed=4)
-    for labeler in (WeakLabeler(2).fit(L), WeakLabeler(2, area_names=["yes", "no"]).fit(L, L[:100], y[:100])):
-        assert labeler.predictors_ == ("majority_vote",) and labeler.selected_ == "majority_vote"
-        assert labeler.fit_rows_ == 0 and not hasattr(labeler, "label_model_")
-        np.testing.assert_allclose(labeler.predict_proba(L), labeler.proba_of("majority_vote", L))
-        assert np.mean(labeler.predict(L)[covered(L)] == y[covered(L)]) > 0.8
-    assert set(labeler.gold_scores_) == {"majority_vote"}
+    with pytest.raises(ValueError, match="the label model needs at least 3 LFs, got 2"):
+        LabelModelLabeler(2).fit(L)
+    for choice in (choose_labeler(Votes([], L, None), LabelModelConfig(), ["yes", "no"], None),
+                   choose_labeler(Votes([], L, L[:100]), LabelModelConfig(), ["yes", "no"], y[:100])):
+        assert isinstance(choice.labeler, MajorityVoteLabeler) and choice.label_model_rows == 0
+        assert [labeler.NAME for labeler in choice.fitted] == ["majority_vote"]
+        assert np.mean(choice.labeler.predict(L)[covered(L)] == y[covered(L)]) > 0.8
+    assert set(choice.gold_scores) == {"majority_vote"}
 
 
 def test_gold_class_balance_is_smoothed() -> None:

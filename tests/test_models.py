@@ -15,6 +15,7 @@ import models.minilm
 import models.registry
 from models import (
     AveragedClassifier,
+    CalibratedClassifier,
     MiniLMClassifier,
     TfidfClassifier,
     TopLabelIsotonic,
@@ -236,15 +237,18 @@ def test_an_average_predicts_its_members_mean_and_round_trips_with_its_calibrati
     np.testing.assert_allclose(average.predict_proba(frame), (members[0] + members[1]) / 2)
     assert not np.allclose(members[0], members[1])  # two views, two opinions
 
-    average.calibrate(TopLabelIsotonic().fit(average.predict_proba(frame), gold))
-    calibrated = average.predict_proba(frame)
-    loaded = load_classifier(average.save(tmp_path / "average"))
-    assert isinstance(loaded, AveragedClassifier) and [type(m) for m in loaded.members] == [MiniLMClassifier,
-                                                                                           TfidfClassifier]
-    assert all(member.calibrator_ is None for member in loaded.members)  # the mean is calibrated, not its members
-    np.testing.assert_allclose(loaded.predict_proba(frame), calibrated, atol=1e-6)
+    raw = average.predict_proba(frame)
+    calibrated = CalibratedClassifier(average, TopLabelIsotonic().fit(raw, gold))
+    np.testing.assert_allclose(average.predict_proba(frame), raw)  # wrapping leaves the model as it was
+    np.testing.assert_allclose(calibrated.predict_proba(frame), calibrated.calibrator.transform(raw))
+    loaded = load_classifier(calibrated.save(tmp_path / "average"))
+    assert isinstance(loaded, CalibratedClassifier) and isinstance(loaded.model, AveragedClassifier)
+    assert [type(m) for m in loaded.model.members] == [MiniLMClassifier, TfidfClassifier]
+    assert loaded.calibrator == calibrated.calibrator  # the mean is calibrated, not its members
+    np.testing.assert_allclose(loaded.predict_proba(frame), calibrated.predict_proba(frame), atol=1e-6)
+    lone = AveragedClassifier([minilm])
     with pytest.raises(ValueError, match="at least two members"):
-        AveragedClassifier([minilm])
+        lone.fit(frame, soft, progress=False)
 
 
 def test_zero_shot_scores_each_paper_against_each_description(tiny_bert_dir):

@@ -74,12 +74,12 @@ def test_the_spark_engine_without_pyspark_is_one_line_naming_the_extra(keyword_m
 
 
 def test_probabilistic_labels_on_spark_equal_the_local_ones(spark, sample_dumps):
-    from labeling import WeakLabeler
+    from labeling import LabelModelLabeler
     from labeling.spark import predict_proba_spark
 
     lfs = keyword_lfs(load_taxonomy(REPO / "configs" / "taxonomies" / "iclr2025.yaml"))
     votes = apply_lfs(lfs, papers_frame(read_dumps(sample_dumps)))
-    labeler = WeakLabeler(cardinality=21, epochs=20).fit(votes)
+    labeler = LabelModelLabeler(cardinality=21, epochs=20).fit(votes)
     local = labeler.predict_proba(votes)
     on_spark = predict_proba_spark(labeler, votes)
     assert on_spark.shape == local.shape == (446, 21)

@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from labeling import apply_lfs, keyword_lfs, load_taxonomy
 from models import (
+    CalibratedClassifier,
     ClassOffsets,
     TemperatureScaling,
     TfidfClassifier,
@@ -233,12 +234,13 @@ def test_embedding_lfs_and_calibration_are_tracked_and_the_calibration_ships(mlf
     assert "evaluation/reliability_diagram.png" in evaluation
     loaded = mlflow.pyfunc.load_model(f"models:/{MODEL}/{result.registration.version}")
     classifier = loaded.unwrap_python_model().classifier
-    offsets, isotonic = classifier.calibrator_.steps
+    assert isinstance(classifier, CalibratedClassifier)
+    offsets, isotonic = classifier.calibrator.steps
     assert isinstance(offsets, ClassOffsets) and isinstance(isotonic, TopLabelIsotonic)
     assert len(offsets.offsets) == len(names) and np.ptp(offsets.offsets) > 0
     gold = pd.read_json(gold_file, lines=True)
     served = loaded.predict(gold[["title", "abstract"]])["confidence"].to_numpy()
-    moved = offsets.transform(classifier._predict_proba(gold))
+    moved = offsets.transform(classifier.model.predict_proba(gold))
     assert not np.allclose(served, moved.max(axis=1))
     fitted = np.interp(moved.max(axis=1), isotonic.confidences, isotonic.accuracies)
     assert (served >= fitted - 1e-12).all() and np.isclose(served, fitted).mean() > 0.5
@@ -269,10 +271,10 @@ def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_fi
     assert "confidence calibration: logistic map shipped for tfidf (no gold)" in done.stderr
     classifier = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").unwrap_python_model().classifier
     shipped = no_gold_map(["tfidf"])
-    assert classifier.calibrator_.state() == shipped.state()
+    assert isinstance(classifier, CalibratedClassifier) and classifier.calibrator.state() == shipped.state()
     frame = papers_frame(read_dumps(sample_dumps))
-    raw = classifier.calibrate(None).predict_proba(frame)
-    np.testing.assert_allclose(classifier.calibrate(shipped).predict_proba(frame), shipped.transform(raw))
+    raw = classifier.model.predict_proba(frame)
+    np.testing.assert_allclose(classifier.predict_proba(frame), shipped.transform(raw))
     assert f"run id:        {run_id} (experiment " in done.stderr
     assert "model version: paper-area-classifier v1 (promoted: no champion yet)" in done.stderr
     assert "alias:         champion -> v1" in done.stderr
@@ -313,7 +315,7 @@ def test_calibrate_fits_a_registered_model_on_gold_without_retraining(mlflow_sto
     assert "evaluation/reliability_diagram.png" in logged
     source, calibrated = (mlflow.pyfunc.load_model(f"models:/{MODEL}/{v}").unwrap_python_model().classifier
                           for v in (1, 2))
-    assert source.calibrator_ is None and isinstance(calibrated.calibrator_, TopLabelIsotonic)
+    assert isinstance(source, TfidfClassifier) and isinstance(calibrated.calibrator, TopLabelIsotonic)
     gold = read_gold(str(gold_file), load_taxonomy(REPO / "configs/taxonomies/iclr2025.yaml"))
     before, after = source.predict_proba(gold.frame), calibrated.predict_proba(gold.frame)
     assert (before.argmax(axis=1) == after.argmax(axis=1)).all()  # the same model: only `confidence` moves
@@ -357,7 +359,7 @@ def test_calibrate_fits_a_registered_model_on_gold_without_retraining(mlflow_sto
     # From v1 on other gold, while v2, scored on the first gold, is the champion: not compared, v2 stays.
     assert not registration.promoted and champion() == "2" and "not compared: it is on gold" in registration.reason
     shipped = mlflow.pyfunc.load_model(f"models:/{MODEL}/{registration.version}").unwrap_python_model().classifier
-    assert [step.KIND for step in shipped.calibrator_.steps] == ["class_offsets", "isotonic"]
+    assert [step.KIND for step in shipped.calibrator.steps] == ["class_offsets", "isotonic"]
 
 
 @pytest.fixture
@@ -411,8 +413,8 @@ def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_stor
     temperature = MlflowClient().get_run(result.run_id).data.metrics["calibration.temperature"]
     version = result.registration.version
     classifier = mlflow.pyfunc.load_model(f"models:/{MODEL}/{version}").unwrap_python_model().classifier
-    assert isinstance(classifier.calibrator_, TemperatureScaling)  # the other calibration ships as well
-    assert classifier.calibrator_.temperature == pytest.approx(temperature) != 1.0
+    assert isinstance(classifier.calibrator, TemperatureScaling)  # the other calibration ships as well
+    assert classifier.calibrator.temperature == pytest.approx(temperature) != 1.0
     taxonomy = load_taxonomy(config.taxonomy)
     labelled = read_gold(str(gold_file), taxonomy)
     served_ece = expected_calibration_error(classifier.predict_proba(labelled.frame), labelled.y)

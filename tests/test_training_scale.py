@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 
 import labeling.label_model
 import paper_areas.pipeline.corpus
-from labeling import WeakLabeler, apply_lfs, keyword_lfs, load_taxonomy, majority_areas
+from labeling import LabelModelLabeler, apply_lfs, keyword_lfs, load_taxonomy, majority_areas
 from paper_areas.dumps import Paper, papers_frame, read_dumps
 from paper_areas.pipeline.config import ConfigError, load_config
 from paper_areas.pipeline.corpus import TextSpill, read_corpus, text_keys
@@ -99,9 +99,9 @@ def test_label_model_row_cap_and_chunked_probabilities(monkeypatch) -> None:
     rng = np.random.default_rng(0)
     truth = rng.integers(0, 3, 3000)
     L = np.where(rng.random((3000, 6)) < 0.7, truth[:, None], rng.integers(-1, 3, (3000, 6)))
-    capped = WeakLabeler(cardinality=3, max_rows=500).fit(L)
+    capped = LabelModelLabeler(cardinality=3, max_rows=500).fit(L)
     assert capped.fit_rows_ == 500
-    assert WeakLabeler(cardinality=3, max_rows=None).fit(L).fit_rows_ == 3000
+    assert LabelModelLabeler(cardinality=3, max_rows=None).fit(L).fit_rows_ == 3000
     whole = capped.predict_proba(L)
     monkeypatch.setattr(labeling.label_model, "PREDICT_CHUNK", 7)
     np.testing.assert_allclose(capped.predict_proba(L), whole, atol=1e-12)

@@ -12,8 +12,9 @@ import pytest
 from labeling import (
     EmbeddingLFs,
     EmbeddingLFSpec,
+    LabelModelLabeler,
+    MajorityVoteLabeler,
     TaxonomyError,
-    WeakLabeler,
     apply_lfs,
     estimated_class_balance,
     keyword_lfs,
@@ -134,11 +135,11 @@ def test_estimated_class_balance_recovers_a_skewed_prior() -> None:
     assert estimate.argsort().tolist() == [3, 2, 1, 0]
     # wrong votes spread evenly pull the estimate towards uniform, but it stays far nearer the truth
     assert np.abs(estimate - balance).sum() < 0.4 * np.abs(0.25 - np.array(balance)).sum()
-    labeler = WeakLabeler(4, epochs=10, prior="estimate").fit(L)
-    np.testing.assert_allclose(labeler.class_balance_, estimate)
-    np.testing.assert_allclose(WeakLabeler(4, epochs=10).fit(L).class_balance_, 0.25)  # no gold: uniform by default
+    for labeler in (LabelModelLabeler(4, epochs=10, prior="estimate"), MajorityVoteLabeler(4, prior="estimate")):
+        np.testing.assert_allclose(labeler.fit(L).class_balance_, estimate)
+    np.testing.assert_allclose(LabelModelLabeler(4, epochs=10).fit(L).class_balance_, 0.25)  # no gold: uniform
     with pytest.raises(ValueError, match="prior must be one of estimate, uniform, not 'gold'"):
-        WeakLabeler(4, prior="gold")
+        LabelModelLabeler(4, prior="gold").fit(L)  # validated when fitted
 
 
 def test_sentence_encoder_cache_is_reused(tmp_path: Path, tiny_bert_dir: Path) -> None:
@@ -193,17 +194,17 @@ def test_keyword_and_embedding_votes_stack_for_the_label_model() -> None:
     lfs = EmbeddingLFs(taxonomy).fit(embeddings, vote_shares(keyword_votes, 3))
     votes = np.concatenate([keyword_votes, lfs.apply(embeddings)], axis=1)
     assert votes.shape == (40, 6)
-    assert (WeakLabeler(3, epochs=20).fit(votes).predict(votes) == y).all()  # the uncovered fourth gets vision
+    assert (LabelModelLabeler(3, epochs=20).fit(votes).predict(votes) == y).all()  # the uncovered fourth gets vision
 
 
 def test_the_label_model_of_a_two_area_taxonomy_is_majority_vote() -> None:
     from paper_areas.pipeline.config import LabelModelConfig
-    from paper_areas.pipeline.weak_labels import Votes, fit_label_model
+    from paper_areas.pipeline.weak_labels import Votes, choose_labeler
 
     taxonomy = parse_taxonomy({"name": "t", "areas": AREAS[:2]})
     frame = pd.DataFrame({"title": ["An image", "A sentence", "Image and sentence", "Nothing"], "abstract": [""] * 4})
     lfs = keyword_lfs(taxonomy)
     votes = apply_lfs(lfs, frame)
-    labeler = fit_label_model(Votes(lfs, votes, votes), LabelModelConfig(), taxonomy.names, np.array([0, 1, 0, 1]))
-    assert labeler.selected_ == "majority_vote" and set(labeler.gold_scores_) == {"majority_vote"}
-    np.testing.assert_allclose(labeler.predict_proba(votes), [[1, 0], [0, 1], [0.5, 0.5], [0.5, 0.5]])
+    choice = choose_labeler(Votes(lfs, votes, votes), LabelModelConfig(), taxonomy.names, np.array([0, 1, 0, 1]))
+    assert isinstance(choice.labeler, MajorityVoteLabeler) and set(choice.gold_scores) == {"majority_vote"}
+    np.testing.assert_allclose(choice.labeler.predict_proba(votes), [[1, 0], [0, 1], [0.5, 0.5], [0.5, 0.5]])

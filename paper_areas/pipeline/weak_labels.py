@@ -1,5 +1,5 @@
 """Every LF a taxonomy declares, voting: keyword LFs, then embedding LFs anchored on the keyword votes; and the
-label model over all of them."""
+labeller over all of them, chosen on gold."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from labeling import EmbeddingLFs, KeywordLF, Taxonomy, WeakLabeler, vote_shares
+from labeling import (
+    MIN_LABEL_MODEL_LFS,
+    EmbeddingLFs,
+    KeywordLF,
+    Labeler,
+    LabelModelLabeler,
+    MajorityVoteLabeler,
+    Taxonomy,
+    vote_shares,
+)
 from labeling.embedding import EmbeddingLF
 from models import SentenceEncoder, frame_texts
+from models.evaluation import Scores, score
 from paper_areas.pipeline.config import EmbeddingsConfig, LabelModelConfig
 
 
@@ -42,16 +52,33 @@ def add_embedding_lfs(taxonomy: Taxonomy, votes: Votes, frame: pd.DataFrame, gol
     return Votes([*votes.lfs, *lfs.lfs], np.concatenate([votes.train, lfs.apply(embeddings)], axis=1), gold)
 
 
-def fit_label_model(votes: Votes, config: LabelModelConfig, names: list[str], y_gold: np.ndarray | None
-                    ) -> WeakLabeler:
-    """The label model and majority vote over `votes` (with gold, the better one selected; gold gives the prior)."""
-    return WeakLabeler(
-        cardinality=len(names),
-        epochs=config.epochs,
-        lr=config.learning_rate,
-        l2=config.l2,
-        seed=config.seed,
-        area_names=names,
-        prior=config.prior,
-        max_rows=config.max_rows,
-    ).fit(votes.train, votes.gold, y_gold)
+@dataclass
+class LabelerChoice:
+    """The labeller whose labels train the end model, every labeller fitted (label model first, when it could be
+    fitted), and with gold their scores on it (abstains count as wrong)."""
+
+    labeler: Labeler
+    fitted: list[Labeler]
+    gold_scores: dict[str, Scores]
+
+    @property
+    def label_model_rows(self) -> int:
+        """The papers the label model was fitted on (0: too few LFs for it)."""
+        return next((labeler.fit_rows_ for labeler in self.fitted if isinstance(labeler, LabelModelLabeler)), 0)
+
+
+def choose_labeler(votes: Votes, config: LabelModelConfig, names: list[str], y_gold: np.ndarray | None
+                   ) -> LabelerChoice:
+    """Fit the label model (with at least MIN_LABEL_MODEL_LFS LFs) and majority vote on the training votes (gold
+    gives the class balance); with gold the one of higher macro-F1 on it is chosen (a tie: the label model), without
+    gold the label model, or majority vote when there are too few LFs for it."""
+    fitted: list[Labeler] = [MajorityVoteLabeler(len(names), prior=config.prior)]
+    if votes.train.shape[1] >= MIN_LABEL_MODEL_LFS:
+        fitted.insert(0, LabelModelLabeler(len(names), epochs=config.epochs, lr=config.learning_rate, l2=config.l2,
+                                           seed=config.seed, prior=config.prior, max_rows=config.max_rows))
+    for labeler in fitted:
+        labeler.fit(votes.train, y_gold)
+    if y_gold is None:
+        return LabelerChoice(fitted[0], fitted, {})
+    scores = {labeler.NAME: score(y_gold, labeler.predict(votes.gold), names) for labeler in fitted}
+    return LabelerChoice(max(fitted, key=lambda labeler: scores[labeler.NAME].macro_f1), fitted, scores)

@@ -1,0 +1,236 @@
+"""The training job's stages as plain functions (no MLflow): read, sample, votes, labels, end model, calibration,
+evaluation. `paper_areas.pipeline.training` runs them inside one tracked run and logs what they return; a bench or
+test calls them directly."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from labeling import Taxonomy, apply_lfs, covered, keyword_lfs, load_taxonomy, majority_areas
+from labeling.label_model import MIN_LABEL_MODEL_LFS
+from models import (
+    AveragedClassifier,
+    CalibratedClassifier,
+    Calibrator,
+    CrossFitted,
+    ProbabilisticClassifier,
+    build_end_model,
+    cross_fitted_ece,
+    new_calibrator,
+    no_gold_map,
+)
+from models.base import EpochCallback
+from models.evaluation import Scores, score, split_by_id
+from paper_areas.pipeline.config import EmbeddingsConfig, TrainConfig
+from paper_areas.pipeline.corpus import Corpus, read_corpus
+from paper_areas.pipeline.data import DataError, Gold, GoldError, read_gold
+from paper_areas.pipeline.sampling import stratified_sample
+from paper_areas.pipeline.weak_labels import LabelerChoice, Votes, add_embedding_lfs, choose_labeler
+
+_STARTED = time.perf_counter()
+
+MIN_GOLD_PER_HALF = 10  # the ECE is cross-fitted: each half of gold fits the calibration the other half measures
+# Gold must have papers of at least this share of the taxonomy's areas: a calibration fitted on a few areas is theirs,
+# not the model's, and per-area offsets push down every area gold has no paper of (fitted on 31 papers of one area,
+# they sent 89.5% of all papers to it).
+MIN_GOLD_AREA_SHARE = 0.5
+
+
+def say(message: str) -> None:
+    """A progress line on stderr, stamped with the seconds since the job started."""
+    print(f"[{time.perf_counter() - _STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Inputs:
+    """What a run trains on, read and checked before the run starts (bad input leaves no FAILED run): the papers
+    of the training sample (the papers read with distinct abstracts, up to `end_model.max_papers`) with their keyword
+    votes, and gold."""
+
+    taxonomy: Taxonomy
+    votes: Votes  # the keyword LFs and their votes on the sample and on gold
+    frame: pd.DataFrame
+    gold: Gold | None
+    n_read: int
+    n_distinct_texts: int  # papers read less those repeating an earlier paper's abstract
+    read_fingerprint: str
+    keyword_coverage: float  # of all papers read
+
+
+def read(config: TrainConfig) -> Inputs:
+    """Read stage: the taxonomy, gold (checked to support the configured calibration) and the dumps with their
+    keyword votes, sampled down (`sample`) before the corpus is closed."""
+    taxonomy = load_taxonomy(config.taxonomy)
+    lfs = keyword_lfs(taxonomy)
+    gold = read_gold(config.gold, taxonomy) if config.gold else None
+    if gold and (config.end_model.calibration != "none" or config.end_model.class_offsets):
+        check_calibration_gold(gold, len(taxonomy.areas), config.gold, "to score on it without calibrating: "
+                               "end_model.calibration: none and end_model.class_offsets: false")
+    say(f"reading {len(config.dumps)} dump(s), applying {len(lfs)} labelling functions ({config.engine})")
+    corpus = read_corpus(config.dumps, lfs, config.engine, config.spark_master)
+    try:
+        print(corpus.summary, file=sys.stderr)
+        keyword_covered = covered(corpus.votes)
+        if not keyword_covered.any():
+            raise DataError(f"no labelling function of taxonomy {taxonomy.name!r} votes on any of the {len(corpus)} "
+                            f"papers in {', '.join(config.dumps)}: nothing to train on (see `train.py lfs`)")
+        rows, n_distinct = sample(corpus, len(taxonomy.areas), config.end_model.max_papers, config.end_model.seed)
+        votes = Votes(list(lfs), corpus.votes[rows].astype(np.int64), apply_lfs(lfs, gold.frame) if gold else None)
+        return Inputs(taxonomy, votes, corpus.papers(rows), gold, len(corpus), n_distinct, corpus.fingerprint,
+                      float(keyword_covered.mean()))
+    finally:
+        corpus.close()
+
+
+def sample(corpus: Corpus, n_areas: int, max_papers: int, seed: int) -> tuple[np.ndarray, int]:
+    """Sample stage: the rows trained on (papers repeating an earlier abstract left out, then at most `max_papers`
+    stratified by majority-vote area) and the number of distinct papers."""
+    distinct = corpus.distinct_texts()
+    if len(distinct) < len(corpus):
+        say(f"left out {len(corpus) - len(distinct)} papers whose abstract an earlier paper has")
+    rows = distinct[stratified_sample(majority_areas(corpus.votes[distinct], n_areas), max_papers, seed)]
+    if len(rows) < len(distinct):
+        say(f"sampled {len(rows)} of the {len(distinct)} papers (end_model.max_papers), stratified by "
+            "majority-vote area")
+    return rows, len(distinct)
+
+
+def votes(inputs: Inputs, use_embedding_lfs: bool, embeddings: EmbeddingsConfig) -> Votes:
+    """Votes stage: the keyword votes, with the taxonomy's embedding LFs appended when it declares them and
+    `use_embedding_lfs`."""
+    taxonomy = inputs.taxonomy
+    if not (use_embedding_lfs and taxonomy.embedding_lfs):
+        return inputs.votes
+    say(f"embedding LFs ({', '.join(spec.kind for spec in taxonomy.embedding_lfs)}): embedding {len(inputs.frame)} "
+        "papers")
+    return add_embedding_lfs(taxonomy, inputs.votes, inputs.frame, inputs.gold.frame if inputs.gold else None,
+                             embeddings)
+
+
+@dataclass
+class Labels:
+    """The labeller chosen and the end model's training set: the papers with votes and their (N, K) labels."""
+
+    choice: LabelerChoice
+    covered: np.ndarray  # mask over the sample: papers with at least one vote
+    frame: pd.DataFrame
+    soft_labels: np.ndarray
+
+
+def labels(all_votes: Votes, frame: pd.DataFrame, config: TrainConfig, names: list[str], gold: Gold | None
+           ) -> Labels:
+    """Labels stage: the labeller chosen (`choose_labeler`) and its probabilistic labels for the papers with votes,
+    computed on Spark partitions with engine spark."""
+    n_lfs = len(all_votes.lfs)
+    say(f"fitting the label model on {n_lfs} LFs" if n_lfs >= MIN_LABEL_MODEL_LFS else
+        f"majority vote over {n_lfs} LFs (the label model needs at least {MIN_LABEL_MODEL_LFS})")
+    choice = choose_labeler(all_votes, config.label_model, names, gold.y if gold else None)
+    keep = covered(all_votes.train)
+    if config.engine == "spark":
+        from labeling.spark import predict_proba_spark  # Spark is an optional extra
+
+        soft_labels = predict_proba_spark(choice.labeler, all_votes.train[keep], config.spark_master)
+    else:
+        soft_labels = choice.labeler.predict_proba(all_votes.train[keep])
+    return Labels(choice, keep, frame[keep].reset_index(drop=True), soft_labels)
+
+
+def end_model(config: TrainConfig, training: Labels, gold: Gold | None,
+              on_epoch: EpochCallback | None = None) -> ProbabilisticClassifier:
+    """End model stage: the configured end model (or average) fitted on the labels; with gold each epoch is scored
+    on it and the best kept."""
+    say(f"training the {'+'.join(config.end_model.kinds)} end model on {len(training.frame)} papers "
+        f"({int((~training.covered).sum())} with no votes dropped)")
+    model = build_end_model(config.end_model.kinds, config.flat())
+    return model.fit(training.frame, training.soft_labels, eval_set=(gold.frame, gold.y) if gold else None,
+                     on_epoch=on_epoch)
+
+
+def gold_probabilities(model: ProbabilisticClassifier, kinds: list[str], gold: Gold, names: list[str]
+                       ) -> tuple[np.ndarray, dict[str, Scores]]:
+    """The uncalibrated end model's probabilities on gold; an average's members are scored on the way (as
+    `end_model.<kind>`), from the same predictions."""
+    if not isinstance(model, AveragedClassifier):
+        return model.predict_proba(gold.frame), {}
+    members = model.member_probabilities(gold.frame)
+    scores = {f"end_model.{kind}": score(gold.y, probabilities.argmax(axis=1), names)
+              for kind, probabilities in zip(kinds, members, strict=True)}
+    return np.mean(members, axis=0), scores
+
+
+def check_calibration_gold(gold: Gold, n_areas: int, where: str, hint: str = "") -> None:
+    """Refuse (GoldError, one line naming `where`, ending with `hint`) gold that cannot support a calibration: fewer
+    than MIN_GOLD_PER_HALF papers in either half by id, or papers of fewer than MIN_GOLD_AREA_SHARE of the `n_areas`
+    areas."""
+    hint = f"; {hint}" if hint else ""
+    halves = split_by_id(gold.frame["id"])
+    if min(halves.sum(), (~halves).sum()) < MIN_GOLD_PER_HALF:
+        raise GoldError(f"{where}: {len(gold.y)} gold papers, too few to calibrate on and measure (at least "
+                        f"{MIN_GOLD_PER_HALF} in each half by id; a few hundred make a good calibration{hint})")
+    areas, needed = len(np.unique(gold.y)), math.ceil(MIN_GOLD_AREA_SHARE * n_areas)
+    if areas < needed:
+        raise GoldError(f"{where}: gold papers of {areas} of the {n_areas} areas, too few to calibrate on (at least "
+                        f"{needed}: a calibration fitted on a few areas is theirs, not the model's{hint})")
+
+
+def calibration_name(kind: str, class_offsets: bool) -> str:
+    """What a calibration does, as said in tags and messages: "class offsets + isotonic", "temperature", ..."""
+    return " + ".join((["class offsets"] if class_offsets else []) + ([kind] if kind != "none" else []))
+
+
+@dataclass
+class GoldCalibration:
+    """A model calibrated on gold, and the ECE before and after measured cross-fitted (its `calibrated` are the
+    held-out predictions the gold scores come from)."""
+
+    model: CalibratedClassifier
+    crossed: CrossFitted
+
+
+def calibrate_on_gold(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gold, kind: str,
+                      class_offsets: bool = False) -> GoldCalibration:
+    """Calibration stage with gold: `model` wrapped with a calibrator (`kind`, after per-area offsets when
+    `class_offsets`) fitted on all of gold from its uncalibrated probabilities `raw`; the ECE measured cross-fitted
+    (calibrated on one half of gold, measured on the other, and the reverse)."""
+
+    def calibrator() -> Calibrator:
+        return new_calibrator(kind, class_offsets)
+
+    crossed = cross_fitted_ece(raw, gold.y, split_by_id(gold.frame["id"]), calibrator)
+    return GoldCalibration(CalibratedClassifier(model, calibrator().fit(raw, gold.y)), crossed)
+
+
+def calibrate_without_gold(model: ProbabilisticClassifier, kinds: list[str], setting: str
+                           ) -> tuple[ProbabilisticClassifier, str]:
+    """Calibration stage without gold: unless `setting` is "none", `model` wrapped with the map shipped for its
+    `kinds` (`models.registry.NO_GOLD_MAPS`: fitted on other taxonomies' gold); and what was done, in words."""
+    name = "+".join(kinds)
+    shipped = no_gold_map(kinds) if setting == "shipped" else None
+    if shipped is None:
+        why = "end_model.calibration_without_gold: none" if setting == "none" else f"no map shipped for {name}"
+        return model, f"none (no gold; {why})"
+    return CalibratedClassifier(model, shipped), f"{shipped.KIND} map shipped for {name} (no gold)"
+
+
+def evaluation(gold: Gold, predicted: np.ndarray, names: list[str], member_scores: dict[str, Scores],
+               label_scores: dict[str, Scores]) -> dict[str, Scores]:
+    """Evaluation stage: gold scores per predictor, the end model's (from `predicted`, held out when calibration
+    could move the top area) first, then its members', then the labellers'."""
+    return {"end_model": score(gold.y, predicted, names), **member_scores, **label_scores}
+
+
+def label_distributions(soft_labels: np.ndarray, gold: Gold | None, predicted: np.ndarray | None, n_areas: int
+                        ) -> dict[str, np.ndarray]:
+    """The share of each area among the weak labels' top areas and, with gold, among gold's labels and the end
+    model's predictions on gold."""
+    distributions = {"weak labels": np.bincount(soft_labels.argmax(1), minlength=n_areas) / len(soft_labels)}
+    if gold is not None and predicted is not None:
+        distributions["gold"] = np.bincount(gold.y, minlength=n_areas) / len(gold.y)
+        distributions["end model on gold"] = np.bincount(predicted, minlength=n_areas) / len(predicted)
+    return distributions
