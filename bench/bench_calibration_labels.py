@@ -1,35 +1,21 @@
-"""Issue 10: how many gold labels calibrating `confidence` needs, for a user who has none.
+"""How many gold labels calibrating `confidence` needs, for a user who has none.
 
     MLFLOW_TRACKING_URI=sqlite:///STORE.db .venv/bin/python bench/bench_calibration_labels.py \
-        --model models:/paper-area-classifier/2 [--config configs/iclr.yaml] [--draws 20]
+        --model models:/paper-area-classifier/2 [--config configs/iclr.yaml] [--draws 20] [--quick]
 
 Takes the model's uncalibrated probabilities on the config's gold, then, for each number of labels n, fits every
-calibrator (top-label isotonic, temperature) on n papers drawn at random from one half of gold (by the fixed hash of
-the id) and measures the ECE on the other half; both halves in turn, `--draws` draws each. Prints markdown: the mean
-ECE over the draws and its 90th percentile (what an unlucky draw of n papers gives).
+calibrator (`models.CALIBRATORS`) on n papers drawn at random from one half of gold (by the fixed hash of the id)
+and measures the ECE on the other half; both halves in turn, `--draws` draws each: the mean ECE over the draws and
+its 90th percentile (what an unlucky draw of n papers gives). --quick: the quick model, 10 and 20 labels, 2 draws.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-from pathlib import Path
+import numpy as np
+from harness import REPO, config_gold, halves, load_classifier, quick_model, run, start
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-import mlflow  # noqa: E402
-import numpy as np  # noqa: E402
-
-from labeling import load_taxonomy  # noqa: E402
-from models import CALIBRATORS  # noqa: E402
-from models.evaluation import expected_calibration_error, split_by_id  # noqa: E402
-from paper_areas.pipeline.config import load_config  # noqa: E402
-from paper_areas.pipeline.data import read_gold  # noqa: E402
-from paper_areas.tracking import resolve_tracking_uri  # noqa: E402
+from models import CALIBRATORS
+from models.evaluation import expected_calibration_error
 
 LABELS = (25, 50, 100, 200, 400)
 
@@ -48,30 +34,31 @@ def heldout_eces(probabilities: np.ndarray, y: np.ndarray, half_a: np.ndarray, n
     return eces
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="an MLflow model URI, e.g. models:/paper-area-classifier/2")
-    parser.add_argument("--config", default=str(REPO / "configs" / "iclr.yaml"), help="gives the gold and taxonomy")
-    parser.add_argument("--draws", type=int, default=20)
-    args = parser.parse_args()
-    config = load_config(args.config)
-    gold = read_gold(config.gold, load_taxonomy(config.taxonomy))
-    mlflow.set_tracking_uri(resolve_tracking_uri())
-    classifier = mlflow.pyfunc.load_model(args.model).unwrap_python_model().classifier
-    probabilities = classifier.calibrate(None).predict_proba(gold.frame)
-    half_a = split_by_id(gold.frame["id"])
+def main(argv: list[str] | None = None):
+    args, report = start(__file__, __doc__, argv, lambda parser: (
+        parser.add_argument("--model", help="an MLflow model URI in MLFLOW_TRACKING_URI's store"),
+        parser.add_argument("--config", default=str(REPO / "configs" / "iclr.yaml"), help="gives gold and taxonomy"),
+        parser.add_argument("--draws", type=int, default=20)))
+    tracking_uri, model, config_path = quick_model() if args.quick else (None, args.model, args.config)
+    if not model:
+        raise SystemExit("give --model URI")
+    labels, draws = ((10, 20), 2) if args.quick else (LABELS, args.draws)
+    _, _, gold = config_gold(config_path)
+    probabilities = load_classifier(model, tracking_uri).predict_proba(gold.frame)
+    half_a = halves(gold.frame["id"])
     rng = np.random.default_rng(0)
-    uncalibrated = [expected_calibration_error(probabilities[half], gold.y[half]) for half in (half_a, ~half_a)]
-    print(f"{args.model} on {config.gold}: accuracy {(probabilities.argmax(1) == gold.y).mean():.3f}, "
-          f"uncalibrated ECE {np.mean(uncalibrated):.3f} (mean of the halves)\n")
-    print("| gold labels | " + " | ".join(f"ECE {kind}: mean / 90th pct." for kind in CALIBRATORS) + " |")
-    print("|---:|" + "---|" * len(CALIBRATORS))
-    for n in (*LABELS, None):
-        eces = heldout_eces(probabilities, gold.y, half_a, n, args.draws, rng)
-        label = f"{n}" if n else f"a whole half ({int(half_a.sum())} / {int((~half_a).sum())})"
-        print(f"| {label} | " + " | ".join(f"{np.mean(v):.3f} / {np.quantile(v, 0.9):.3f}" for v in eces.values())
-              + " |")
+    report.note(model=model, gold=str(config_path), accuracy=float((probabilities.argmax(1) == gold.y).mean()),
+                ece_uncalibrated_mean_of_halves=float(np.mean([
+                    expected_calibration_error(probabilities[half], gold.y[half]) for half in (half_a, ~half_a)])))
+    rows = []
+    for n in (*labels, None):
+        eces = heldout_eces(probabilities, gold.y, half_a, n, draws, rng)
+        rows.append({"gold labels": n or f"a whole half ({int(half_a.sum())} / {int((~half_a).sum())})"}
+                    | {f"ECE {kind} mean": float(np.mean(v)) for kind, v in eces.items()}
+                    | {f"ECE {kind} 90th pct.": float(np.quantile(v, 0.9)) for kind, v in eces.items()})
+    report.table("held-out ECE after calibrating on n labels", rows)
+    return report.write()
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

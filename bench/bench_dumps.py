@@ -1,51 +1,48 @@
 """Reading throughput (MB/s of decompressed text) per format, gzip included, and peak memory on a big JSONL.
 
-Run: .venv/bin/python bench/bench_dumps.py [--big-mb 200]
+    .venv/bin/python bench/bench_dumps.py [--big-mb 200] [--quick]
+
+Best of 3 full reads per input, de-duplication included; the text seeds are repeated to about 4 MB (most of their
+entries are then dropped as duplicates, as the reader must still parse them). Peak memory: a fresh process reading
+a synthetic JSONL of --big-mb against one that only imports the reader. --quick: 0.2 MB seeds, one read, a 2 MB
+JSONL, no corpus.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from harness import REPO, SAMPLES, run, shared_data, start, timed
 
-from paper_areas.dumps import read_dumps  # noqa: E402
-
-CORPUS = REPO.parent / "shared" / "data" / "iclr2024-corpus.jsonl"
-TEXT_TARGET_BYTES = 4_000_000
-ROUNDS = 3
+from paper_areas.dumps import read_dumps
 
 
-def repeated(seed: Path, folder: Path) -> Path:
-    """The seed repeated to about TEXT_TARGET_BYTES (de-duplication then drops the repeats, as in real use)."""
+def repeated(seed: Path, folder: Path, target_bytes: int) -> Path:
+    """The seed repeated to about `target_bytes`."""
     content = seed.read_bytes()
-    path = folder / f"{seed.stem}-x{TEXT_TARGET_BYTES // len(content) + 1}.txt"
-    path.write_bytes(b"\n\n".join([content] * (TEXT_TARGET_BYTES // len(content) + 1)))
+    copies = target_bytes // len(content) + 1
+    path = folder / f"{seed.stem}-x{copies}.txt"
+    path.write_bytes(b"\n\n".join([content] * copies))
     return path
 
 
-def best_seconds(path: Path) -> tuple[float, int]:
-    """Fastest of ROUNDS full reads, and the number of entries read."""
+def best_seconds(path: Path, rounds: int) -> tuple[float, int]:
+    """Fastest of `rounds` full reads, and the number of entries read."""
     times = []
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
+    for _ in range(rounds):
         reading = read_dumps([path])
-        for _paper in reading:
-            pass
-        times.append(time.perf_counter() - start)
+        seconds, _ = timed(lambda reading=reading: [0 for _paper in reading])
+        times.append(seconds)
     return min(times), reading.files[0].entries
 
 
-def big_jsonl(path: Path, megabytes: int) -> None:
-    """Distinct synthetic arXiv-like records until the file reaches ``megabytes``."""
+def big_jsonl(path: Path, megabytes: float) -> None:
+    """Distinct synthetic arXiv-like records until the file reaches `megabytes`."""
     words = "graph neural network training data model learning robust efficient sparse attention".split()
     with path.open("w", encoding="utf-8") as stream:
         number = 0
@@ -59,8 +56,8 @@ def big_jsonl(path: Path, megabytes: int) -> None:
 
 
 def peak_rss_mb(path: Path) -> tuple[float, float]:
-    """Peak RSS (MB) of a fresh process reading ``path`` fully, and of one that only imports dumps."""
-    code = ("import resource; from dumps import read_dumps; {}; "
+    """Peak RSS (MB) of a fresh process reading `path` fully, and of one that only imports the reader."""
+    code = ("import resource; from paper_areas.dumps import read_dumps; {}; "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     read = f"reading = read_dumps([{str(path)!r}]); [0 for _ in reading]; print(reading.distinct)"
     results = [subprocess.run([sys.executable, "-c", code.format(body)], cwd=REPO, capture_output=True, text=True,
@@ -68,40 +65,36 @@ def peak_rss_mb(path: Path) -> tuple[float, float]:
     return tuple(int(result.split()[-1]) / 1024 for result in results)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--big-mb", type=int, default=200, help="size of the synthetic JSONL for the memory check")
-    args = parser.parse_args()
+def main(argv: list[str] | None = None):
+    args, report = start(__file__, __doc__, argv, lambda parser: parser.add_argument(
+        "--big-mb", type=float, default=200, help="size of the synthetic JSONL for the memory check"))
+    rounds, seed_bytes, big_mb = (1, 200_000, 2) if args.quick else (3, 4_000_000, args.big_mb)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cases = []
-        if CORPUS.exists():
-            cases.append(("jsonl (iclr2024-corpus)", CORPUS))
+        if not args.quick:
+            corpus = shared_data("iclr2024-corpus.jsonl")
             gz = folder / "corpus.jsonl.gz"
-            gz.write_bytes(gzip.compress(CORPUS.read_bytes()))
-            cases.append(("jsonl.gz (iclr2024-corpus)", gz))
-        seeds = sorted((REPO / "samples").glob("0*.txt"))
+            gz.write_bytes(gzip.compress(corpus.read_bytes()))
+            cases += [("jsonl (iclr2024-corpus)", corpus, corpus), ("jsonl.gz (iclr2024-corpus)", gz, corpus)]
         for label, index in (("abstract-lines (000 repeated)", 0), ("hf-daily (001 repeated)", 1),
                              ("conference (003 repeated)", 3)):
-            cases.append((label, repeated(seeds[index], folder)))
-        for label, path in cases:
-            seconds, entries = best_seconds(path)
-            text_mb = (CORPUS if path.suffix == ".gz" else path).stat().st_size / 1e6
-            rows.append(f"| {label} | {path.stat().st_size / 1e6:.1f} | {entries} | {seconds:.2f} | "
-                        f"{text_mb / seconds:.0f} |")
+            path = repeated(SAMPLES[index], folder, seed_bytes)
+            cases.append((label, path, path))
+        for label, path, text in cases:
+            seconds, entries = best_seconds(path, rounds)
+            rows.append({"input": label, "MB on disk": round(path.stat().st_size / 1e6, 1), "entries": entries,
+                         "seconds": seconds, "text MB/s": round(text.stat().st_size / 1e6 / seconds, 1)})
         big = folder / "big.jsonl"
-        big_jsonl(big, args.big_mb)
-        start = time.perf_counter()
-        reading_rss, baseline_rss = peak_rss_mb(big)
-        seconds = time.perf_counter() - start
+        big_jsonl(big, big_mb)
+        seconds, (reading_rss, baseline_rss) = timed(lambda: peak_rss_mb(big))
         size = big.stat().st_size / 1e6
-    print("| input | MB on disk | entries | seconds | text MB/s |")
-    print("|---|---:|---:|---:|---:|")
-    print("\n".join(rows))
-    print(f"\nBig synthetic JSONL: {size:.0f} MB read in {seconds:.1f} s (incl. process start); peak RSS "
-          f"{reading_rss:.0f} MB vs {baseline_rss:.0f} MB for a process that only imports dumps.")
+    report.table("reading", rows)
+    report.note(big_jsonl_mb=round(size), big_jsonl_seconds_with_process_start=round(seconds, 1),
+                big_jsonl_peak_rss_mb=round(reading_rss), import_only_peak_rss_mb=round(baseline_rss))
+    return report.write()
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -1,10 +1,10 @@
 """Inference speed: plain fp32 forward vs the default fast path (ONNX Runtime int8, length-sorted), same run.
 
     .venv/bin/python bench/bench_inference.py [--model DIR_OR_MLFLOW_URI] [--papers N] [--max-length 128] \
-        [--baseline-export OLD_ONNX_INT8_PY]
+        [--baseline-export OLD_ONNX_INT8_PY] [--quick]
 
 Each path gets an untimed warm-up call first (the fast path's one-off cost, building the int8 ONNX copy when the
-saved model lacks it and opening the session, is printed separately); all paths then run on the same papers,
+saved model lacks it and opening the session, is reported separately); all paths then run on the same papers,
 `--repeats` times round-robin, and the fastest run of each path is reported (the machine is shared and noisy).
 Each int8 path also runs one paper per batch: its rows compare that with the same path's default batches (top-1
 agreement and the largest probability difference), which per-batch activation scales would make differ.
@@ -15,7 +15,9 @@ A --model that averages end models (the shipped MiniLM + TF-IDF) runs every path
 row for the average as served.
 
 Without --model, the head of an all-MiniLM-L6-v2 classifier is trained briefly on zero-shot pseudo-targets of
-the dev papers themselves (never their gold labels): only for this speed/agreement comparison.
+the dev papers themselves (never their gold labels): only for this speed/agreement comparison (the speed is any
+MiniLM's; the agreement figures are this head's, not a fine-tuned model's). --quick: 16 papers, one run, a tiny
+random encoder (`harness.tiny_encoder`).
 """
 
 from __future__ import annotations
@@ -23,28 +25,19 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib.util
-import json
 import math
-import os
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from harness import run, shared_data, start, timed, tiny_encoder
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-import models.encoder as encoding  # noqa: E402
-from models import AveragedClassifier, MiniLMClassifier, ZeroShotClassifier, frame_texts, load_classifier  # noqa: E402
-from models.evaluation import score  # noqa: E402
-from models.onnx_int8 import fused_onnx  # noqa: E402
-
-DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "iclr2025-dev.jsonl"
+import models.encoder as encoding
+from models import AveragedClassifier, MiniLMClassifier, ZeroShotClassifier, frame_texts, load_classifier
+from models.evaluation import score
+from models.onnx_int8 import fused_onnx
 
 
 def load_model(uri: str, areas: list[str]) -> tuple[MiniLMClassifier, list[str]]:
@@ -61,12 +54,19 @@ def load_model(uri: str, areas: list[str]) -> tuple[MiniLMClassifier, list[str]]
     return classifier, mlflow.pyfunc.load_model(uri).unwrap_python_model().names
 
 
-def pseudo_target_classifier(frame: pd.DataFrame, areas: list[str], max_length: int) -> MiniLMClassifier:
-    """MiniLM with a head fitted to zero-shot soft targets of `frame` (embeddings computed once, fp32)."""
-    path = encoding.default_model_path()
-    classifier = MiniLMClassifier(max_length=max_length)
+def untrained_classifier(path: Path, areas: list[str], max_length: int) -> MiniLMClassifier:
+    """A MiniLMClassifier on the encoder at `path` with a seeded, untrained head."""
+    torch.manual_seed(0)  # the same head in every run
+    classifier = MiniLMClassifier(model_path=str(path), max_length=max_length)
     classifier.tokenizer_ = encoding.load_tokenizer(path)
     classifier.module_ = encoding.MeanPoolClassifier(encoding.load_encoder(path), len(areas)).eval()
+    classifier.best_epoch_ = 0
+    return classifier
+
+
+def pseudo_target_classifier(frame: pd.DataFrame, areas: list[str], max_length: int) -> MiniLMClassifier:
+    """MiniLM with a head fitted to zero-shot soft targets of `frame` (embeddings computed once, fp32)."""
+    classifier = untrained_classifier(encoding.default_model_path(), areas, max_length)
     encoder = classifier.module_.encoder
     embeddings = torch.from_numpy(
         encoding.run_sorted(
@@ -76,7 +76,6 @@ def pseudo_target_classifier(frame: pd.DataFrame, areas: list[str], max_length: 
             lambda ids, mask: encoding.mean_pool(encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask),
         )
     )
-    torch.manual_seed(0)  # the same head in every run
     zero_shot = ZeroShotClassifier(areas)
     similarities = torch.nn.functional.normalize(embeddings, dim=1) @ torch.from_numpy(zero_shot.embed(areas)).T
     targets = torch.softmax(similarities / zero_shot.temperature, dim=1)
@@ -87,7 +86,6 @@ def pseudo_target_classifier(frame: pd.DataFrame, areas: list[str], max_length: 
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    classifier.best_epoch_ = 0
     return classifier
 
 
@@ -135,20 +133,7 @@ def one_paper_batches(classifier: MiniLMClassifier) -> MiniLMClassifier:
     return single
 
 
-def timed(predict) -> tuple[np.ndarray, float]:
-    start = time.perf_counter()
-    probabilities = predict()
-    return probabilities, time.perf_counter() - start
-
-
-def markdown_table(rows: list[dict]) -> str:
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(str(row[key]) for key in header) + " |" for row in rows])
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="saved classifier folder or MLflow model URI (default: pseudo-target head)")
     parser.add_argument("--papers", type=int, help="the first N dev papers (default: all 1,057)")
     parser.add_argument("--max-length", type=int, default=128)
@@ -158,9 +143,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each path, best one reported")
     parser.add_argument("--rebuild-onnx", action="store_true", help="ignore the model's saved int8 ONNX copy")
     parser.add_argument("--baseline-export", help="another version of models/onnx_int8.py to compare with")
-    args = parser.parse_args()
 
-    dev = pd.read_json(DEV, lines=True)
+
+def main(argv: list[str] | None = None):
+    args, report = start(__file__, __doc__, argv, add_arguments)
+    if args.quick:
+        args.papers, args.repeats = 16, 1
+    dev = pd.read_json(shared_data("iclr2025-dev.jsonl"), lines=True)
     areas = sorted(dev["label"].unique())
     frame = dev[["title", "abstract"]].iloc[: args.papers]
     average = None
@@ -171,6 +160,9 @@ def main() -> None:
         source = f"model {args.model}"
         if args.rebuild_onnx:
             classifier._reset_fast_path()
+    elif args.quick:
+        classifier = untrained_classifier(tiny_encoder(), areas, args.max_length)
+        source = "a tiny random encoder with an untrained head (quick)"
     else:
         classifier = pseudo_target_classifier(dev[["title", "abstract"]], areas, args.max_length)
         source = "head fitted to zero-shot pseudo-targets of the dev papers (no gold labels)"
@@ -181,7 +173,7 @@ def main() -> None:
     warm_up = frame.iloc[:8]
 
     classifier.quantize = True
-    _, first_call_seconds = timed(lambda: classifier.predict_proba(warm_up))
+    first_call_seconds, _ = timed(lambda: classifier.predict_proba(warm_up))
     torch_sorted = variant(classifier, quantize=False)
     onnx_fp32 = variant(classifier, quantize=True, onnx_model=fused_fp32_onnx(classifier))
     default = "**default: ONNX Runtime int8, length-sorted**"
@@ -206,37 +198,27 @@ def main() -> None:
     best: dict[str, tuple[np.ndarray, float]] = {}
     for _ in range(args.repeats):  # round-robin, so a busy spell of the machine hits every path alike
         for name, predict in paths.items():
-            probabilities, seconds = timed(lambda predict=predict: predict(frame))
+            seconds, probabilities = timed(lambda predict=predict: predict(frame))
             best[name] = (probabilities, min(seconds, best.get(name, (None, math.inf))[1]))
     reference, plain_seconds = best["plain fp32 forward (reference)"]
 
     rows = []
     for name, (probabilities, seconds) in best.items():
         predicted = probabilities.argmax(axis=1)
-        agreement = difference = ""
+        row = {"path": name, "papers/s": round(len(frame) / seconds, 1), "speed-up": round(plain_seconds / seconds, 2),
+               "top-1 agreement vs fp32": round(float(np.mean(predicted == reference.argmax(axis=1))), 4)}
         if name in same_path_batches:
             batched = best[same_path_batches[name]][0]
-            agreement = f"{np.mean(predicted == batched.argmax(axis=1)):.4f}"
-            difference = f"{np.abs(probabilities - batched).max():.1e}"
-        rows.append(
-            {
-                "path": name,
-                "papers/s": f"{len(frame) / seconds:.1f}",
-                "speed-up": f"{plain_seconds / seconds:.2f}x",
-                "top-1 agreement vs fp32": f"{np.mean(predicted == reference.argmax(axis=1)):.3f}",
-                "top-1 agreement vs its default batches": agreement,
-                "max prob. diff vs its default batches": difference,
-                "gold accuracy": f"{score(gold, predicted, areas).accuracy:.4f}",
-            }
-        )
-    print(
-        f"{len(frame)} dev papers, max_length {args.max_length}, {args.threads} threads, sorted-path batch size "
-        f"{classifier.predict_batch_size}, best of {args.repeats} round-robin runs; {source}\n"
-    )
-    print(markdown_table(rows))
-    print(f"\nfast path one-off (first call, 8 papers, builds the int8 ONNX if absent): {first_call_seconds:.1f} s")
-    print(json.dumps({"load_average": os.getloadavg()}))
+            agreement = np.mean(predicted == batched.argmax(axis=1))
+            row["top-1 agreement vs its default batches"] = round(float(agreement), 4)
+            row["max prob. diff vs its default batches"] = float(np.abs(probabilities - batched).max())
+        rows.append(row | {"gold accuracy": round(score(gold, predicted, areas).accuracy, 4)})
+    report.note(papers=len(frame), max_length=args.max_length, threads=args.threads,
+                sorted_batch_size=classifier.predict_batch_size, repeats=args.repeats, model=source,
+                fast_path_first_call_s=round(first_call_seconds, 1))
+    report.table("paths", rows)
+    return report.write()
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -1,63 +1,40 @@
 """predict.py on a large synthetic JSONL dump: papers/s and peak RSS of the whole process.
 
     [MLFLOW_TRACKING_URI=sqlite:////path/mlruns.db] .venv/bin/python bench/bench_predict.py [--papers 1000000]
-        [--model URI] [--corpus ../shared/data/iclr2024-corpus.jsonl] [--batch-size 512]
+        [--model URI] [--batch-size 512] [--quick]
 
-The dump repeats the corpus with a unique id and a numbered title per copy (so nothing is de-duplicated away); it
-is written to /tmp. The model is the registry champion unless --model is given.
+The dump repeats the ICLR 2024 corpus with a unique id and a numbered title per copy (nothing is de-duplicated
+away), kept in the temporary folder. The model is the registry champion unless --model is given. --quick: 300
+papers, the quick TF-IDF model.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import resource
-import subprocess
+import os
 import sys
-import time
+import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "data" / "iclr2024-corpus.jsonl"
+from harness import QUICK_MODEL, REPO, quick_store, run, run_process, start, synthetic_dump
 
 
-def synthetic_dump(corpus: Path, papers: int, folder: Path = Path("/tmp")) -> Path:
-    """A JSONL dump of `papers` papers made by repeating `corpus` (kept between runs)."""
-    path = folder / f"paper-areas-synthetic-{papers}.jsonl"
-    if path.exists():
-        return path
-    records = [json.loads(line) for line in corpus.open()]
-    temp = path.with_suffix(".part")
-    with temp.open("w") as out:
-        for i in range(papers):
-            record = records[i % len(records)]
-            copy = i // len(records)
-            out.write(json.dumps({"id": f"synthetic-{i}", "title": f"{record['title']} (copy {copy})",
-                                  "abstract": record["abstract"]}) + "\n")
-    temp.rename(path)
-    return path
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--papers", type=int, default=1_000_000)
-    parser.add_argument("--model", help="model URI (default: the registry champion)")
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--batch-size", default="512")
-    args = parser.parse_args()
-    dump = synthetic_dump(args.corpus, args.papers)
-    output = Path("/tmp") / f"paper-areas-predictions-{args.papers}.jsonl"
+def main(argv: list[str] | None = None):
+    args, report = start(__file__, __doc__, argv, lambda parser: (
+        parser.add_argument("--papers", type=int, default=1_000_000),
+        parser.add_argument("--model", help="model URI (default: the registry champion)"),
+        parser.add_argument("--batch-size", default="512")))
+    papers, model = (300, QUICK_MODEL) if args.quick else (args.papers, args.model)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": quick_store()} if args.quick else None
+    dump = synthetic_dump(papers)
+    output = Path(tempfile.gettempdir()) / f"paper-areas-predictions-{papers}.jsonl"
     command = [sys.executable, str(REPO / "predict.py"), "--input", str(dump), "--output", str(output),
-               "--batch-size", args.batch_size, *(["--model", args.model] if args.model else [])]
-    started = time.perf_counter()
-    result = subprocess.run(command, stderr=subprocess.PIPE, text=True)
-    seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(result.stderr[-1500:], file=sys.stderr)
-    rows = sum(1 for _ in output.open()) if result.returncode == 0 else 0
-    print(f"papers={args.papers} rows={rows} seconds={seconds:.1f} papers_per_s={rows / seconds:.0f} "
-          f"peak_rss_mb={peak_mb:.0f} exit={result.returncode}")
+               "--batch-size", args.batch_size, *(["--model", model] if model else [])]
+    seconds, peak_mb, _ = run_process(command, env)
+    rows = sum(1 for _ in output.open())
+    report.note(papers=papers, rows=rows, seconds=round(seconds, 1), papers_per_s=round(rows / seconds),
+                peak_rss_mb=round(peak_mb))
+    return report.write()
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
