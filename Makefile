@@ -7,8 +7,8 @@ CORE := $(VENV)/.installed-core
 FULL := $(VENV)/.installed-full
 # CONFIG, MODEL, PORT and ARGS reach the recipes as environment variables (`make serve MODEL=...` on the command
 # line exports them), used as "$$CONFIG", "$$MODEL", "$${PORT:-...}" and $$ARGS: the shell splits ARGS into words,
-# never runs them. CONFIG (default configs/default.yaml) is the training config whose mlflow.* keys name the store
-# (`make ui`, `make serve`) and the model served unless MODEL is given (its registered champion).
+# never runs them. CONFIG (default configs/default.yaml) is the training config `make train` trains with, whose
+# mlflow.* keys name the store (`make ui`, `make serve`) and the model served unless MODEL is given (its champion).
 # The Python entry points set the run environment (offline models, no telemetry) themselves; `mlflow ui` and uvicorn
 # are started through `python -m paper_areas.core.environment`, which sets it too.
 # Commands found on PATH (mlflow, uvicorn) are the venv's own.
@@ -39,7 +39,7 @@ $(CHROMIUM):
 setup: $(FULL) $(CHROMIUM)
 
 train: $(CORE)
-	$(PY) train.py $$ARGS
+	$(PY) train.py $${CONFIG:+--config "$$CONFIG"} $$ARGS
 
 # Two pytest workers, each test file on one worker (its module fixtures built once): ~10% faster than one process
 # on 2 cores, measured on the whole suite (839 s vs 934 s), which keeps CI under 20 minutes.
