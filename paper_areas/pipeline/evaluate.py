@@ -16,14 +16,8 @@ from models.evaluation import Scores, expected_calibration_error, score
 from models.pyfunc import TAXONOMY_KEY
 from paper_areas.core import UserError, check_output_path, write_output
 from paper_areas.pipeline.data import Gold, GoldError, read_gold
-from paper_areas.tracking import (
-    DEFAULT_TRACKING_URI,
-    load_failure,
-    registered_version,
-    require_model,
-    resolve_tracking_uri,
-)
-from paper_areas.tracking.registry import GOLD_FINGERPRINT_TAG
+from paper_areas.tracking.registry import GOLD_FINGERPRINT_TAG, load_failure, registered_version, require_model
+from paper_areas.tracking.store import DEFAULT_TRACKING_URI, resolve_tracking_uri
 
 
 def _use_store(model_uri: str, tracking_uri: str) -> None:

@@ -75,17 +75,8 @@ def run_lfs(args: argparse.Namespace) -> int:
 
     With gold, the table and votes per area are computed on the gold papers (so that LF accuracies show).
     """
-    from labeling import (
-        MIN_LABEL_MODEL_LFS,
-        LabelModelLabeler,
-        MajorityVoteLabeler,
-        apply_lfs,
-        area_coverage,
-        covered,
-        keyword_lfs,
-        lf_table,
-        load_taxonomy,
-    )
+    from labeling import apply_lfs, area_coverage, covered, keyword_lfs, lf_table, load_taxonomy
+    from labeling.label_model import MIN_LABEL_MODEL_LFS, LabelModelLabeler, MajorityVoteLabeler
     from paper_areas.core import write_output
     from paper_areas.pipeline.config import LabelModelConfig
     from paper_areas.pipeline.data import read_gold, read_papers

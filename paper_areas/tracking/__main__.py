@@ -1,10 +1,7 @@
 """`python -m paper_areas.tracking [--config FILE] [--model [URI]]`: print the tracking URI of the config's store
 (MLFLOW_TRACKING_URI wins, as for every entry point); `--model` also checks that the model is there (by default the
-config's registered champion) and prints its URI on a second line. `make ui` and `make serve` ask this command.
-
-An entry point, like train.py: it reads the training config (paper_areas.pipeline), which no module of
-paper_areas.tracking imports.
-"""
+config's registered champion) and prints its URI on a second line. `make ui` and `make serve` ask this command, an
+entry point like train.py (so it may read the training config of paper_areas.pipeline)."""
 
 from __future__ import annotations
 
