@@ -6,7 +6,7 @@ Votes: configs/iclr.yaml's LFs (keyword + centroid embedding LFs) on its trainin
 read and votes stages. Row cap: the label model fitted on all rows vs on `max_rows` of them (uniform prior, the
 shipped settings); the share of papers whose weak label (argmax) changes and the largest probability change.
 Sample: the TF-IDF end model trained on all covered papers vs on a stratified sample of `max_papers`, scored on
-the config's gold. --quick: the quick config (samples, keyword LFs), caps of 200 and 100.
+the config's gold. --quick: the quick config (samples, keyword LFs), caps of 100.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None):
         parser.add_argument("--max-rows", type=int, nargs="*", default=[5000, 2000]),
         parser.add_argument("--max-papers", type=int, nargs="*", default=[4000, 2000])))
     config = load_config(quick_config() if args.quick else REPO / "configs" / "iclr.yaml")
-    max_rows, max_papers = ([200, 100], [200, 100]) if args.quick else (args.max_rows, args.max_papers)
+    max_rows, max_papers = ([100], [100]) if args.quick else (args.max_rows, args.max_papers)
     inputs = stages.read(config)
     names = inputs.taxonomy.names
     strata = majority_areas(inputs.votes.train, len(names))

@@ -1,20 +1,19 @@
-"""Issue 11: train.py on big synthetic dumps, time and peak memory per step.
+"""train.py on big synthetic dumps, time and peak memory per step.
 
     .venv/bin/python bench/bench_train_scale.py --papers 10000 100000 1000000 [--end-model tfidf]
-        [--engine local spark] [--config configs/default.yaml] [-- extra train.py flags]
+        [--engine local spark] [--config configs/default.yaml] [--quick] [-- extra train.py flags]
 
-Papers are the ICLR 2024 corpus repeated with unique ids and titles (bench_predict.synthetic_dump). Each run is
+Papers are the ICLR 2024 corpus repeated with unique ids and titles (`harness.synthetic_dump`). Each run is
 `train.py --config C --dumps <dump> --end-model K --engine E` in its own process, into a temporary MLflow store,
 with an empty embedding cache.
 Peak memory is sampled every second over the whole process tree (train.py, its label workers, Spark's JVM and
 Python workers) as the sum of their PSS (pages shared between processes counted once). Step times come from
 train.py's own `[   t s]` lines (its whole output is kept in
-/tmp/bench-train-scale-<papers>-<end model>-<engine>.log). Prints one markdown row per run.
+/tmp/bench-train-scale-<papers>-<end model>-<engine>.log). --quick: 300 papers, the quick config.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import subprocess
@@ -24,9 +23,8 @@ import threading
 import time
 from pathlib import Path
 
-from bench_predict import CORPUS, synthetic_dump
+from harness import REPO, quick_config, run, start, synthetic_dump
 
-REPO = Path(__file__).resolve().parents[1]
 STEPS = {  # train.py line prefix -> step name; a step lasts until the next step's line
     "reading": "read+label",
     "left out": "sample",
@@ -63,7 +61,7 @@ def tree_memory(root: int) -> int:
     return total
 
 
-def run(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+def run_sampled(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     """Wall seconds, peak memory of the process tree in bytes and stderr of `command`."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -93,41 +91,43 @@ def step_seconds(stderr: str, total: float) -> dict[str, float]:
             step = next((name for prefix, name in STEPS.items() if match[2].startswith(prefix)), None)
             if step:
                 marks.append((float(match[1]), step))
-    ends = [start for start, _ in marks[1:]] + [total]
+    ends = [began for began, _ in marks[1:]] + [total]
     seconds: dict[str, float] = {}
-    for (start, step), end in zip(marks, ends, strict=True):
-        seconds[step] = seconds.get(step, 0.0) + end - start
+    for (began, step), end in zip(marks, ends, strict=True):
+        seconds[step] = seconds.get(step, 0.0) + end - began
     return seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--papers", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--end-model", default="tfidf")
-    parser.add_argument("--engine", nargs="+", default=["local"])
-    parser.add_argument("--config", default=str(REPO / "configs" / "default.yaml"))
-    parser.add_argument("extra", nargs="*", help="more train.py flags (after --)")
-    args = parser.parse_args()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
+def main(argv: list[str] | None = None):
+    args, report = start(__file__, __doc__, argv, lambda parser: (
+        parser.add_argument("--papers", type=int, nargs="+", default=[10_000, 100_000]),
+        parser.add_argument("--end-model", default="tfidf"),
+        parser.add_argument("--engine", nargs="+", default=["local"]),
+        parser.add_argument("--config", default=str(REPO / "configs" / "default.yaml")),
+        parser.add_argument("extra", nargs="*", help="more train.py flags (after --)")))
+    if args.quick:
+        args.papers, args.config = [300], str(quick_config())
     names = list(dict.fromkeys(STEPS.values()))
-    print("| papers | end model | engine | wall | peak memory (PSS) | " + " | ".join(names) + " |")
+    rows = []
     for papers in args.papers:
-        dump = synthetic_dump(CORPUS, papers)
+        dump = synthetic_dump(papers)
         for engine in args.engine:
             with tempfile.TemporaryDirectory(prefix="bench-train-scale-") as store:
-                env["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}/mlruns.db"
-                env["XDG_CACHE_HOME"] = store  # a cold embedding cache: every run embeds its sample
+                env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store}/mlruns.db",
+                       "XDG_CACHE_HOME": store}  # a cold embedding cache: every run embeds its sample
                 command = [sys.executable, "train.py", "--config", args.config, "--dumps", str(dump),
                            "--end-model", args.end_model, "--engine", engine, *args.extra]
-                seconds, peak, stderr = run(command, env)
+                seconds, peak, stderr = run_sampled(command, env)
             steps = step_seconds(stderr, seconds)
-            cells = " | ".join(f"{steps[name]:.0f} s" if name in steps else "-" for name in names)
-            print(f"| {papers:,} | {args.end_model} | {engine} | {seconds / 60:.1f} min | {peak / 2**30:.2f} GB | "
-                  f"{cells} |", flush=True)
+            rows.append({"papers": papers, "end model": args.end_model, "engine": engine, "minutes": seconds / 60,
+                         "peak memory (PSS) GB": peak / 2**30} | {f"{name} s": steps.get(name) for name in names})
+            print(rows[-1], flush=True)
             log = Path(tempfile.gettempdir()) / f"bench-train-scale-{papers}-{args.end_model}-{engine}.log"
             log.write_text(stderr)
             print(f"train.py output: {log}", file=sys.stderr)
+    report.table("train.py on synthetic dumps", rows)
+    return report.write()
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

