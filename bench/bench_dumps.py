@@ -57,8 +57,9 @@ def big_jsonl(path: Path, megabytes: float) -> None:
 
 def peak_rss_mb(path: Path) -> tuple[float, float]:
     """Peak RSS (MB) of a fresh process reading `path` fully, and of one that only imports the reader."""
-    code = ("import resource; from paper_areas.dumps import read_dumps; {}; "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    # VmHWM, not getrusage: the latter keeps the high-water mark of a forked parent's pages across exec
+    code = ("from paper_areas.dumps import read_dumps; {}; "
+            "print(next(line for line in open('/proc/self/status') if line.startswith('VmHWM:')).split()[1])")
     read = f"reading = read_dumps([{str(path)!r}]); [0 for _ in reading]; print(reading.distinct)"
     results = [subprocess.run([sys.executable, "-c", code.format(body)], cwd=REPO, capture_output=True, text=True,
                               check=True).stdout for body in (read, "pass")]
