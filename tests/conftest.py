@@ -241,7 +241,7 @@ def minilm_champion(seed_training_set, tiny_bert_dir, tmp_path_factory) -> Champ
 
     taxonomy, frame, soft_labels = seed_training_set
     classifier = MiniLMClassifier(model_path=str(tiny_bert_dir), quantize=True, epochs=1, batch_size=16,
-                                  learning_rate=3e-3, max_length=64)
+                                  learning_rate=3e-3, max_length=64, frozen_layers=0)
     classifier.fit(frame, soft_labels, progress=False)
     uri = champion_store(tmp_path_factory.mktemp("minilm-registry"),
                          lambda: log_pyfunc_model(classifier, taxonomy.slugs, taxonomy.names))

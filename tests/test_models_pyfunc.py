@@ -53,7 +53,8 @@ def _check_predictions(predictions: pd.DataFrame, n_rows: int) -> None:
 
 
 def test_minilm_pyfunc_registers_loads_in_a_fresh_process_and_rejects_bad_input(mlflow_store, tiny_bert_dir):
-    classifier = MiniLMClassifier(model_path=str(tiny_bert_dir), epochs=2, batch_size=4, learning_rate=3e-3)
+    classifier = MiniLMClassifier(model_path=str(tiny_bert_dir), epochs=2, batch_size=4, learning_rate=3e-3,
+                                  frozen_layers=0)
     _log(classifier.fit(PAPERS, SOFT, progress=False), registered_model_name="paper-area-classifier")
     model = mlflow.pyfunc.load_model("models:/paper-area-classifier/1")
     odd_rows = pd.DataFrame(

@@ -4,17 +4,21 @@ no editable finder) with only site-packages on PYTHONPATH, in a folder outside t
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
 import sys
 import sysconfig
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 import pytest
 
+from models.pyfunc import REQUIREMENTS
+from paper_areas.core.shipping import SHIPPED
 from tests.test_training import MODEL, gold_file, run_train_py  # noqa: F401  (gold_file: a fixture)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,6 +37,23 @@ print(json.dumps({"rows": rows.to_dict(orient="list"),
                   "code": sorted({name: sys.modules[name].__file__ for name in ("labeling", "models", "paper_areas")
                                   if name in sys.modules}.values())}))
 """
+
+
+def test_the_logged_requirements_name_every_distribution_the_shipped_code_imports():
+    imported = set()
+    for entry in SHIPPED:
+        for path in [REPO / entry] if entry.endswith(".py") else (REPO / entry).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    imported.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"labeling", "models", "paper_areas"}
+    distributions = packages_distributions()
+    unlisted = {module: distributions.get(module) for module in third_party
+                if not set(distributions.get(module, [])) & set(REQUIREMENTS)}
+    assert third_party >= {"torch", "snorkel", "pydantic"}  # the scan sees the shipped code's imports
+    assert unlisted == {"pyspark": ["pyspark"]}  # only the Spark engine's optional extra, never used by a model
 
 
 def without_the_project(tmp_path: Path) -> dict[str, str]:
@@ -57,12 +78,16 @@ def test_a_model_logged_by_train_py_and_by_calibrate_loads_from_its_artifacts_al
     tracking_uri = f"sqlite:///{mlflow_store}/mlruns.db"
     config = tmp_path / "tfidf.yaml"
     config.write_text(f"dumps: [{REPO}/samples/0*.txt]\ntaxonomy: {REPO}/configs/taxonomies/iclr2025.yaml\n"
-                      "label_model: {epochs: 20, embedding_lfs: false}\nend_model: {kind: tfidf, average_with: []}\n")
-    trained = run_train_py("--config", str(config), store=mlflow_store)
+                      "label_model: {epochs: 20, embedding_lfs: false}\nend_model: {kind: tfidf, average_with: []}\n"
+                      f"mlflow: {{tracking_uri: '{tracking_uri}', artifact_root: {mlflow_store}/artifacts, "
+                      "champion_alias: best}\n")
+    trained = run_train_py("--config", str(config))  # the store and the alias are the config's
     assert trained.returncode == 0, trained.stderr[-2000:]
-    calibrated = run_train_py("calibrate", "--model", f"models:/{MODEL}/1", "--gold", str(gold_file),
-                              store=mlflow_store)
+    calibrated = run_train_py("calibrate", "--model", f"models:/{MODEL}@best", "--gold", str(gold_file),
+                              "--config", str(config))
     assert calibrated.returncode == 0, calibrated.stderr[-2000:]
+    assert "(promoted: " in calibrated.stderr
+    assert str(mlflow.MlflowClient(tracking_uri).get_model_version_by_alias(MODEL, "best").version) == "2"
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     for version in (1, 2):

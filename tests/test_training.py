@@ -257,9 +257,9 @@ def run_train_py(*args: str, store: Path | None = None, cwd: Path = REPO) -> sub
 
 def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_file, sample_dumps):
     config = mlflow_store / "quick.yaml"  # the default job with a shorter label-model fit, and gold (ignored)
-    config.write_text((REPO / "configs/default.yaml").read_text().replace("epochs: 100", "epochs: 20")
-                      .replace("../samples/", f"{REPO}/samples/").replace("taxonomies/", f"{REPO}/configs/taxonomies/")
-                      .replace("gold: null", f"gold: {gold_file}"))
+    config.write_text((REPO / "configs/default.yaml").read_text().replace("../samples/", f"{REPO}/samples/")
+                      .replace("taxonomies/", f"{REPO}/configs/taxonomies/")
+                      + f"gold: {gold_file}\nlabel_model: {{epochs: 20}}\n")
     done = run_train_py("--config", str(config), "--end-model", "tfidf", "--experiment", "cli", "--no-gold",
                         store=mlflow_store)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -20,16 +20,18 @@ from paper_areas.pipeline.training import log_calibration
 from paper_areas.tracking import Registration, SourceScore, register_and_promote, registered_version, tracked_run
 
 
-def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kind: str,
-                         class_offsets: bool = False) -> tuple[CrossFitted, Registration]:
+def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kind: str, class_offsets: bool = False,
+                         settings: MlflowConfig | None = None) -> tuple[CrossFitted, Registration]:
     """Calibrate the registered model `model_uri` on the gold papers at `gold_path` (labels of the taxonomy at
     `taxonomy_path`) in a new run of its training run's experiment, and register the calibrated model as a new
     version of the same registered model (the champion rule decides the alias, as for a trained model, on the
-    cross-fitted scores; a calibrated copy of the champion is compared with the champion as served, on this gold)."""
+    cross-fitted scores; a calibrated copy of the champion is compared with the champion as served, on this gold).
+    `settings` name the store (its tracking URI) and the champion alias (default: the schema's)."""
+    settings = settings or MlflowConfig()
     if not model_uri.startswith("models:/"):
         raise UserError(f"{model_uri}: calibrate takes a registered model, models:/NAME/VERSION or models:/NAME@ALIAS")
     taxonomy = load_taxonomy(taxonomy_path)
-    gold, model, carried = checked_gold_and_model(model_uri, gold_path, taxonomy)
+    gold, model, carried = checked_gold_and_model(model_uri, gold_path, taxonomy, settings.tracking_uri)
     check_calibration_gold(gold, len(taxonomy.areas), gold_path)
     source = registered_version(model_uri)
     served = model.unwrap_python_model()
@@ -51,16 +53,17 @@ def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kin
         mlflow.log_metrics({f"gold.end_model.{key}": value for key, value in scores.summary().items()})
         info = log_pyfunc_model(calibrated.model, served.slugs, served.names, name="model", taxonomy=carried)
         registration = register_and_promote(
-            info.model_uri, source.name, MlflowConfig.champion_alias, scores.macro_f1,
+            info.model_uri, source.name, settings.champion_alias, scores.macro_f1,
             tags={"run_id": run.info.run_id, "calibrated_from": str(source.version)},
             taxonomy=carried, taxonomy_file=taxonomy.path, gold_fingerprint=gold_fingerprint, source=source_score,
         )
     return crossed, registration
 
 
-def run_calibrate(model_uri: str, gold_path: str, taxonomy_path: str, kind: str, class_offsets: bool = False) -> int:
+def run_calibrate(model_uri: str, gold_path: str, taxonomy_path: str, kind: str, class_offsets: bool = False,
+                  settings: MlflowConfig | None = None) -> int:
     """`train.py calibrate`: calibrate a registered model on gold and say what changed."""
-    crossed, registration = calibrate_registered(model_uri, gold_path, taxonomy_path, kind, class_offsets)
+    crossed, registration = calibrate_registered(model_uri, gold_path, taxonomy_path, kind, class_offsets, settings)
     print(f"confidence calibrated ({calibration_name(kind, class_offsets)}) on {gold_path}: expected calibration "
           f"error {crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted on two halves of the gold papers)",
           file=sys.stderr)

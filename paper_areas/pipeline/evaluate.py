@@ -12,6 +12,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from labeling import Taxonomy, TaxonomyError, load_taxonomy
+from models import CalibratedClassifier
 from models.evaluation import Scores, expected_calibration_error, score
 from models.pyfunc import TAXONOMY_KEY
 from paper_areas.core import UserError, check_output_path, write_output
@@ -92,7 +93,7 @@ def checked_gold_and_model(
 def _calibrated_on(model_uri: str, model: mlflow.pyfunc.PyFuncModel, gold: Gold) -> bool:
     """Whether the registered model at `model_uri` is calibrated and was scored (so calibrated) on `gold`'s papers."""
     classifier = getattr(model.unwrap_python_model(), "classifier", None)
-    if not model_uri.startswith("models:/") or getattr(classifier, "calibrator_", None) is None:
+    if not model_uri.startswith("models:/") or not isinstance(classifier, CalibratedClassifier):
         return False
     return registered_version(model_uri).tags.get(GOLD_FINGERPRINT_TAG) == gold.fingerprint()
 
