@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from harness import REPO, SAMPLES, run, shared_data, start, timed
+from harness import SAMPLES, run, run_process, shared_data, start, timed
 
 from paper_areas.dumps import read_dumps
 
@@ -57,13 +56,9 @@ def big_jsonl(path: Path, megabytes: float) -> None:
 
 def peak_rss_mb(path: Path) -> tuple[float, float]:
     """Peak RSS (MB) of a fresh process reading `path` fully, and of one that only imports the reader."""
-    # VmHWM, not getrusage: the latter keeps the high-water mark of a forked parent's pages across exec
-    code = ("from paper_areas.dumps import read_dumps; {}; "
-            "print(next(line for line in open('/proc/self/status') if line.startswith('VmHWM:')).split()[1])")
-    read = f"reading = read_dumps([{str(path)!r}]); [0 for _ in reading]; print(reading.distinct)"
-    results = [subprocess.run([sys.executable, "-c", code.format(body)], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout for body in (read, "pass")]
-    return tuple(int(result.split()[-1]) / 1024 for result in results)
+    read = f"reading = read_dumps([{str(path)!r}]); [0 for _ in reading]"
+    return tuple(run_process([sys.executable, "-c", f"from paper_areas.dumps import read_dumps; {body}"])[1]
+                 for body in (read, "pass"))
 
 
 def main(argv: list[str] | None = None):

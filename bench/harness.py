@@ -76,19 +76,29 @@ def timed(function: Callable[[], T]) -> tuple[float, T]:
     return time.perf_counter() - started, result
 
 
+# Runs a command as its own child and prints the child's peak RSS (KB) last on stdout. A child's getrusage keeps
+# the high-water mark of the process it was forked from, so a bench (hundreds of MB of imports) cannot measure its
+# own child directly; this small launcher is the parent instead.
+_PEAK_RSS_LAUNCHER = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_process(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Run `command` (from the repo root); its wall seconds, peak RSS in MB and stderr. SystemExit with the tail
     of its stderr when it fails."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    done = subprocess.run([sys.executable, "-c", _PEAK_RSS_LAUNCHER, *command], cwd=REPO, env=env,
+                          capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    if process.returncode:
-        raise SystemExit(f"{shlex.join(command)} failed ({process.returncode}):\n{stderr[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, stderr
+    if done.returncode:
+        raise SystemExit(f"{shlex.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return seconds, int(done.stdout.split()[-1]) / 1024, done.stderr
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
