@@ -9,7 +9,7 @@ with an empty embedding cache.
 Peak memory is sampled every second over the whole process tree (train.py, its label workers, Spark's JVM and
 Python workers) as the sum of their PSS (pages shared between processes counted once). Step times come from
 train.py's own `[   t s]` lines (its whole output is kept in
-/tmp/bench-train-scale-<papers>-<end model>-<engine>.log). --quick: 300 papers, the quick config.
+/tmp/bench-train-scale-<papers>-<end model>-<engine>.log). --quick: 300 papers, the quick config without its gold.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None):
         parser.add_argument("--config", default=str(REPO / "configs" / "default.yaml")),
         parser.add_argument("extra", nargs="*", help="more train.py flags (after --)")))
     if args.quick:
-        args.papers, args.config = [300], str(quick_config())
+        args.papers, args.config, args.extra = [300], str(quick_config()), [*args.extra, "--no-gold"]
     names = list(dict.fromkeys(STEPS.values()))
     rows = []
     for papers in args.papers:
