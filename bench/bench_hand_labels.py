@@ -11,13 +11,14 @@ SVM on the TF-IDF features (the issues' supervised anchors are TF-IDF SVMs), fit
 with their gold area as a one-hot label and scored on the other half, both ways round, `--draws` draws per n (one
 where n is the whole half). Beside them, the weak model with per-area offsets and the
 isotonic map fitted on the same n papers (what `train.py calibrate --class-offsets` does with n labels). Every
-cell is the mean over both directions and the draws: accuracy / macro-F1, each half scored on its own. Prints
-markdown. Gold is a training label here only inside this comparison (the supervised rows), never for a shipped
-model. --quick: the quick model, 10 labels, 2 draws, the tiny encoder for the embedding learner.
+cell is the mean over both directions and the draws: accuracy / macro-F1, each half scored on its own. Gold is
+a training label here only inside this comparison (the supervised rows), never for a shipped model. --quick: the
+quick model, 10 labels, 2 draws, the tiny encoder for the embedding learner.
 """
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 
 import numpy as np
@@ -66,7 +67,7 @@ def mean_scores(pairs: list[tuple[np.ndarray, np.ndarray]], names: list[str]) ->
             "macro-F1": float(np.mean([result.macro_f1 for result in results]))}
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", nargs=3, metavar=("STORE", "MODEL_URI", "CONFIG"))
     parser.add_argument("--cache-dir", help="embedding cache for the frozen-embedding learner")
     parser.add_argument("--sizes", nargs="+", type=int, default=[25, 50, 100, 200, 400],
