@@ -3,7 +3,7 @@
     [MLFLOW_TRACKING_URI=sqlite:////path/mlruns.db] .venv/bin/python bench/bench_serving.py [--requests 200]
         [--model models:/paper-area-classifier@champion] [--quick]
 
-Starts `mlflow models serve` (as `make serve` does) on a free 127.0.0.1 port, sends one warm-up request, then
+Starts the model server of `make serve` on a free 127.0.0.1 port, sends one warm-up request, then
 `--requests` one-paper requests over one keep-alive connection; the papers are the samples. --quick: 20 requests
 to the quick TF-IDF model.
 """
