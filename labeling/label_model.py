@@ -96,7 +96,7 @@ class LabelModelLabeler(Labeler):
     The defaults (lr 0.001, 100 epochs) stay near the initial, equal LF accuracies: on the real votes, whose LFs
     are correlated, that beat Snorkel's lr 0.01 (which learns the accuracies of independent LFs) by 2 points.
     Without gold, `prior` `uniform` (default) beat the estimate from the votes (`estimate`, pulled towards the areas
-    with most LFs) by 1-2 points on the ICLR dev set (bench/bench_weak_labels.py).
+    with most LFs) by 1-2 points on the ICLR dev set (BENCHMARKS.md, "Which values were chosen on a dev set").
 
     Snorkel's LabelModel holds a dense rows x (LFs x areas) matrix, so it is fitted on at most `max_rows` rows
     (a uniform sample drawn with `seed`; None: all) and predicts in chunks of PREDICT_CHUNK rows. It needs at least

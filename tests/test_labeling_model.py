@@ -53,7 +53,8 @@ def test_label_model_ranks_lf_accuracies_with_the_shipped_settings() -> None:
 
 def test_label_model_recovers_lf_accuracies_at_snorkels_learning_rate() -> None:
     """Why the shipped lr is lower: lr 0.01 learns independent LFs' accuracies, which the real, correlated LFs
-    are not (it measured 2 points below lr 0.001 on the real votes: bench/bench_weak_labels.py)."""
+    are not (it measured 2 points below lr 0.001 on the real votes: BENCHMARKS.md, "Which values were chosen on a
+    dev set")."""
     accuracies = [0.95, 0.85, 0.75, 0.6, 0.5, 0.4]
     L, _ = synthetic_votes(4000, accuracies, [0.6, 0.5, 0.7, 0.6, 0.5, 0.6], k=3)
     learned = LabelModelLabeler(3, lr=0.01, seed=1).fit(L).label_model_.get_weights()

@@ -398,9 +398,9 @@ def test_train_cli_bad_config_is_one_line(tmp_path):
     bad.write_text("dumps: [x]\ntaxonomy: t.yaml\nend_model: {epoch: 3}\n")
     done = run_train_py("--config", str(bad))
     assert done.returncode == 2
-    assert done.stderr == (f"error: {bad}: end_model.epoch: unknown key (known: kind, model_path, epochs, "
-                           "max_length, batch_size, learning_rate, frozen_layers, seed, max_papers, average_with, "
-                           "calibration, class_offsets, calibration_without_gold)\n")
+    assert done.stderr == (f"error: {bad}: end_model.epoch: unknown key, did you mean epochs? (known: kind, "
+                           "average_with, model_path, epochs, max_length, batch_size, learning_rate, frozen_layers, "
+                           "seed, max_papers, calibration, class_offsets, calibration_without_gold)\n")
 
 
 def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_store, gold_file, tmp_path):
