@@ -6,10 +6,9 @@ Names are imported on first use, so that `ABSTAIN` and the LFs load without Snor
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from paper_areas.core.lazy import lazy_names
 
-_MODULES = {
+__all__, __getattr__ = lazy_names(__name__, {
     "labeling.analysis": ["area_coverage", "lf_table"],
     "labeling.applier": ["apply_lfs"],
     "labeling.embedding": ["EmbeddingLF", "EmbeddingLFs", "centroid_anchors", "nearest_anchor"],
@@ -20,13 +19,4 @@ _MODULES = {
     "labeling.taxonomy": ["Area", "EmbeddingLFSpec", "KeywordGroup", "Taxonomy", "TaxonomyError", "load_taxonomy",
                           "parse_taxonomy"],
     "labeling.terms": ["Term", "compile_term"],
-}
-_MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'labeling' has no attribute {name!r}")
-    return getattr(importlib.import_module(_MODULE_OF[name]), name)
+})

@@ -6,10 +6,9 @@ Names are imported on first use, so that `models.registry` (the kinds a config m
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from paper_areas.core.lazy import lazy_names
 
-_MODULES = {
+__all__, __getattr__ = lazy_names(__name__, {
     "models.base": ["ProbabilisticClassifier"],
     "models.calibrated": ["CalibratedClassifier", "uncalibrated"],
     "models.calibration": ["CALIBRATORS", "CalibrationChain", "Calibrator", "ClassOffsets", "CrossFitted",
@@ -24,13 +23,4 @@ _MODULES = {
     "models.text": ["frame_texts", "paper_text"],
     "models.tfidf": ["TfidfClassifier"],
     "models.zeroshot": ["ZeroShotClassifier"],
-}
-_MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'models' has no attribute {name!r}")
-    return getattr(importlib.import_module(_MODULE_OF[name]), name)
+})
