@@ -31,11 +31,11 @@ import importlib.util, json, sys
 import pandas as pd
 assert importlib.util.find_spec("labeling") is None, "the project is importable before loading the model"
 import mlflow
-model = mlflow.pyfunc.load_model(sys.argv[1])
-rows = model.predict(pd.DataFrame(json.loads(sys.argv[2])))
-print(json.dumps({"rows": rows.to_dict(orient="list"),
-                  "code": sorted({name: sys.modules[name].__file__ for name in ("labeling", "models", "paper_areas")
-                                  if name in sys.modules}.values())}))
+papers = pd.DataFrame(json.loads(sys.argv[1]))
+for uri in sys.argv[2:]:
+    rows = mlflow.pyfunc.load_model(uri).predict(papers)
+    print(json.dumps({"rows": rows.to_dict(orient="list"),
+                      "code": [sys.modules[name].__file__ for name in ("labeling", "models", "paper_areas")]}))
 """
 
 
@@ -64,12 +64,14 @@ def without_the_project(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def load_and_predict(model_uri: str, tracking_uri: str, tmp_path: Path) -> dict:
+def load_and_predict(model_uris: list[str], tracking_uri: str, tmp_path: Path) -> list[dict]:
+    """Per model: its predictions for PAPERS and where `labeling`, `models` and `paper_areas` were imported from,
+    in one Python that cannot see the project."""
     env = without_the_project(tmp_path) | {"MLFLOW_TRACKING_URI": tracking_uri}
-    done = subprocess.run([sys.executable, "-S", "-c", LOAD_AND_PREDICT, model_uri, PAPERS.to_json(orient="columns")],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-S", "-c", LOAD_AND_PREDICT, PAPERS.to_json(orient="columns"),
+                           *model_uris], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.splitlines()[-1])
+    return [json.loads(line) for line in done.stdout.splitlines()[-len(model_uris):]]
 
 
 @pytest.mark.slow
@@ -90,9 +92,8 @@ def test_a_model_logged_by_train_py_and_by_calibrate_loads_from_its_artifacts_al
     assert str(mlflow.MlflowClient(tracking_uri).get_model_version_by_alias(MODEL, "best").version) == "2"
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    for version in (1, 2):
-        uri = f"models:/{MODEL}/{version}"
-        loaded = load_and_predict(uri, tracking_uri, outside)
+    uris = [f"models:/{MODEL}/1", f"models:/{MODEL}/2"]  # as trained, and calibrated
+    for uri, loaded in zip(uris, load_and_predict(uris, tracking_uri, outside), strict=True):
         assert loaded["code"] and all(REPO not in Path(path).parents for path in loaded["code"]), loaded["code"]
         expected = mlflow.pyfunc.load_model(uri).predict(PAPERS)  # here, with the project installed
         assert loaded["rows"]["area"] == expected["area"].tolist()
