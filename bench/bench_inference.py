@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 import torch
 from harness import run, shared_data, start, timed, tiny_encoder
+from zeroshot import ZeroShotClassifier
 
 import models.encoder as encoding
-from models import AveragedClassifier, MiniLMClassifier, ZeroShotClassifier, frame_texts, load_classifier
+from models import AveragedClassifier, MiniLMClassifier, frame_texts, load_classifier
 from models.evaluation import score
 from models.onnx_int8 import fused_onnx
 

@@ -15,8 +15,8 @@ import re
 import mlflow
 import numpy as np
 from harness import REPO, config_gold, quick_config, quick_training, run, start, timed, train
+from zeroshot import ZeroShotClassifier
 
-from models import ZeroShotClassifier
 from models.evaluation import score
 from paper_areas.tracking import resolve_tracking_uri
 

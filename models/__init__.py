@@ -1,5 +1,5 @@
-"""End models trained on probabilistic labels (fine-tuned MiniLM, TF-IDF, frozen-embedding logistic regression,
-zero-shot) and their average, sentence embeddings, calibration, the MLflow pyfunc, the registry of end-model kinds.
+"""End models trained on probabilistic labels (fine-tuned MiniLM, TF-IDF, frozen-embedding logistic regression)
+and their average, sentence embeddings, calibration, the MLflow pyfunc, the registry of end-model kinds.
 
 Names are imported on first use, so that `models.registry` (the kinds a config may name) loads without torch.
 """
@@ -22,5 +22,4 @@ __all__, __getattr__ = lazy_names(__name__, {
     "models.registry": ["END_MODEL_KINDS", "NO_GOLD_MAPS", "build_end_model", "load_classifier", "no_gold_map"],
     "models.text": ["frame_texts", "paper_text"],
     "models.tfidf": ["TfidfClassifier"],
-    "models.zeroshot": ["ZeroShotClassifier"],
 })

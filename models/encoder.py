@@ -1,4 +1,4 @@
-"""Transformer plumbing shared by the MiniLM end model and zero-shot: loading, tokens, batches, mean pooling."""
+"""Transformer plumbing shared by the MiniLM end model and sentence embeddings: loading, tokens, batches, pooling."""
 
 from __future__ import annotations
 

@@ -13,13 +13,13 @@ from transformers import AutoModel
 import models.encoder
 import models.minilm
 import models.registry
+from bench.zeroshot import ZeroShotClassifier
 from models import (
     AveragedClassifier,
     CalibratedClassifier,
     MiniLMClassifier,
     TfidfClassifier,
     TopLabelIsotonic,
-    ZeroShotClassifier,
     build_end_model,
     frame_texts,
     load_classifier,

@@ -1,4 +1,4 @@
-"""Zero-shot baseline: MiniLM embedding similarity between each paper and each area description."""
+"""Zero-shot baseline of the benches: MiniLM embedding similarity between each paper and each area description."""
 
 from __future__ import annotations
 
