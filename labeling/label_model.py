@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from snorkel.labeling.model import LabelModel
 
@@ -45,17 +47,16 @@ def estimated_class_balance(L: np.ndarray, cardinality: int, smoothing: float = 
     return counts / counts.sum()
 
 
+@dataclass(eq=False)
 class Labeler:
     """What the labellers share: a class balance (the given `class_balance`, else the gold label frequencies, else
-    `prior`: `uniform` or estimated from the votes), `predict` and `score`. Subclasses implement `_fit` and
-    `predict_proba`, and name themselves (`NAME`: the predictor's name in logs and gold scores)."""
+    `prior`: `uniform` or estimated from the votes) and `predict`. Subclasses implement `_fit` and `predict_proba`,
+    and name themselves (`NAME`: the predictor's name in logs and gold scores)."""
 
     NAME = ""
-
-    def __init__(self, cardinality: int, class_balance: np.ndarray | None = None, prior: str = "uniform") -> None:
-        self.cardinality = cardinality
-        self.class_balance = class_balance
-        self.prior = prior
+    cardinality: int
+    class_balance: np.ndarray | None = None
+    prior: str = "uniform"
 
     def fit(self, L: np.ndarray, y_gold: np.ndarray | None = None) -> Labeler:
         """Fit on the (N, M) votes `L`; gold area indices `y_gold` (of other papers) only give the class balance."""
@@ -85,11 +86,8 @@ class Labeler:
     def _tie_broken(self, proba: np.ndarray) -> np.ndarray:
         return proba
 
-    def score(self, L: np.ndarray, y: np.ndarray) -> float:
-        """Accuracy of `predict(L)` against gold area indices `y`; abstains count as wrong."""
-        return float(np.mean(self.predict(L) == np.asarray(y))) if len(y) else 0.0
 
-
+@dataclass(eq=False, kw_only=True)
 class LabelModelLabeler(Labeler):
     """Snorkel's LabelModel: LF accuracies learnt from their agreements, labels weighted by them.
 
@@ -104,24 +102,11 @@ class LabelModelLabeler(Labeler):
     """
 
     NAME = "label_model"
-
-    def __init__(
-        self,
-        cardinality: int,
-        epochs: int = 100,
-        lr: float = 0.001,
-        l2: float = 0.0,
-        seed: int = 0,
-        class_balance: np.ndarray | None = None,
-        prior: str = "uniform",
-        max_rows: int | None = 50_000,
-    ) -> None:
-        super().__init__(cardinality, class_balance, prior)
-        self.epochs = epochs
-        self.lr = lr
-        self.l2 = l2
-        self.seed = seed
-        self.max_rows = max_rows
+    epochs: int = 100
+    lr: float = 0.001
+    l2: float = 0.0
+    seed: int = 0
+    max_rows: int | None = 50_000
 
     def _fit(self, L: np.ndarray) -> None:
         if L.shape[1] < MIN_LABEL_MODEL_LFS:
