@@ -14,11 +14,15 @@ import json
 import os
 import platform
 import shlex
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -258,6 +262,70 @@ def views(tracking_uri: str, model_uri: str, config_path: str, fits: bool = Fals
     half_a = halves(gold.frame["id"])
     return [View(model_uri, taxonomy.name, taxonomy.names, view, probabilities, gold.y, fits, half_a)
             for view, probabilities in found.items()]
+
+
+# --- servers (benches and tests) ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:  # urllib.error.URLError included
+        return False
+
+
+@contextmanager
+def server_process(command: list[str], url: str, env: dict[str, str], cwd: Path | None = None,
+                   timeout: float = 180.0) -> Iterator[None]:
+    """Run `command` in a process group of its own until `url` answers (RuntimeError with the end of its output when
+    it exits first or `timeout` s pass); stop the group on exit."""
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "server.log"
+        with log.open("w") as output:
+            process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        try:
+            deadline = time.monotonic() + timeout
+            while not _answers(url):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{shlex.join(command)}: {url} did not answer:\n{log.read_text()[-3000:]}")
+                time.sleep(0.5)
+            yield
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=60)
+
+
+@contextmanager
+def model_server(model_uri: str | None = None, tracking_uri: str | None = None,
+                 mlflow_cli: bool = False) -> Iterator[str]:
+    """`make serve`'s model server (uvicorn serving prediction.serving's `scoring_app`) of `model_uri` (default: the
+    champion) on a free 127.0.0.1 port, or with `mlflow_cli` MLflow's own `mlflow models serve` of it (the same app
+    from the model's artifacts, without the cap and parse-error 400s); yields its base URL once /ping answers."""
+    from paper_areas.prediction.model import DEFAULT_MODEL_URI
+    from paper_areas.prediction.serving import MODEL_VARIABLE
+
+    model_uri = model_uri or DEFAULT_MODEL_URI
+    if mlflow_cli:
+        command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local"]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "--factory", "paper_areas.prediction.serving:scoring_app"]
+    env = {**os.environ, MODEL_VARIABLE: model_uri,  # `mlflow models serve` execs the venv's `uvicorn`
+           "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])}
+    if tracking_uri:
+        env["MLFLOW_TRACKING_URI"] = tracking_uri
+    port = free_port()
+    with server_process([*command, "--host", "127.0.0.1", "--port", str(port)], f"http://127.0.0.1:{port}/ping", env):
+        yield f"http://127.0.0.1:{port}"
 
 
 # --- quick mode: tiny data and a tiny trained model -------------------------------------------------------------
