@@ -27,27 +27,19 @@ class ProbabilisticClassifier:
     """Base of the end models: subclasses implement `_fit` and `predict_proba(frame) -> (N, K)`, `save` and `load`
     (a calibrated model wraps one: `models.calibrated.CalibratedClassifier`)."""
 
-    def fit(
-        self,
-        frame: pd.DataFrame,
-        soft_labels: np.ndarray,
-        eval_set: EvalSet | None = None,
-        on_epoch: EpochCallback | None = None,
-        progress: bool = True,
-    ) -> ProbabilisticClassifier:
+    def fit(self, frame: pd.DataFrame, soft_labels: np.ndarray, eval_set: EvalSet | None = None,
+            on_epoch: EpochCallback | None = None, progress: bool = True) -> ProbabilisticClassifier:
         """Fit on papers (`title`/`abstract` columns) and their (N, K) label distributions.
 
         With `eval_set` (papers, gold area indices) each epoch is scored on gold and the best one kept;
         `on_epoch` receives each `history_` row; `progress` shows a progress bar on a terminal.
         """
         texts = frame_texts(frame)
-        targets = check_soft_labels(soft_labels, len(texts))
-        self._fit(texts, targets, eval_set, on_epoch or (lambda row: None), progress)
+        self._fit(texts, check_soft_labels(soft_labels, len(texts)), eval_set, on_epoch or (lambda row: None), progress)
         return self
 
-    def _fit(
-        self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback, progress: bool
-    ) -> None:
+    def _fit(self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback,
+             progress: bool) -> None:
         raise NotImplementedError
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
@@ -57,12 +49,6 @@ class ProbabilisticClassifier:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """The most probable area index of each paper."""
         return self.predict_proba(frame).argmax(axis=1)
-
-
-def gold_indices(labels: np.ndarray) -> np.ndarray:
-    """Gold area indices from an (N,) index array or an (N, K) one-hot/probability array."""
-    labels = np.asarray(labels)
-    return labels.argmax(axis=1) if labels.ndim == 2 else labels.astype(int)
 
 
 def soft_cross_entropy(probabilities: np.ndarray, soft_labels: np.ndarray) -> float:
@@ -75,9 +61,9 @@ def epoch_row(epoch: int, train_loss: float, classifier: ProbabilisticClassifier
     row = {"epoch": epoch, "train_loss": train_loss}
     if eval_set is not None:
         frame, labels = eval_set
-        probabilities = classifier.predict_proba(frame)
-        area_names = [str(area) for area in range(probabilities.shape[1])]
-        scores = score(gold_indices(labels), probabilities.argmax(axis=1), area_names)
+        probabilities, labels = classifier.predict_proba(frame), np.asarray(labels)
+        gold = labels.argmax(axis=1) if labels.ndim == 2 else labels.astype(int)  # indices, or one-hot/probabilities
+        scores = score(gold, probabilities.argmax(axis=1), [str(area) for area in range(probabilities.shape[1])])
         row |= {"gold_accuracy": scores.accuracy, "gold_macro_f1": scores.macro_f1}
     return row
 

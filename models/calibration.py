@@ -4,7 +4,7 @@ offsets), the maps a run without gold ships, and the ECE measured cross-fitted o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import ClassVar, Protocol
 
 import numpy as np
@@ -52,8 +52,15 @@ def _with_top_probability(probabilities: np.ndarray, top_map: Callable[[np.ndarr
     return result
 
 
+class _FieldState:
+    """A calibrator whose state is its dataclass fields (what `calibrator_from_state` passes back to `__init__`)."""
+
+    def state(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
-class TemperatureScaling:
+class TemperatureScaling(_FieldState):
     """Divide the log-probabilities by one temperature T fitted to minimise the cross-entropy on labelled papers.
 
     `fit(probabilities, y)` takes gold area indices, or soft labels (e.g. the label model's on training papers
@@ -81,17 +88,12 @@ class TemperatureScaling:
         """Calibrated (N, K) probabilities."""
         return np.exp(log_softmax(_log_probabilities(probabilities) / self.temperature, axis=1))
 
-    def state(self) -> dict:
-        return {"temperature": self.temperature}
-
 
 @dataclass
-class TopLabelIsotonic:
+class TopLabelIsotonic(_FieldState):
     """Map the top probability (`confidence`) to the accuracy of papers with that confidence: an isotonic
-    regression of "top area is right" on the top probability, fitted on gold area indices.
-
-    The other areas keep their proportions and share the rest; the top area never changes (where the fitted
-    accuracy would put it below the runner-up, it is raised to tie the runner-up, plus a hair).
+    regression of "top area is right" on the top probability, fitted on gold area indices. The top area never
+    changes; the other areas share the rest (`_with_top_probability`).
     """
 
     KIND: ClassVar[str] = "isotonic"
@@ -110,12 +112,9 @@ class TopLabelIsotonic:
         """Calibrated (N, K) probabilities, each row summing to 1, with the same top area."""
         return _with_top_probability(probabilities, lambda top: np.interp(top, self.confidences, self.accuracies))
 
-    def state(self) -> dict:
-        return {"confidences": self.confidences, "accuracies": self.accuracies}
-
 
 @dataclass
-class TopLabelLogistic:
+class TopLabelLogistic(_FieldState):
     """Map the top probability p to sigmoid(slope * logit(p) + intercept), fitted (maximum likelihood) to "top area is
     right" on gold area indices: a two-parameter, smooth top-label map (Platt scaling of `confidence`).
 
@@ -143,9 +142,6 @@ class TopLabelLogistic:
         """Calibrated (N, K) probabilities, each row summing to 1, with the same top area."""
         return _with_top_probability(probabilities, lambda top: expit(self.slope * _top_log_odds(top) + self.intercept))
 
-    def state(self) -> dict:
-        return {"slope": self.slope, "intercept": self.intercept}
-
 
 def _top_log_odds(top: np.ndarray) -> np.ndarray:
     return logit(np.clip(top, 1e-6, 1 - 1e-6))
@@ -155,7 +151,7 @@ OFFSET_RIDGE = 1e-3  # keeps the offset of an area with no gold paper finite; lo
 
 
 @dataclass
-class ClassOffsets:
+class ClassOffsets(_FieldState):
     """Add one offset per area to the log-probabilities, fitted (maximum likelihood, a weak ridge) on gold area
     indices: it moves a model trained on weak labels to the class balance of the papers gold comes from.
 
@@ -186,9 +182,6 @@ class ClassOffsets:
             raise ValueError(f"class offsets fitted for {len(self.offsets)} areas applied to {logits.shape[1]} "
                              "(an unfitted ClassOffsets has none)")
         return np.exp(log_softmax(logits + np.asarray(self.offsets), axis=1))
-
-    def state(self) -> dict:
-        return {"offsets": self.offsets}
 
 
 @dataclass
@@ -273,9 +266,6 @@ def cross_fitted_ece(probabilities: np.ndarray, y: np.ndarray, half_a: np.ndarra
     for fit_on in (half_a, ~half_a):
         fitted.append(calibrator().fit(probabilities[fit_on], y[fit_on]))
         calibrated[~fit_on] = fitted[-1].transform(probabilities[~fit_on])
-    return CrossFitted(
-        ece_before=expected_calibration_error(probabilities, y),
-        ece_after=expected_calibration_error(calibrated, y),
-        calibrators=(fitted[0], fitted[1]),
-        calibrated=calibrated,
-    )
+    return CrossFitted(ece_before=expected_calibration_error(probabilities, y),
+                       ece_after=expected_calibration_error(calibrated, y),
+                       calibrators=(fitted[0], fitted[1]), calibrated=calibrated)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from torch import nn
+import torch
 
 from models.encoder import (
     default_model_path,
@@ -110,42 +110,36 @@ class SentenceEncoder:
         """(N, D) float32 unit-length embeddings of `texts`, from the cache where present; progress on stderr."""
         texts = list(texts)
         if self._cache is None:
-            return self._compute_chunked(texts)
+            if len(texts) <= CACHE_CHUNK:
+                return self._compute(texts)
+            return np.concatenate([vectors for _, vectors in self._chunks(texts)])
         hashes = text_hashes(texts)
         rows, missing = self._cache.lookup(hashes)
         if missing.any():
             todo = np.flatnonzero(missing)
             unique_hashes, first = np.unique(hashes[todo], return_index=True)
-            self._compute_chunked([texts[todo[i]] for i in first],
-                                  lambda start, vectors: self._cache.add(unique_hashes[start : start + len(vectors)],
-                                                                         vectors))
-            rows, missing = self._cache.lookup(hashes)
+            for start, vectors in self._chunks([texts[todo[i]] for i in first]):
+                self._cache.add(unique_hashes[start : start + len(vectors)], vectors)
+            rows, _ = self._cache.lookup(hashes)
         return self._cache.vectors(rows)
 
-    def _compute_chunked(self, texts: list[str],
-                         on_chunk: Callable[[int, np.ndarray], None] | None = None) -> np.ndarray:
-        """Embeddings of `texts` in chunks of CACHE_CHUNK, each passed to `on_chunk(start, vectors)` when done."""
-        if len(texts) <= CACHE_CHUNK and on_chunk is None:
-            return self._compute(texts)
-        parts = []
+    def _chunks(self, texts: list[str]) -> Iterator[tuple[int, np.ndarray]]:
+        """(start, embeddings) of `texts` in chunks of CACHE_CHUNK, with progress lines on stderr."""
         with Progress("papers", total=len(texts), label="embedding", every=PROGRESS_EVERY) as progress:
             for start in range(0, len(texts), CACHE_CHUNK):
-                parts.append(self._compute(texts[start : start + CACHE_CHUNK]))
-                if on_chunk is not None:
-                    on_chunk(start, parts[-1])
-                progress.advance(len(parts[-1]))
-        return np.concatenate(parts) if parts else self._compute([])
+                vectors = self._compute(texts[start : start + CACHE_CHUNK])
+                yield start, vectors
+                progress.advance(len(vectors))
 
     def _compute(self, texts: list[str]) -> np.ndarray:
         tokenizer, encoder = self._encoder
         if not texts:
             return np.zeros((0, encoder.config.hidden_size), dtype=np.float32)
+
+        def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            hidden = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+            return torch.nn.functional.normalize(mean_pool(hidden, mask), dim=1)
+
         with torch_threads(self.num_threads):
-            return run_sorted(
-                tokenize(tokenizer, texts, self.max_length),
-                self.batch_size,
-                tokenizer.pad_token_id,
-                lambda ids, mask: nn.functional.normalize(
-                    mean_pool(encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask), dim=1
-                ),
-            ).astype(np.float32)
+            tokens = tokenize(tokenizer, texts, self.max_length)
+            return run_sorted(tokens, self.batch_size, tokenizer.pad_token_id, forward).astype(np.float32)

@@ -41,12 +41,10 @@ def tokenize(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: i
     limit = max_length * PREFIX_CHARS_PER_TOKEN
     prefixes = [text if len(text) <= limit else text[: text.rfind(" ", 0, limit) + 1] for text in texts]
     token_ids = tokenizer(prefixes, truncation=True, max_length=max_length)["input_ids"]
-    short = [i for i, ids in enumerate(token_ids) if len(ids) < max_length and prefixes[i] != texts[i]]
-    retokenized = (
-        tokenizer([texts[i] for i in short], truncation=True, max_length=max_length)["input_ids"] if short else []
-    )
-    for i, ids in zip(short, retokenized, strict=True):
-        token_ids[i] = ids
+    if short := [i for i, ids in enumerate(token_ids) if len(ids) < max_length and prefixes[i] != texts[i]]:
+        retokenized = tokenizer([texts[i] for i in short], truncation=True, max_length=max_length)["input_ids"]
+        for i, ids in zip(short, retokenized, strict=True):
+            token_ids[i] = ids
     return token_ids
 
 
@@ -79,13 +77,8 @@ def training_batches(lengths: list[int], batch_size: int, rng: np.random.Generat
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def run_sorted(
-    token_ids: list[list[int]],
-    batch_size: int,
-    pad_id: int,
-    forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    workers: int = 1,
-) -> np.ndarray:
+def run_sorted(token_ids: list[list[int]], batch_size: int, pad_id: int,
+               forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], workers: int = 1) -> np.ndarray:
     """`forward` over length-sorted batches (little padding), results returned in input order; needs a text.
 
     `workers` > 1 runs that many batches at once in threads (for a thread-safe, GIL-releasing `forward`), with
@@ -93,16 +86,17 @@ def run_sorted(
     """
     order = np.argsort([len(ids) for ids in token_ids], kind="stable")
     size = max(1, min(batch_size, math.ceil(len(order) / workers)))
+    batches = [order[start : start + size] for start in range(0, len(order), size)]
 
     def run(batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return forward(*collate([token_ids[i] for i in batch], pad_id)).float().numpy()
 
     if workers == 1:
-        outputs = [run(batch) for batch in _chunks(order, size)]
+        outputs = [run(batch) for batch in batches]
     else:
         with ThreadPoolExecutor(workers) as pool:
-            outputs = list(pool.map(run, _chunks(order, size)))
+            outputs = list(pool.map(run, batches))
     result = np.concatenate(outputs)
     result[order] = result.copy()
     return result
@@ -118,11 +112,6 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def _chunks(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
-    for start in range(0, len(order), size):
-        yield order[start : start + size]
 
 
 def decay_groups(module: nn.Module, weight_decay: float) -> list[dict]:

@@ -29,14 +29,8 @@ class AveragedClassifier(ProbabilisticClassifier):
     def best_epoch_(self) -> int:
         return self.members[0].best_epoch_
 
-    def fit(
-        self,
-        frame: pd.DataFrame,
-        soft_labels: np.ndarray,
-        eval_set: EvalSet | None = None,
-        on_epoch: EpochCallback | None = None,
-        progress: bool = True,
-    ) -> AveragedClassifier:
+    def fit(self, frame: pd.DataFrame, soft_labels: np.ndarray, eval_set: EvalSet | None = None,
+            on_epoch: EpochCallback | None = None, progress: bool = True) -> AveragedClassifier:
         """Fit every member on `frame` and `soft_labels` (see `ProbabilisticClassifier.fit`), the main one first."""
         if len(self.members) < 2:
             raise ValueError(f"an average needs at least two members, got {len(self.members)}")

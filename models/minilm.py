@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
+from scipy.special import softmax
 from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
@@ -37,12 +38,6 @@ from paper_areas.core.progress import Progress
 HEAD_FILE = "head.safetensors"
 INT8_ONNX_FILE = "model.int8.onnx"
 PROGRESS_EVERY = 30.0  # seconds between progress lines when stderr is not a terminal
-
-
-def _epoch_summary(row: dict, epochs: int) -> str:
-    """`epoch 2/3 done: train loss 1.234, gold macro-F1 0.456`."""
-    summary = f"epoch {row['epoch']}/{epochs} done: train loss {row['train_loss']:.3f}"
-    return summary + (f", gold macro-F1 {row['gold_macro_f1']:.3f}" if "gold_macro_f1" in row else "")
 
 
 @dataclasses.dataclass
@@ -73,9 +68,8 @@ class MiniLMClassifier(ProbabilisticClassifier):
     def __post_init__(self) -> None:
         self._reset_fast_path()
 
-    def _fit(
-        self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback, progress: bool
-    ) -> None:
+    def _fit(self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback,
+             progress: bool) -> None:
         """Fine-tune in fp32 with AdamW, linear warmup/decay and length-bucketed batches."""
         targets = torch.tensor(targets, dtype=torch.float32)
         torch.manual_seed(self.seed)
@@ -114,7 +108,8 @@ class MiniLMClassifier(ProbabilisticClassifier):
                 self._reset_fast_path()
                 row = epoch_row(epoch, loss_sum / len(texts), self, eval_set)
                 self.history_.append(row)
-                steps.log(_epoch_summary(row, self.epochs))
+                gold = f", gold macro-F1 {row['gold_macro_f1']:.3f}" if eval_set is not None else ""
+                steps.log(f"epoch {epoch}/{self.epochs} done: train loss {row['train_loss']:.3f}{gold}")
                 on_epoch(row)
                 if eval_set is not None and row["gold_macro_f1"] > best_f1:
                     best_f1 = row["gold_macro_f1"]
@@ -134,16 +129,10 @@ class MiniLMClassifier(ProbabilisticClassifier):
         if not texts:
             return np.zeros((0, n_classes))
         with torch_threads(self.num_threads):
-            logits = run_sorted(
-                tokenize(self.tokenizer_, texts, self.max_length),
-                self.predict_batch_size,
-                self.tokenizer_.pad_token_id,
-                self._forward(),
-                workers=torch.get_num_threads() if self.quantize else 1,
-            ).astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        probabilities = np.exp(logits)
-        return probabilities / probabilities.sum(axis=1, keepdims=True)
+            logits = run_sorted(tokenize(self.tokenizer_, texts, self.max_length), self.predict_batch_size,
+                                self.tokenizer_.pad_token_id, self._forward(),
+                                workers=torch.get_num_threads() if self.quantize else 1)
+        return softmax(logits.astype(np.float64), axis=1)
 
     def _forward(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         if not self.quantize:
@@ -168,9 +157,8 @@ class MiniLMClassifier(ProbabilisticClassifier):
         directory = write_config(directory, self.KIND, params, {"best_epoch": self.best_epoch_})
         self.tokenizer_.save_pretrained(directory)
         self.module_.encoder.save_pretrained(directory)
-        save_file(
-            {name: value.contiguous() for name, value in self.module_.head.state_dict().items()}, directory / HEAD_FILE
-        )
+        head = {name: value.contiguous() for name, value in self.module_.head.state_dict().items()}
+        save_file(head, directory / HEAD_FILE)
         (directory / INT8_ONNX_FILE).write_bytes(self._int8_onnx())
         return directory
 

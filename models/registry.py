@@ -8,7 +8,7 @@ built or loaded, so that `train.py --help` and loading a config stay fast.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,8 +28,7 @@ class EndModelKind:
     params: Mapping[str, str]
 
     def estimator_class(self) -> type[ProbabilisticClassifier]:
-        module, _, name = self.class_path.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return _import(self.class_path)
 
     def build(self, settings: Mapping[str, Any]) -> ProbabilisticClassifier:
         """A new, unfitted estimator with its parameters taken from `settings` (dotted config keys)."""
@@ -84,8 +83,9 @@ def no_gold_map(kinds: Iterable[str]) -> TopLabelLogistic | None:
     return TopLabelLogistic(slope=slope, intercept=intercept)
 
 
-def _class_at(class_path: str) -> type:
-    return EndModelKind(class_path, "", {}).estimator_class()
+def _import(class_path: str) -> Any:
+    module, _, name = class_path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def load_classifier(directory: str | Path) -> ProbabilisticClassifier:
@@ -94,8 +94,7 @@ def load_classifier(directory: str | Path) -> ProbabilisticClassifier:
 
     kind, _, _ = read_config(directory)
     if kind in _WRAPPERS:
-        wrapper: Callable[..., ProbabilisticClassifier] = _class_at(_WRAPPERS[kind]).load
-        return wrapper(directory, load_classifier)
+        return _import(_WRAPPERS[kind]).load(directory, load_classifier)
     for entry in END_MODELS.values():
         if entry.saved_kind == kind:
             return entry.estimator_class().load(directory)

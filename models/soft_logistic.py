@@ -11,7 +11,7 @@ import joblib
 import numpy as np
 import pandas as pd
 from scipy import optimize, sparse
-from scipy.special import logsumexp
+from scipy.special import logsumexp, softmax
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
@@ -94,11 +94,7 @@ class SoftmaxRegression:
 
     def predict_proba(self, features) -> np.ndarray:
         """(N, K) probabilities, softmax(X W + b)."""
-        logits = _float64(features) @ self.coef_.T + self.intercept_
-        logits -= logits.max(axis=1, keepdims=True)
-        np.exp(logits, out=logits)
-        logits /= logits.sum(axis=1, keepdims=True)
-        return logits
+        return softmax(_float64(features) @ self.coef_.T + self.intercept_, axis=1)
 
     @classmethod
     def from_sklearn(cls, regression: LogisticRegression, n_classes: int) -> SoftmaxRegression:
@@ -127,9 +123,8 @@ class SoftLogisticClassifier(ProbabilisticClassifier):
     def _features(self, texts: list[str], fit: bool):
         raise NotImplementedError
 
-    def _fit(
-        self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback, progress: bool
-    ) -> None:
+    def _fit(self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback,
+             progress: bool) -> None:
         """One softmax regression on the features; a single history row (epoch 1). Labels naming a single area
         raise TrainingDataError."""
         self.n_classes_ = targets.shape[1]
