@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
 from snorkel.labeling import LFAnalysis
 
+from labeling.embedding import EmbeddingLF
 from labeling.label_model import covered
-from labeling.lfs import ABSTAIN
+from labeling.lfs import ABSTAIN, KeywordLF
 
-
-class NamedLF(Protocol):
-    """What the analysis needs of an LF, keyword or embedding: its name and the area it votes."""
-
-    name: str
-    area: int
+NamedLF = KeywordLF | EmbeddingLF  # what the analysis needs of an LF: its name and the area it votes
 
 
 def lf_table(L: np.ndarray, lfs: Sequence[NamedLF], y: np.ndarray | None = None) -> pd.DataFrame:

@@ -1,10 +1,5 @@
-"""Embedding labelling functions: per area, vote the area when a paper's embedding is nearest to its anchor.
-
-The LFs take unit-length embedding matrices (numpy) made elsewhere, so labeling/ needs no model. An anchor is
-the centroid of the papers the keyword LFs label confidently (`centroid`) or the embedding of the area's
-description (`description`); a paper is voted when its nearest anchor beats the second nearest by a cosine
-margin, and abstained on otherwise.
-"""
+"""Embedding labelling functions: per area, vote the area when a paper's embedding is nearest to its anchor (see
+EmbeddingLFSpec); they take unit-length embedding matrices (numpy) made elsewhere, so labeling/ needs no model."""
 
 from __future__ import annotations
 
@@ -13,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labeling.lfs import ABSTAIN
-from labeling.taxonomy import EmbeddingLFSpec, Taxonomy
+from labeling.taxonomy import Taxonomy
 
 
 @dataclass(frozen=True)
@@ -54,23 +49,16 @@ def nearest_anchor(embeddings: np.ndarray, anchors: np.ndarray, margin: float) -
 
 
 class EmbeddingLFs:
-    """The embedding LFs a taxonomy declares (`embedding_lfs:`, or `specs` when given), one per area and kind, in
-    declaration order."""
+    """The embedding LFs a taxonomy declares (`embedding_lfs:`), one per area and kind, in declaration order."""
 
-    def __init__(self, taxonomy: Taxonomy, specs: tuple[EmbeddingLFSpec, ...] | None = None) -> None:
+    def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        self.specs = specs
-
-    @property
-    def lf_specs(self) -> tuple[EmbeddingLFSpec, ...]:
-        """The LF specs used: `specs`, else the taxonomy's."""
-        return self.taxonomy.embedding_lfs if self.specs is None else self.specs
 
     @property
     def lfs(self) -> list[EmbeddingLF]:
         """One LF per kind and area, named "<slug>:<kind>"."""
         return [EmbeddingLF(f"{area.slug}:{spec.kind}", k, spec.kind)
-                for spec in self.lf_specs for k, area in enumerate(self.taxonomy.areas)]
+                for spec in self.taxonomy.embedding_lfs for k, area in enumerate(self.taxonomy.areas)]
 
     def fit(self, embeddings: np.ndarray | None = None, label_proba: np.ndarray | None = None,
             description_embeddings: np.ndarray | None = None) -> EmbeddingLFs:
@@ -78,7 +66,7 @@ class EmbeddingLFs:
         the (K, D) `description_embeddings` (in area order) for descriptions."""
         n_areas = len(self.taxonomy.areas)
         self.anchors_: dict[str, np.ndarray] = {}
-        for spec in self.lf_specs:
+        for spec in self.taxonomy.embedding_lfs:
             if spec.kind == "centroid":
                 if embeddings is None or label_proba is None:
                     raise ValueError("centroid LFs need the training embeddings and their keyword label_proba")
@@ -93,7 +81,7 @@ class EmbeddingLFs:
         """The (N, K * kinds) vote matrix: column "<slug>:<kind>" votes its area or abstains (-1)."""
         columns = []
         areas = np.arange(len(self.taxonomy.areas))
-        for spec in self.lf_specs:
+        for spec in self.taxonomy.embedding_lfs:
             nearest = nearest_anchor(embeddings, self.anchors_[spec.kind], spec.margin)
             columns.append(np.where(nearest[:, None] == areas[None, :], areas[None, :], ABSTAIN))
         return np.concatenate(columns, axis=1) if columns else np.full((len(embeddings), 0), ABSTAIN)

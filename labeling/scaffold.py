@@ -28,7 +28,6 @@ def read_area_table(path: str | Path) -> list[dict[str, str]]:
     """Rows of a CSV with columns `name` and `description` (and optionally `slug`), at least MIN_AREAS of them with
     distinct names and slugs (a slug not given is made from the name, distinct from the others); errors name file
     and line."""
-    path = Path(path)
     text = read_utf8(path, TaxonomyError).removeprefix("\ufeff")
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, dict[str, str]]] = []  # (line, row)
@@ -75,10 +74,8 @@ def slugify(name: str) -> str:
 
 
 def scaffold_taxonomy(name: str, areas: list[dict[str, str]], source: str = "an area table") -> str:
-    """The YAML text of a taxonomy whose areas have one keyword group each: the area's name as a phrase.
-
-    The result is validated as a taxonomy (a problem raises TaxonomyError naming `source` and the area).
-    """
+    """The YAML text of a taxonomy whose areas have one keyword group each, the area's name as a phrase; validated
+    (a problem raises TaxonomyError naming `source` and the area)."""
     document = {
         "name": name,
         "description": f"{len(areas)} areas",

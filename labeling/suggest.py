@@ -1,8 +1,5 @@
-"""Candidate keywords for an area: n-grams frequent in its papers, rare elsewhere, reaching uncovered papers.
-
-An area's papers are the ones the label model gives it; an area without enough of them (a new area, before any
-keyword matches) takes the papers whose text is closest to its name and description instead.
-"""
+"""Candidate keywords for an area: n-grams frequent in its papers (those the label model gives it or, for a new
+area, those nearest to its description), rare elsewhere, reaching uncovered papers."""
 
 from __future__ import annotations
 
