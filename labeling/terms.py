@@ -5,21 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-try:  # Python >= 3.11 keeps the regex parser private
-    from re import _compiler as sre_compile
-    from re import _constants as sre_constants
-    from re import _parser as sre_parse
-except ImportError:  # pragma: no cover
-    import sre_compile  # type: ignore[no-redef]
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
+# Python >= 3.11 (the project's floor) keeps the regex parser private
+from re import _compiler as sre_compile
+from re import _constants as sre_constants
+from re import _parser as sre_parse
 
 REGEX_PREFIX = "re:"
 WORD = re.compile(r"\w+")
 _PHRASE_SEPARATOR = r"[\s\-\u2010-\u2015]+"  # whitespace, hyphens and dashes between the words of a phrase
 _SPLIT_PHRASE = re.compile(_PHRASE_SEPARATOR)
-
-
 _ASCII_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 _FOLDING: dict[int, str] = {ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 
@@ -140,6 +134,8 @@ _ITEMS = list[tuple]  # a parsed regex sequence: (opcode, argument) items
 _REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT)  # possessive repeats never backtrack
 _ONE_CHARACTER = (sre_constants.LITERAL, sre_constants.NOT_LITERAL, sre_constants.IN, sre_constants.ANY)
 _ZERO_WIDTH = (sre_constants.AT, sre_constants.ASSERT, sre_constants.ASSERT_NOT)
+_ANY_REPEAT = (*_REPEATS, sre_constants.POSSESSIVE_REPEAT)
+_NESTING = (sre_constants.SUBPATTERN, sre_constants.BRANCH, *_ANY_REPEAT, sre_constants.ATOMIC_GROUP)
 _UNIVERSE = frozenset(map(chr, range(0x250)))  # the characters first-character sets are computed over
 EXPONENTIAL = ("can take exponential time on text it does not match: a repeated part can match the same text in "
                "more than one way, as in (a+)+ or (a|aa)+ (make the repeated parts exclusive)")
@@ -208,16 +204,10 @@ class _Backtracking:
                 return frozenset(found), False
             if op in _ZERO_WIDTH:
                 continue
-            if op is sre_constants.SUBPATTERN:
-                first, empty = self.first(arg[-1])
-            elif op is sre_constants.BRANCH:
-                parts = [self.first(branch) for branch in arg[1]]
+            if op in _NESTING:  # a group, alternatives, a repeated part: what its sub-sequences can start with
+                parts = [self.first(child) for child in _children(op, arg)]
                 first, empty = frozenset().union(*(part for part, _ in parts)), any(e for _, e in parts)
-            elif op in (*_REPEATS, sre_constants.POSSESSIVE_REPEAT):
-                first, empty = self.first(arg[2])
-                empty = empty or arg[0] == 0
-            elif op is sre_constants.ATOMIC_GROUP:
-                first, empty = self.first(arg)
+                empty = empty or (op in _ANY_REPEAT and arg[0] == 0)
             else:  # a back reference, a conditional: anything
                 first, empty = frozenset(self.universe), True
             found |= first
@@ -240,7 +230,7 @@ def _children(op: object, arg: object) -> list[_ITEMS]:
         return [arg[-1]]
     if op is sre_constants.BRANCH:
         return list(arg[1])
-    if op in (*_REPEATS, sre_constants.POSSESSIVE_REPEAT):
+    if op in _ANY_REPEAT:
         return [arg[2]]
     if op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
         return [arg[1]]
