@@ -4,9 +4,9 @@ label model's probabilistic labels computed on Spark partitions."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -60,16 +60,12 @@ def _ship_code(spark) -> None:
     if getattr(context, "_paper_areas_zip", None):
         return
     folder = Path(tempfile.mkdtemp(prefix="paper-areas-spark-"))
-    archive = folder / "paper_areas_code.zip"
-    code = folder / "code"
-    ship_code(code)
-    with zipfile.ZipFile(archive, "w") as zipped:
-        for path in sorted(code.rglob("*.py")):
-            zipped.write(path, path.relative_to(code).as_posix())
-    context.addPyFile(str(archive))
+    ship_code(folder / "code")
+    archive = shutil.make_archive(str(folder / "paper_areas_code"), "zip", folder / "code")
+    context.addPyFile(archive)
     context._paper_areas_zip = archive
     # addPyFile also puts the zip on the driver's sys.path; the driver keeps importing the real files
-    sys.path[:] = [entry for entry in sys.path if not entry.endswith(archive.name)]
+    sys.path[:] = [entry for entry in sys.path if not entry.endswith(Path(archive).name)]
 
 
 def _map_rows(inputs: pd.DataFrame, compute: Callable[[pd.DataFrame], np.ndarray], element: str,

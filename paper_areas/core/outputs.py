@@ -77,15 +77,11 @@ def temporary_beside(path: Path) -> Path:
     return Path(temp)
 
 
-def _file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def publish(temp: Path, path: Path) -> None:
     """Give the finished temporary the mode of an ordinary new file (mkstemp makes it private); move it to `path`."""
-    temp.chmod(_file_mode())
+    umask = os.umask(0)  # the only way to read the umask is to set it
+    os.umask(umask)
+    temp.chmod(0o666 & ~umask)
     os.replace(temp, path)
 
 

@@ -16,11 +16,6 @@ def format_seconds(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def is_terminal(stream: TextIO) -> bool:
-    """Whether `stream` is an interactive terminal (a bar can redraw itself there)."""
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
 class Progress:
     """Counts units of work; a tqdm bar when `stream` is a terminal, else a line at most every `every` seconds.
 
@@ -37,7 +32,7 @@ class Progress:
         self.share: float | None = None  # of the whole job, when known
         self.started = self.logged = time.monotonic()
         self.bar = None
-        if not quiet and is_terminal(stream):
+        if not quiet and getattr(stream, "isatty", lambda: False)():  # a terminal: a bar can redraw itself
             self.bar = tqdm(total=total, desc=label or None, unit=f" {unit}", file=stream, dynamic_ncols=True,
                             smoothing=0.1)
 
@@ -73,13 +68,9 @@ class Progress:
                  f"{rate:.1f} {self.unit}/s"]
         if self.share:
             remaining = elapsed * (1 - self.share) / self.share
-            parts.append(f"{self.share:.0%} {self.share_of}, ETA {format_seconds(remaining)}, "
-                         f"{format_seconds(elapsed)} elapsed")
-        else:
-            parts.append(f"{format_seconds(elapsed)} elapsed")
-        if status:
-            parts.append(status)
-        return (f"{self.label}: " if self.label else "") + ", ".join(parts)
+            parts.append(f"{self.share:.0%} {self.share_of}, ETA {format_seconds(remaining)}")
+        parts += [f"{format_seconds(elapsed)} elapsed", status]
+        return (f"{self.label}: " if self.label else "") + ", ".join(filter(None, parts))
 
     def __enter__(self) -> Progress:
         return self
