@@ -41,9 +41,9 @@ _MINILM_PARAMS = ("model_path", "max_length", "epochs", "batch_size", "learning_
 END_MODELS: dict[str, EndModelKind] = {
     "minilm": EndModelKind("models.minilm:MiniLMClassifier", "minilm",
                            {param: f"end_model.{param}" for param in _MINILM_PARAMS}),
-    "tfidf": EndModelKind("models.tfidf:TfidfClassifier", "tfidf", {"seed": "end_model.seed"}),
+    "tfidf": EndModelKind("models.soft_logistic:TfidfClassifier", "tfidf", {"seed": "end_model.seed"}),
     "embedding": EndModelKind(  # logistic regression on the frozen `embeddings` encoder
-        "models.embedding_logistic:EmbeddingLogisticClassifier", "embedding_logistic",
+        "models.embeddings:EmbeddingLogisticClassifier", "embedding_logistic",
         {"model_path": "embeddings.model_path", "max_length": "embeddings.max_length",
          "cache_dir": "embeddings.cache_dir", "seed": "end_model.seed"}),
 }
@@ -74,13 +74,11 @@ def build_end_model(kinds: Iterable[str], settings: Mapping[str, Any]) -> Probab
 
 def no_gold_map(kinds: Iterable[str]) -> TopLabelLogistic | None:
     """A new copy of the map shipped for an end model of these kinds (averaged in any order); None when none is."""
-    numbers = NO_GOLD_MAPS.get(frozenset(kinds))
-    if numbers is None:
+    if (numbers := NO_GOLD_MAPS.get(frozenset(kinds))) is None:
         return None
     from models.calibration import TopLabelLogistic
 
-    slope, intercept = numbers
-    return TopLabelLogistic(slope=slope, intercept=intercept)
+    return TopLabelLogistic(*numbers)  # slope, intercept
 
 
 def _import(class_path: str) -> Any:

@@ -1,5 +1,5 @@
-"""Multinomial logistic regression on soft labels over some features of the text: the core of the TF-IDF and the
-frozen-embedding end models."""
+"""Multinomial logistic regression on soft labels over some features of the text: the core of the TF-IDF end model
+(here: the fast baseline) and of the frozen-embedding one (`models.embeddings`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import optimize, sparse
 from scipy.special import logsumexp, softmax
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from models.base import (
@@ -85,7 +86,6 @@ class SoftmaxRegression:
         if not result.success:
             warnings.warn(f"SoftmaxRegression did not converge in {result.nit} iterations: {result.message}",
                           ConvergenceWarning, stacklevel=2)
-        self.n_iter_ = int(result.nit)
         self.coef_ = np.zeros((n_classes, n_features))
         self.coef_[seen] = result.x[:-n_seen].reshape(n_features, n_seen).T
         self.intercept_ = np.full(n_classes, -np.inf)
@@ -112,11 +112,12 @@ class SoftmaxRegression:
 
 
 class SoftLogisticClassifier(ProbabilisticClassifier):
-    """A SoftmaxRegression (`C`) on `_features(texts, fit)`; subclasses are dataclasses naming their `KIND` and
-    saving their featurizer state through `_featurizer` / `_set_featurizer`. `seed` is kept in their params (the
-    config passes it, saved models carry it) although the fit is deterministic and does not use it."""
+    """A SoftmaxRegression (`C`) on `_features(texts, fit)`; subclasses are dataclasses naming their `KIND` and the
+    attribute holding their fitted featurizer, if any (`FEATURIZER`, saved with the regression). `seed` is kept in
+    their params (the config passes it, saved models carry it) although the fit is deterministic and does not use it."""
 
     KIND = ""
+    FEATURIZER = ""
     C: float
     seed: int
 
@@ -144,19 +145,13 @@ class SoftLogisticClassifier(ProbabilisticClassifier):
             return np.zeros((0, self.n_classes_))
         return self.regression_.predict_proba(self._features(texts, fit=False))
 
-    def _featurizer(self) -> object:
-        """What of the fitted featurizer must be saved (None: nothing)."""
-        return None
-
-    def _set_featurizer(self, saved: object) -> None:
-        pass
-
     def _saved_params(self) -> dict:
         return dataclasses.asdict(self)
 
     def save(self, directory: str | Path) -> Path:
         directory = write_config(directory, self.KIND, self._saved_params(), {"n_classes": self.n_classes_})
-        joblib.dump((self._featurizer(), self.regression_), directory / f"{self.KIND}.joblib")
+        featurizer = getattr(self, self.FEATURIZER) if self.FEATURIZER else None
+        joblib.dump((featurizer, self.regression_), directory / f"{self.KIND}.joblib")
         return directory
 
     @classmethod
@@ -169,6 +164,41 @@ class SoftLogisticClassifier(ProbabilisticClassifier):
         if isinstance(regression, LogisticRegression):
             regression = SoftmaxRegression.from_sklearn(regression, classifier.n_classes_)
         classifier.regression_ = regression
-        classifier._set_featurizer(featurizer)
+        if cls.FEATURIZER:
+            setattr(classifier, cls.FEATURIZER, featurizer)
         classifier.best_epoch_ = 1
         return classifier
+
+
+@dataclasses.dataclass
+class TfidfClassifier(SoftLogisticClassifier):
+    """Word 1-2-gram TF-IDF and a multinomial logistic regression fitted on soft labels.
+
+    The loss is the cross-entropy against each paper's label distribution, as for the MiniLM end model
+    (`SoftmaxRegression`, fitted on the soft labels directly). Fewer papers than `min_df` lower it to the number
+    of papers; no words left after stop words raise TrainingDataError.
+    """
+
+    KIND = "tfidf"
+    FEATURIZER = "vectorizer_"
+    max_features: int = 50_000
+    C: float = 10.0
+    min_df: int = 2
+    seed: int = 0
+
+    def _features(self, texts: list[str], fit: bool):
+        if not fit:
+            return self.vectorizer_.transform(texts)
+        self.vectorizer_ = TfidfVectorizer(
+            max_features=self.max_features,
+            ngram_range=(1, 2),
+            min_df=min(self.min_df, len(texts)),
+            sublinear_tf=True,
+            stop_words="english",
+        )
+        try:
+            return self.vectorizer_.fit_transform(texts)
+        except ValueError:  # sklearn: "empty vocabulary"
+            raise TrainingDataError(f"the {len(texts)} training papers have no word in at least "
+                                    f"{min(self.min_df, len(texts))} of them (stop words aside): "
+                                    "nothing for the tfidf end model to learn from") from None

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from models.base import TrainingDataError
-from models.tfidf import TfidfClassifier
+from models.soft_logistic import TfidfClassifier
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,10 @@
-"""One scoring function shared by the label model, majority vote and every end model."""
+"""One scoring function shared by the label model, majority vote and every end model, and the fixed split of a
+labelled set in two halves by a hash of the paper id: choose on half A, report on half B."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,12 +37,8 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, area_names: list[str]) -> Scor
         raise ValueError(f"gold has {y_true.shape[0]} labels but predictions {y_pred.shape[0]}")
     n_areas = len(area_names)
     areas = list(range(n_areas))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=areas, zero_division=0
-    )
-    per_area = pd.DataFrame(
-        {"precision": precision, "recall": recall, "f1": f1, "support": support}, index=area_names
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=areas, zero_division=0)
+    per_area = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support}, index=area_names)
     present = support > 0
     confusion = confusion_matrix(y_true, np.where(y_pred == ABSTAIN, n_areas, y_pred), labels=[*areas, n_areas])
     n = int(y_true.shape[0])
@@ -51,3 +50,9 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, area_names: list[str]) -> Scor
         per_area=per_area,
         confusion=confusion[:n_areas],
     )
+
+
+def split_by_id(ids: Iterable[str]) -> np.ndarray:
+    """Mask of half A: papers whose id's SHA-256 starts with an even byte (stable across runs and machines)."""
+    return np.array([hashlib.sha256(str(paper_id).encode("utf-8")).digest()[0] % 2 == 0 for paper_id in ids],
+                    dtype=bool)
