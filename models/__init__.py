@@ -10,15 +10,14 @@ from paper_areas.core.lazy import lazy_names
 
 __all__, __getattr__ = lazy_names(__name__, {
     "models.base": ["ProbabilisticClassifier"],
-    "models.calibrated": ["CalibratedClassifier", "uncalibrated"],
     "models.calibration": ["CALIBRATORS", "CalibrationChain", "Calibrator", "ClassOffsets", "CrossFitted",
                            "TemperatureScaling", "TopLabelIsotonic", "TopLabelLogistic", "cross_fitted_ece",
                            "new_calibrator"],
     "models.embeddings": ["EmbeddingLogisticClassifier", "SentenceEncoder"],
-    "models.ensemble": ["AveragedClassifier"],
     "models.minilm": ["MiniLMClassifier"],
     "models.pyfunc": ["PaperAreaModel", "area_frame", "log_pyfunc_model"],
     "models.registry": ["END_MODEL_KINDS", "NO_GOLD_MAPS", "build_end_model", "load_classifier", "no_gold_map"],
     "models.soft_logistic": ["TfidfClassifier"],
     "models.text": ["frame_texts", "paper_text"],
+    "models.wrappers": ["AveragedClassifier", "CalibratedClassifier", "uncalibrated"],
 })

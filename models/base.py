@@ -25,7 +25,7 @@ class TrainingDataError(UserError):
 
 class ProbabilisticClassifier:
     """Base of the end models: subclasses implement `_fit` and `predict_proba(frame) -> (N, K)`, `save` and `load`
-    (a calibrated model wraps one: `models.calibrated.CalibratedClassifier`)."""
+    (a calibrated model wraps one: `models.wrappers.CalibratedClassifier`)."""
 
     def fit(self, frame: pd.DataFrame, soft_labels: np.ndarray, eval_set: EvalSet | None = None,
             on_epoch: EpochCallback | None = None, progress: bool = True) -> ProbabilisticClassifier:

@@ -50,7 +50,7 @@ END_MODELS: dict[str, EndModelKind] = {
 END_MODEL_KINDS: tuple[str, ...] = tuple(END_MODELS)
 
 # Wrappers around other saved classifiers, by the KIND their folders carry.
-_WRAPPERS = {"average": "models.ensemble:AveragedClassifier", "calibrated": "models.calibrated:CalibratedClassifier"}
+_WRAPPERS = {"average": "models.wrappers:AveragedClassifier", "calibrated": "models.wrappers:CalibratedClassifier"}
 
 # Top-label logistic maps (slope, intercept) for a run without gold, by the set of kinds averaged: fitted on the dev
 # gold of both shipped taxonomies (ICLR 2025's 21 areas, Papers with Code's 16), each taxonomy's models uncalibrated;
@@ -67,7 +67,7 @@ def build_end_model(kinds: Iterable[str], settings: Mapping[str, Any]) -> Probab
     members = [END_MODELS[kind].build(settings) for kind in kinds]
     if len(members) == 1:
         return members[0]
-    from models.ensemble import AveragedClassifier
+    from models.wrappers import AveragedClassifier
 
     return AveragedClassifier(members)
 
