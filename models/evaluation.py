@@ -1,16 +1,69 @@
-"""How far confidence is from accuracy: expected calibration error and the reliability diagram."""
+"""Scoring predictions against gold labels: accuracy, macro-F1, per-area report and confusion matrix (one scoring
+function shared by the label model, majority vote and every end model); how far confidence is from accuracy (ECE,
+reliability diagram); and the fixed split of a labelled set in two halves by a hash of the paper id: choose on half
+A, report on half B."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from labeling import ABSTAIN
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 N_BINS = 15
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Gold scores of one predictor; abstains (-1) count as wrong."""
+
+    accuracy: float
+    macro_f1: float
+    coverage: float
+    n: int
+    per_area: pd.DataFrame  # index: area names; columns precision, recall, f1, support
+    confusion: np.ndarray  # (n_areas, n_areas + 1): rows gold, columns predicted, last column abstain
+
+    def summary(self) -> dict[str, float]:
+        return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, "coverage": self.coverage}
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray, area_names: list[str]) -> Scores:
+    """Score integer predictions (-1 = abstain) against integer gold labels over all areas."""
+    y_true = np.asarray(y_true, dtype=int)
+    y_pred = np.asarray(y_pred, dtype=int)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"gold has {y_true.shape[0]} labels but predictions {y_pred.shape[0]}")
+    n_areas = len(area_names)
+    areas = list(range(n_areas))
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=areas, zero_division=0)
+    per_area = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support}, index=area_names)
+    present = support > 0
+    confusion = confusion_matrix(y_true, np.where(y_pred == ABSTAIN, n_areas, y_pred), labels=[*areas, n_areas])
+    n = int(y_true.shape[0])
+    return Scores(
+        accuracy=float(np.mean(y_true == y_pred)) if n else 0.0,
+        macro_f1=float(f1[present].mean()) if present.any() else 0.0,
+        coverage=float(np.mean(y_pred != ABSTAIN)) if n else 0.0,
+        n=n,
+        per_area=per_area,
+        confusion=confusion[:n_areas],
+    )
+
+
+def split_by_id(ids: Iterable[str]) -> np.ndarray:
+    """Mask of half A: papers whose id's SHA-256 starts with an even byte (stable across runs and machines)."""
+    return np.array([hashlib.sha256(str(paper_id).encode("utf-8")).digest()[0] % 2 == 0 for paper_id in ids],
+                    dtype=bool)
 
 
 def reliability_table(probabilities: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> pd.DataFrame:
