@@ -15,15 +15,16 @@ from pathlib import Path
 
 import torch
 from harness import run, start, tiny_encoder
+from transformers import AutoModel
 
-from models.encoder import MeanPoolClassifier, default_model_path, freeze_lowest_layers, load_encoder
+from models.encoder import MeanPoolClassifier, default_model_path, freeze_lowest_layers
 
 AREAS = 21
 
 
 def median_step_seconds(encoder: Path, frozen_layers: int, steps: int, batch: int, tokens: int) -> float:
     torch.manual_seed(0)
-    module = MeanPoolClassifier(load_encoder(encoder), AREAS).train()
+    module = MeanPoolClassifier(AutoModel.from_pretrained(encoder), AREAS).train()
     freeze_lowest_layers(module.encoder, frozen_layers)
     optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=1e-4)
     ids = torch.randint(1000, 20000, (batch, tokens))

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 from harness import run, shared_data, start, timed, tiny_encoder
+from transformers import AutoModel, AutoTokenizer
 from zeroshot import ZeroShotClassifier
 
 import models.encoder as encoding
@@ -59,8 +60,8 @@ def untrained_classifier(path: Path, areas: list[str], max_length: int) -> MiniL
     """A MiniLMClassifier on the encoder at `path` with a seeded, untrained head."""
     torch.manual_seed(0)  # the same head in every run
     classifier = MiniLMClassifier(model_path=str(path), max_length=max_length)
-    classifier.tokenizer_ = encoding.load_tokenizer(path)
-    classifier.module_ = encoding.MeanPoolClassifier(encoding.load_encoder(path), len(areas)).eval()
+    classifier.tokenizer_ = AutoTokenizer.from_pretrained(path)
+    classifier.module_ = encoding.MeanPoolClassifier(AutoModel.from_pretrained(path), len(areas)).eval()
     classifier.best_epoch_ = 0
     return classifier
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from models.evaluation import score
-from models.text import check_soft_labels, frame_texts
+from models.text import frame_texts
 from paper_areas.core import UserError
 
 CONFIG_FILE = "classifier.json"
@@ -49,6 +49,19 @@ class ProbabilisticClassifier:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """The most probable area index of each paper."""
         return self.predict_proba(frame).argmax(axis=1)
+
+
+def check_soft_labels(soft_labels: np.ndarray, n_rows: int) -> np.ndarray:
+    """Soft labels as a float (N, K) array whose rows sum to 1; raises ValueError when they cannot be."""
+    soft_labels = np.asarray(soft_labels, dtype=np.float64)
+    if soft_labels.ndim != 2 or soft_labels.shape[0] != n_rows:
+        raise ValueError(f"soft labels must have shape ({n_rows}, K), got {soft_labels.shape}")
+    if (soft_labels < 0).any() or not np.isfinite(soft_labels).all():
+        raise ValueError("soft labels must be finite and non-negative")
+    totals = soft_labels.sum(axis=1, keepdims=True)
+    if (totals <= 0).any():
+        raise ValueError("every soft-label row needs a positive total (drop all-abstain papers first)")
+    return soft_labels / totals
 
 
 def soft_cross_entropy(probabilities: np.ndarray, soft_labels: np.ndarray) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
@@ -52,15 +52,24 @@ def _with_top_probability(probabilities: np.ndarray, top_map: Callable[[np.ndarr
     return result
 
 
-class _FieldState:
-    """A calibrator whose state is its dataclass fields (what `calibrator_from_state` passes back to `__init__`)."""
+class Calibrator:
+    """What calibrates an end model: fitted on (probabilities, gold), applied to probabilities, saved as its state
+    (by default its dataclass fields, which `calibrator_from_state` passes back to `__init__`)."""
+
+    KIND: ClassVar[str]
+
+    def fit(self, probabilities: np.ndarray, y: np.ndarray) -> Calibrator:
+        raise NotImplementedError
+
+    def transform(self, probabilities: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def state(self) -> dict:
         return asdict(self)
 
 
 @dataclass
-class TemperatureScaling(_FieldState):
+class TemperatureScaling(Calibrator):
     """Divide the log-probabilities by one temperature T fitted to minimise the cross-entropy on labelled papers.
 
     `fit(probabilities, y)` takes gold area indices, or soft labels (e.g. the label model's on training papers
@@ -90,7 +99,7 @@ class TemperatureScaling(_FieldState):
 
 
 @dataclass
-class TopLabelIsotonic(_FieldState):
+class TopLabelIsotonic(Calibrator):
     """Map the top probability (`confidence`) to the accuracy of papers with that confidence: an isotonic
     regression of "top area is right" on the top probability, fitted on gold area indices. The top area never
     changes; the other areas share the rest (`_with_top_probability`).
@@ -114,7 +123,7 @@ class TopLabelIsotonic(_FieldState):
 
 
 @dataclass
-class TopLabelLogistic(_FieldState):
+class TopLabelLogistic(Calibrator):
     """Map the top probability p to sigmoid(slope * logit(p) + intercept), fitted (maximum likelihood) to "top area is
     right" on gold area indices: a two-parameter, smooth top-label map (Platt scaling of `confidence`).
 
@@ -151,7 +160,7 @@ OFFSET_RIDGE = 1e-3  # keeps the offset of an area with no gold paper finite; lo
 
 
 @dataclass
-class ClassOffsets(_FieldState):
+class ClassOffsets(Calibrator):
     """Add one offset per area to the log-probabilities, fitted (maximum likelihood, a weak ridge) on gold area
     indices: it moves a model trained on weak labels to the class balance of the papers gold comes from.
 
@@ -185,7 +194,7 @@ class ClassOffsets(_FieldState):
 
 
 @dataclass
-class CalibrationChain:
+class CalibrationChain(Calibrator):
     """Calibrators applied in turn, each fitted on the output of the ones before it (e.g. per-area offsets, then a
     top-label isotonic map of `confidence`)."""
 
@@ -204,18 +213,6 @@ class CalibrationChain:
 
     def state(self) -> dict:
         return {"steps": [{"kind": step.KIND, **step.state()} for step in self.steps]}
-
-
-class Calibrator(Protocol):
-    """What calibrates an end model: fitted on (probabilities, gold), applied to probabilities, saved as state."""
-
-    KIND: ClassVar[str]
-
-    def fit(self, probabilities: np.ndarray, y: np.ndarray) -> Calibrator: ...
-
-    def transform(self, probabilities: np.ndarray) -> np.ndarray: ...
-
-    def state(self) -> dict: ...
 
 
 # The confidence maps a config or `train.py calibrate` names (`ClassOffsets` is switched on apart, before one of them).

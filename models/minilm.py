@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from scipy.special import softmax
 from torch import nn
-from transformers import get_linear_schedule_with_warmup
+from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
 from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, epoch_row, read_config, write_config
 from models.encoder import (
@@ -24,8 +24,6 @@ from models.encoder import (
     decay_groups,
     default_model_path,
     freeze_lowest_layers,
-    load_encoder,
-    load_tokenizer,
     run_sorted,
     tokenize,
     torch_threads,
@@ -75,8 +73,8 @@ class MiniLMClassifier(ProbabilisticClassifier):
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         path = self.model_path or default_model_path()
-        self.tokenizer_ = load_tokenizer(path)
-        self.module_ = MeanPoolClassifier(load_encoder(path), targets.shape[1])
+        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        self.module_ = MeanPoolClassifier(AutoModel.from_pretrained(path), targets.shape[1])
         freeze_lowest_layers(self.module_.encoder, self.frozen_layers)
         self._reset_fast_path()
         token_ids = tokenize(self.tokenizer_, texts, self.max_length)
@@ -125,9 +123,8 @@ class MiniLMClassifier(ProbabilisticClassifier):
         """(N, K) area probabilities; length-sorted batches, ONNX Runtime int8 unless `quantize=False` (one
         batch per thread at once: `num_threads`, default torch's thread count)."""
         texts = frame_texts(frame)
-        n_classes = self.module_.head.out_features
         if not texts:
-            return np.zeros((0, n_classes))
+            return np.zeros((0, self.module_.head.out_features))
         with torch_threads(self.num_threads):
             logits = run_sorted(tokenize(self.tokenizer_, texts, self.max_length), self.predict_batch_size,
                                 self.tokenizer_.pad_token_id, self._forward(),
@@ -168,8 +165,9 @@ class MiniLMClassifier(ProbabilisticClassifier):
         _, params, state = read_config(directory, cls.KIND)
         classifier = cls(**params, model_path=str(directory))
         head = load_file(Path(directory) / HEAD_FILE)
-        classifier.tokenizer_ = load_tokenizer(str(directory))
-        classifier.module_ = MeanPoolClassifier(load_encoder(str(directory)), head["weight"].shape[0]).eval()
+        classifier.tokenizer_ = AutoTokenizer.from_pretrained(str(directory))
+        encoder = AutoModel.from_pretrained(str(directory))
+        classifier.module_ = MeanPoolClassifier(encoder, head["weight"].shape[0]).eval()
         classifier.module_.head.load_state_dict(head)
         classifier.best_epoch_ = state["best_epoch"]
         onnx_file = Path(directory) / INT8_ONNX_FILE

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 TEXT_COLUMNS = ("title", "abstract")
@@ -47,16 +46,3 @@ def frame_texts(frame: pd.DataFrame) -> list[str]:
         for column in TEXT_COLUMNS
     }
     return [paper_text(title, abstract) for title, abstract in zip(*columns.values(), strict=True)]
-
-
-def check_soft_labels(soft_labels: np.ndarray, n_rows: int) -> np.ndarray:
-    """Soft labels as a float (N, K) array whose rows sum to 1; raises ValueError when they cannot be."""
-    soft_labels = np.asarray(soft_labels, dtype=np.float64)
-    if soft_labels.ndim != 2 or soft_labels.shape[0] != n_rows:
-        raise ValueError(f"soft labels must have shape ({n_rows}, K), got {soft_labels.shape}")
-    if (soft_labels < 0).any() or not np.isfinite(soft_labels).all():
-        raise ValueError("soft labels must be finite and non-negative")
-    totals = soft_labels.sum(axis=1, keepdims=True)
-    if (totals <= 0).any():
-        raise ValueError("every soft-label row needs a positive total (drop all-abstain papers first)")
-    return soft_labels / totals

@@ -8,7 +8,7 @@ import onnx
 import pandas as pd
 import pytest
 import torch
-from transformers import AutoModel
+from transformers import AutoModel, AutoTokenizer
 
 import models.encoder
 import models.minilm
@@ -26,7 +26,7 @@ from models import (
     no_gold_map,
     paper_text,
 )
-from models.encoder import load_tokenizer, run_sorted, tokenize
+from models.encoder import run_sorted, tokenize
 from models.onnx_int8 import export_int8_onnx, fused_onnx, onnx_forward, split_first_token
 
 BIOLOGY = "protein molecule enzyme gene cell chemistry folding binding ligand drug".split()
@@ -164,7 +164,7 @@ def test_onnx_forward_matches_torch_on_padded_and_unpadded_batches(fitted, tmp_p
 
 @pytest.mark.parametrize("max_length", [4, 32, 128])
 def test_tokenize_cuts_long_texts_without_changing_their_tokens(tiny_bert_dir, max_length):
-    tokenizer = load_tokenizer(str(tiny_bert_dir))
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_bert_dir))
     prose = " ".join(BIOLOGY + AGENTS) + ", (re-)weighted; e.g. 3.5x faster. "
     texts = [
         prose * 40,

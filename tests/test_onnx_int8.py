@@ -6,8 +6,9 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from transformers import AutoModel, AutoTokenizer
 
-from models.encoder import MeanPoolClassifier, collate, load_encoder, load_tokenizer, tokenize
+from models.encoder import MeanPoolClassifier, collate, tokenize
 from models.onnx_int8 import export_int8_onnx, onnx_forward
 
 WORDS = "protein molecule agent reward policy graph node image diffusion language token gradient".split()
@@ -17,9 +18,9 @@ WORDS = "protein molecule agent reward policy graph node image diffusion languag
 def tiny_int8(tiny_bert_dir):
     """(torch fp32 module, its int8 ONNX forward, tokenizer) for the tiny BERT with a random 5-way head."""
     torch.manual_seed(1)
-    module = MeanPoolClassifier(load_encoder(str(tiny_bert_dir)), 5).eval()
+    module = MeanPoolClassifier(AutoModel.from_pretrained(str(tiny_bert_dir)), 5).eval()
     int8 = export_int8_onnx(module)
-    return module, int8, load_tokenizer(str(tiny_bert_dir))
+    return module, int8, AutoTokenizer.from_pretrained(str(tiny_bert_dir))
 
 
 def token_ids(tokenizer, n_words: list[int], seed: int = 0) -> list[list[int]]:
