@@ -102,8 +102,7 @@ class TemperatureScaling(Calibrator):
 class TopLabelIsotonic(Calibrator):
     """Map the top probability (`confidence`) to the accuracy of papers with that confidence: an isotonic
     regression of "top area is right" on the top probability, fitted on gold area indices. The top area never
-    changes; the other areas share the rest (`_with_top_probability`).
-    """
+    changes; the other areas share the rest (`_with_top_probability`)."""
 
     KIND: ClassVar[str] = "isotonic"
     confidences: list[float] = field(default_factory=lambda: [0.0, 1.0])  # the fitted step function's knots
@@ -118,7 +117,6 @@ class TopLabelIsotonic(Calibrator):
         return self
 
     def transform(self, probabilities: np.ndarray) -> np.ndarray:
-        """Calibrated (N, K) probabilities, each row summing to 1, with the same top area."""
         return _with_top_probability(probabilities, lambda top: np.interp(top, self.confidences, self.accuracies))
 
 
@@ -128,9 +126,7 @@ class TopLabelLogistic(Calibrator):
     right" on gold area indices: a two-parameter, smooth top-label map (Platt scaling of `confidence`).
 
     Its two numbers carry from one taxonomy to another where a step function fitted to one gold set does not, which
-    is what a run without gold uses (`models.registry.NO_GOLD_MAPS`). The other areas share the rest as in
-    `TopLabelIsotonic`.
-    """
+    is what a run without gold uses (`models.registry.NO_GOLD_MAPS`). The other areas share the rest."""
 
     KIND: ClassVar[str] = "logistic"
     slope: float = 1.0
@@ -148,7 +144,6 @@ class TopLabelLogistic(Calibrator):
         return self
 
     def transform(self, probabilities: np.ndarray) -> np.ndarray:
-        """Calibrated (N, K) probabilities, each row summing to 1, with the same top area."""
         return _with_top_probability(probabilities, lambda top: expit(self.slope * _top_log_odds(top) + self.intercept))
 
 

@@ -83,11 +83,9 @@ class EmbeddingCache:
 
 @dataclasses.dataclass
 class SentenceEncoder:
-    """Unit-length mean-pooled embeddings of texts from a frozen transformer (default: all-MiniLM-L6-v2).
-
-    With `cache_dir`, embeddings are kept on disk keyed by the model's weights, `max_length` and each text's hash,
-    so repeated runs embed only texts they have not seen.
-    """
+    """Unit-length mean-pooled embeddings of texts from a frozen transformer (default: all-MiniLM-L6-v2). With
+    `cache_dir`, they are kept on disk keyed by the model's weights, `max_length` and each text's hash, so repeated
+    runs embed only texts they have not seen."""
 
     model_path: str | None = None
     max_length: int = 128  # the end model's; abstracts run longer, but it halves the time
@@ -148,11 +146,8 @@ class SentenceEncoder:
 
 @dataclasses.dataclass
 class EmbeddingLogisticClassifier(SoftLogisticClassifier):
-    """Multinomial logistic regression on unit-length mean-pooled embeddings of a frozen encoder.
-
-    The encoder is `model_path` (None: the packaged all-MiniLM-L6-v2); `cache_dir` keeps embeddings on disk
-    between runs and is not saved with the model.
-    """
+    """Multinomial logistic regression on the embeddings of the frozen encoder `model_path` (None: the packaged
+    all-MiniLM-L6-v2); `cache_dir` keeps embeddings on disk between runs and is not saved with the model."""
 
     KIND = "embedding_logistic"
     model_path: str | None = None

@@ -35,8 +35,8 @@ def export_int8_onnx(module: MeanPoolClassifier) -> bytes:
 
     Every encoder MatMul runs in int8 with per-channel weights and one activation scale per token
     (`quantize_per_token`), so a paper's logits do not depend on which papers share its batch, except the first
-    token's projections: MiniLM's [CLS] token carries activations ten times larger than any other token's in one
-    channel, which would cost its other channels their resolution and, through attention, every token some
+    token's projections: MiniLM's [CLS] token carries activations ten times larger (20-30) than any other token's in
+    one channel, which would cost its other channels their resolution and, through attention, every token some
     accuracy (see `split_first_token`). Embeddings, attention scores and head stay fp32.
     """
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
@@ -147,8 +147,7 @@ def quantize_per_token(model: ModelProto, keep_fp32: Callable[[NodeProto], bool]
     The weights are int8, symmetric per output channel. Each token's input vector x gets its own scale s =
     max|x| / 127 (computed in the graph; one per input tensor, shared by the query, key and value projections):
     round(x / s) + 128 as uint8 (the u8 x s8 form ONNX Runtime's x86 kernels run fastest), MatMulIntegerToFloat
-    with the weights and their scales, times s. A token's result depends on nothing but that token, whatever the
-    batch or its padding. MiniLM's [CLS] outliers (activations of 20-30 in one channel) set only their own scale.
+    with the weights and their scales, times s: a token's result depends on that token alone, whatever the batch.
     """
     from onnx import helper, numpy_helper
 

@@ -60,9 +60,8 @@ def shown_rows(rows: list[int]) -> str:
 
 
 def check_input(frame: pd.DataFrame) -> int:
-    """The number of papers in a pyfunc input; raises InputError naming the columns or rows that are wrong: columns
-    but neither `title` nor `abstract` (rows or not), a cell that is not a string, a row with neither title nor
-    abstract, a row whose title and abstract together are over MAX_PAPER_CHARS characters."""
+    """The number of papers in a pyfunc input; raises InputError naming the wrong columns (no `title` or `abstract`,
+    rows or not) or rows (a cell not a string, no title or abstract, together over MAX_PAPER_CHARS characters)."""
     columns = list(frame.columns) if isinstance(frame, pd.DataFrame) else []
     if columns and not set(TEXT_COLUMNS) & set(columns):  # a CSV body of junk is a header without rows
         raise InputError(f"input needs a 'title' or 'abstract' column; got columns {columns}")
@@ -91,9 +90,8 @@ class PaperAreaModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         self.classifier = load_classifier(context.artifacts[CLASSIFIER_ARTIFACT])
 
-    def predict(
-        self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame, params: dict | None = None
-    ) -> pd.DataFrame:
+    def predict(self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame,
+                params: dict | None = None) -> pd.DataFrame:
         try:
             papers = check_input(model_input)
         except InputError as error:
@@ -123,9 +121,7 @@ def _signature(slugs: list[str], taxonomy: str | None) -> ModelSignature:
 def log_pyfunc_model(classifier: ProbabilisticClassifier, slugs: list[str], names: list[str], name: str = "model",
                      registered_model_name: str | None = None, taxonomy: str | None = None) -> ModelInfo:
     """Log `classifier` as a pyfunc model in the active run (code and weights travel with it); maybe register.
-
-    `taxonomy` (the taxonomy's name) goes into the model's metadata and a `taxonomy` column of every prediction.
-    """
+    `taxonomy` (the taxonomy's name) goes into the model's metadata and a `taxonomy` column of every prediction."""
     python_model = PaperAreaModel(slugs, names, taxonomy)
     pyfunc_logger = logging.getLogger("mlflow.pyfunc")  # its warning that a Python object is pickled: by design
     level = pyfunc_logger.level

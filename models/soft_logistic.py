@@ -172,12 +172,9 @@ class SoftLogisticClassifier(ProbabilisticClassifier):
 
 @dataclasses.dataclass
 class TfidfClassifier(SoftLogisticClassifier):
-    """Word 1-2-gram TF-IDF and a multinomial logistic regression fitted on soft labels.
-
-    The loss is the cross-entropy against each paper's label distribution, as for the MiniLM end model
-    (`SoftmaxRegression`, fitted on the soft labels directly). Fewer papers than `min_df` lower it to the number
-    of papers; no words left after stop words raise TrainingDataError.
-    """
+    """Word 1-2-gram TF-IDF and a multinomial logistic regression fitted on the soft labels directly (the loss is the
+    cross-entropy against each paper's label distribution, as for MiniLM). Fewer papers than `min_df` lower it to
+    the number of papers; no words left after stop words raise TrainingDataError."""
 
     KIND = "tfidf"
     FEATURIZER = "vectorizer_"

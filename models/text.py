@@ -36,13 +36,8 @@ def frame_texts(frame: pd.DataFrame) -> list[str]:
         raise InputError(f"expected a DataFrame with 'title' and 'abstract' columns, got {type(frame).__name__}")
     if not len(frame):
         return []
-    present = [column for column in TEXT_COLUMNS if column in frame.columns]
-    if not present:
+    if not set(TEXT_COLUMNS) & set(frame.columns):
         raise InputError(f"input needs a 'title' or 'abstract' column; got columns {list(frame.columns)}")
-    columns = {
-        column: [_cell(value, column, row) for row, value in enumerate(frame[column].tolist())]
-        if column in present
-        else [""] * len(frame)
-        for column in TEXT_COLUMNS
-    }
-    return [paper_text(title, abstract) for title, abstract in zip(*columns.values(), strict=True)]
+    columns = [[_cell(value, column, row) for row, value in enumerate(frame[column].tolist())]
+               if column in frame.columns else [""] * len(frame) for column in TEXT_COLUMNS]
+    return [paper_text(title, abstract) for title, abstract in zip(*columns, strict=True)]

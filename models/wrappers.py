@@ -18,11 +18,8 @@ MODEL_FOLDER = "model"
 
 
 class AveragedClassifier(ProbabilisticClassifier):
-    """The mean of its members' probabilities, each member fitted on the same papers and soft labels.
-
-    The first member is the main one: only it is scored on the eval set per epoch (keeping its best epoch) and
-    reports epochs to `on_epoch`.
-    """
+    """The mean of its members' probabilities, each fitted on the same papers and soft labels; only the first (the
+    main one) is scored on the eval set per epoch (keeping its best epoch) and reports epochs to `on_epoch`."""
 
     KIND = "average"
 
