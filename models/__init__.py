@@ -1,8 +1,6 @@
 """End models trained on probabilistic labels (fine-tuned MiniLM, TF-IDF, frozen-embedding logistic regression)
-and their average, sentence embeddings, calibration, the MLflow pyfunc, the registry of end-model kinds.
-
-Names are imported on first use, so that `models.registry` (the kinds a config may name) loads without torch.
-"""
+and their average, sentence embeddings, calibration, the MLflow pyfunc, the registry of end-model kinds. Names are
+imported on first use, so that `models.registry` (the kinds a config may name) loads without torch."""
 
 from __future__ import annotations
 

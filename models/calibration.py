@@ -21,14 +21,6 @@ def _log_probabilities(probabilities: np.ndarray) -> np.ndarray:
     return np.log(np.clip(np.asarray(probabilities, dtype=float), 1e-12, None))
 
 
-def _targets(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """(N, K) target distributions from area indices (N,) or soft labels (N, K)."""
-    y = np.asarray(y)
-    if y.ndim == 2:
-        return y / y.sum(axis=1, keepdims=True)
-    return np.eye(n_classes)[y.astype(int)]
-
-
 def _gold_indices(probabilities: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`probabilities` (N, K) and gold area indices `y` (N,) as arrays, checked to match (top-label fits)."""
     probabilities, y = np.asarray(probabilities, dtype=float), np.asarray(y)
@@ -82,7 +74,8 @@ class TemperatureScaling(Calibrator):
 
     def fit(self, probabilities: np.ndarray, y: np.ndarray) -> TemperatureScaling:
         logits = _log_probabilities(probabilities)
-        targets = _targets(y, logits.shape[1])
+        y = np.asarray(y)  # gold area indices (N,) or soft labels (N, K)
+        targets = y / y.sum(axis=1, keepdims=True) if y.ndim == 2 else np.eye(logits.shape[1])[y.astype(int)]
         if len(logits) != len(targets):
             raise ValueError(f"{len(logits)} probability rows but {len(targets)} labels")
 

@@ -150,6 +150,7 @@ class EmbeddingLogisticClassifier(SoftLogisticClassifier):
     all-MiniLM-L6-v2); `cache_dir` keeps embeddings on disk between runs and is not saved with the model."""
 
     KIND = "embedding_logistic"
+    UNSAVED_PARAMS = ("cache_dir",)
     model_path: str | None = None
     max_length: int = 128  # the end model's; abstracts run longer, but it halves the time
     C: float = 10.0
@@ -164,6 +165,3 @@ class EmbeddingLogisticClassifier(SoftLogisticClassifier):
 
     def _features(self, texts: list[str], fit: bool):
         return self.encoder.embed(texts)
-
-    def _saved_params(self) -> dict:
-        return dataclasses.asdict(self) | {"cache_dir": None}

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pad_sequence
 from transformers import PreTrainedTokenizerBase
 
 
@@ -42,13 +43,9 @@ def tokenize(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: i
 
 def collate(token_ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Pad a batch to its longest member (dynamic padding): input ids and attention mask."""
-    longest = max(len(ids) for ids in token_ids)
-    input_ids = torch.full((len(token_ids), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(token_ids), longest), dtype=torch.long)
-    for row, ids in enumerate(token_ids):
-        input_ids[row, : len(ids)] = torch.tensor(ids)
-        mask[row, : len(ids)] = 1
-    return input_ids, mask
+    rows = [torch.tensor(ids, dtype=torch.long) for ids in token_ids]
+    mask = pad_sequence([torch.ones_like(row) for row in rows], batch_first=True)
+    return pad_sequence(rows, batch_first=True, padding_value=pad_id), mask
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -112,12 +112,14 @@ class SoftmaxRegression:
 
 
 class SoftLogisticClassifier(ProbabilisticClassifier):
-    """A SoftmaxRegression (`C`) on `_features(texts, fit)`; subclasses are dataclasses naming their `KIND` and the
-    attribute holding their fitted featurizer, if any (`FEATURIZER`, saved with the regression). `seed` is kept in
-    their params (the config passes it, saved models carry it) although the fit is deterministic and does not use it."""
+    """A SoftmaxRegression (`C`) on `_features(texts, fit)`; subclasses are dataclasses naming their `KIND`, the
+    attribute holding their fitted featurizer, if any (`FEATURIZER`, saved with the regression), and the params not
+    saved (`UNSAVED_PARAMS`). `seed` is kept in their params (the config passes it, saved models carry it) although
+    the fit is deterministic and does not use it."""
 
     KIND = ""
     FEATURIZER = ""
+    UNSAVED_PARAMS: tuple[str, ...] = ()
     C: float
     seed: int
 
@@ -145,11 +147,9 @@ class SoftLogisticClassifier(ProbabilisticClassifier):
             return np.zeros((0, self.n_classes_))
         return self.regression_.predict_proba(self._features(texts, fit=False))
 
-    def _saved_params(self) -> dict:
-        return dataclasses.asdict(self)
-
     def save(self, directory: str | Path) -> Path:
-        directory = write_config(directory, self.KIND, self._saved_params(), {"n_classes": self.n_classes_})
+        params = dataclasses.asdict(self) | dict.fromkeys(self.UNSAVED_PARAMS)  # saved as None
+        directory = write_config(directory, self.KIND, params, {"n_classes": self.n_classes_})
         featurizer = getattr(self, self.FEATURIZER) if self.FEATURIZER else None
         joblib.dump((featurizer, self.regression_), directory / f"{self.KIND}.joblib")
         return directory
