@@ -30,10 +30,8 @@ class ProbabilisticClassifier:
     def fit(self, frame: pd.DataFrame, soft_labels: np.ndarray, eval_set: EvalSet | None = None,
             on_epoch: EpochCallback | None = None, progress: bool = True) -> ProbabilisticClassifier:
         """Fit on papers (`title`/`abstract` columns) and their (N, K) label distributions.
-
         With `eval_set` (papers, gold area indices) each epoch is scored on gold and the best one kept;
-        `on_epoch` receives each `history_` row; `progress` shows a progress bar on a terminal.
-        """
+        `on_epoch` receives each `history_` row; `progress` shows a progress bar on a terminal."""
         texts = frame_texts(frame)
         self._fit(texts, check_soft_labels(soft_labels, len(texts)), eval_set, on_epoch or (lambda row: None), progress)
         return self

@@ -63,11 +63,9 @@ class Calibrator:
 @dataclass
 class TemperatureScaling(Calibrator):
     """Divide the log-probabilities by one temperature T fitted to minimise the cross-entropy on labelled papers.
-
     `fit(probabilities, y)` takes gold area indices, or soft labels (e.g. the label model's on training papers
     held out from the end model's fit) when there is no gold. T > 1 softens an over-confident model; the top-1
-    area never changes.
-    """
+    area never changes."""
 
     KIND: ClassVar[str] = "temperature"
     temperature: float = 1.0
@@ -117,7 +115,6 @@ class TopLabelIsotonic(Calibrator):
 class TopLabelLogistic(Calibrator):
     """Map the top probability p to sigmoid(slope * logit(p) + intercept), fitted (maximum likelihood) to "top area is
     right" on gold area indices: a two-parameter, smooth top-label map (Platt scaling of `confidence`).
-
     Its two numbers carry from one taxonomy to another where a step function fitted to one gold set does not, which
     is what a run without gold uses (`models.registry.NO_GOLD_MAPS`). The other areas share the rest."""
 
@@ -151,10 +148,8 @@ OFFSET_RIDGE = 1e-3  # keeps the offset of an area with no gold paper finite; lo
 class ClassOffsets(Calibrator):
     """Add one offset per area to the log-probabilities, fitted (maximum likelihood, a weak ridge) on gold area
     indices: it moves a model trained on weak labels to the class balance of the papers gold comes from.
-
     Unlike the other calibrators it can change the top area, so the scores of a model it calibrates are measured
-    cross-fitted (`cross_fitted_ece`'s `calibrated`), never on the gold it was fitted on.
-    """
+    cross-fitted (`cross_fitted_ece`'s `calibrated`), never on the gold it was fitted on."""
 
     KIND: ClassVar[str] = "class_offsets"
     offsets: list[float] = field(default_factory=list)  # one per area, set by `fit`

@@ -37,8 +37,7 @@ def text_hashes(texts: list[str]) -> np.ndarray:
 def model_fingerprint(path: str | Path, max_length: int) -> str:
     """A short digest of a model folder's config and weights and the token limit: the cache key of a model."""
     digest = hashlib.sha256(f"max_length={max_length}".encode())
-    folder = Path(path)
-    for file in sorted(folder.iterdir()):
+    for file in sorted(Path(path).iterdir()):
         if file.name == "config.json" or file.name.endswith(WEIGHT_SUFFIXES):
             digest.update(file.name.encode())
             with file.open("rb") as handle:
@@ -75,8 +74,7 @@ class EmbeddingCache:
             return
         start = len(self._index)
         self._vectors = np.concatenate([self._vectors.reshape(start, vectors.shape[1]), vectors[new]])
-        for offset, i in enumerate(new):
-            self._index[keys[i]] = start + offset
+        self._index.update({keys[i]: start + offset for offset, i in enumerate(new)})
         with atomic_output(self.path) as temp, temp.open("wb") as file:
             np.savez(file, hashes=np.array(list(self._index), dtype="U64"), vectors=self._vectors)
 

@@ -27,10 +27,8 @@ PREFIX_CHARS_PER_TOKEN = 10
 
 def tokenize(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int) -> list[list[int]]:
     """Token ids of each text, truncated to max_length, unpadded.
-
     A long text is tokenized from a prefix cut at whitespace, which tokenizers never merge across, so the first
-    tokens are those of the whole text; the rare prefix that falls short of max_length is tokenized again whole.
-    """
+    tokens are those of the whole text; the rare prefix that falls short of max_length is tokenized again whole."""
     limit = max_length * PREFIX_CHARS_PER_TOKEN
     prefixes = [text if len(text) <= limit else text[: text.rfind(" ", 0, limit) + 1] for text in texts]
     token_ids = tokenizer(prefixes, truncation=True, max_length=max_length)["input_ids"]
@@ -69,10 +67,8 @@ def training_batches(lengths: list[int], batch_size: int, rng: np.random.Generat
 def run_sorted(token_ids: list[list[int]], batch_size: int, pad_id: int,
                forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], workers: int = 1) -> np.ndarray:
     """`forward` over length-sorted batches (little padding), results returned in input order; needs a text.
-
     `workers` > 1 runs that many batches at once in threads (for a thread-safe, GIL-releasing `forward`), with
-    batches made smaller when there would be fewer batches than workers.
-    """
+    batches made smaller when there would be fewer batches than workers."""
     order = np.argsort([len(ids) for ids in token_ids], kind="stable")
     size = max(1, min(batch_size, math.ceil(len(order) / workers)))
     batches = [order[start : start + size] for start in range(0, len(order), size)]

@@ -41,13 +41,11 @@ PROGRESS_EVERY = 30.0  # seconds between progress lines when stderr is not a ter
 @dataclasses.dataclass
 class MiniLMClassifier(ProbabilisticClassifier):
     """Fine-tuned sentence encoder with a noise-aware loss: cross-entropy against the label distribution.
-
     `model_path=None` is all-MiniLM-L6-v2. The word embeddings are never trained (half of MiniLM's weights, a dense
     gradient and AdamW update each step); `frozen_layers` freezes the other embeddings and that many of the lowest
     transformer layers too (2 of MiniLM's 6: a step ~26% cheaper). `quantize=True` predicts with a fused,
     dynamically int8-quantised ONNX copy in ONNX Runtime (fast CPU inference; saved with the model, else built on
-    first use; training always runs in torch fp32); `quantize=False` is the plain torch fp32 reference.
-    """
+    first use; training always runs in torch fp32); `quantize=False` is the plain torch fp32 reference."""
 
     KIND: ClassVar[str] = "minilm"
     model_path: str | None = None

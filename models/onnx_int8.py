@@ -125,11 +125,9 @@ def split_first_token(model: ModelProto) -> list[str]:
                         fp32_nodes.append(node.name)
             outputs = [f"{prefix}/{number}/{part}/{len(chain) - 1}" for part in ("first", "rest")]
             nodes.append(helper.make_node("Concat", outputs, [chain[-1].output[0]], name=f"{prefix}/{number}", axis=1))
-        for node in sum(site_chains, []):
-            replacements[node.name] = []
+        replacements |= {node.name: [] for chain in site_chains for node in chain}
         heads = {chain[0].name for chain in site_chains}
-        earliest = next(node for node in graph.node if node.name in heads)
-        replacements[earliest.name] = nodes
+        replacements[next(node.name for node in graph.node if node.name in heads)] = nodes  # the first in graph order
     _replace_nodes(graph, replacements)
     return fp32_nodes
 
@@ -213,11 +211,9 @@ def quantize_per_token(model: ModelProto, keep_fp32: Callable[[NodeProto], bool]
 
 def onnx_forward(model: bytes) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """A `run_sorted` forward running the ONNX `model` in ONNX Runtime (all graph optimisations) on the CPU.
-
     Batches without padding (nearly all at 128 tokens: abstracts are longer) run a copy whose attention takes no
     padding mask, which lets ONNX Runtime use its faster unmasked attention kernel; padded batches run `model`.
-    Each call runs on one thread: use `run_sorted` workers for more cores (faster than threads within an op).
-    """
+    Each call runs on one thread: use `run_sorted` workers for more cores (faster than threads within an op)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()

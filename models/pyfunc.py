@@ -77,10 +77,8 @@ def check_input(frame: pd.DataFrame) -> int:
 class PaperAreaModel(mlflow.pyfunc.PythonModel):
     """Pyfunc over a saved end model; input columns `title` and `abstract` (either may be absent or empty, not
     both; together at most MAX_PAPER_CHARS characters); other columns are ignored.
-
     Input the caller must fix is an MlflowException with INVALID_PARAMETER_VALUE (HTTP 400 when served); any
-    other failure is logged with its traceback and re-raised with INTERNAL_ERROR (HTTP 500).
-    """
+    other failure is logged with its traceback and re-raised with INTERNAL_ERROR (HTTP 500)."""
 
     def __init__(self, slugs: list[str], names: list[str], taxonomy: str | None = None):
         if len(slugs) != len(names):

@@ -55,13 +55,11 @@ def softmax_objective(parameters: np.ndarray, features, targets: np.ndarray, C: 
 @dataclasses.dataclass
 class SoftmaxRegression:
     """Multinomial logistic regression fitted directly on (N, K) target distributions P, without replicating rows.
-
     Minimises  C * sum_ik p_ik * -log q_ik + ||W||^2 / 2,  q_i = softmax(x_i W + b), the intercept b unpenalised:
     the objective of scikit-learn's lbfgs LogisticRegression on one row per (paper, area) weighted by p_ik. As
     there, L-BFGS-B runs on that objective divided by C * sum(P) (`tol` bounds its largest gradient entry).
     A row of P counts with its total as weight. Areas without any target mass are left out of the fit and get
-    probability exactly 0 (intercept -inf). Deterministic.
-    """
+    probability exactly 0 (intercept -inf). Deterministic."""
 
     C: float = 1.0
     max_iter: int = 1000
@@ -86,10 +84,14 @@ class SoftmaxRegression:
         if not result.success:
             warnings.warn(f"SoftmaxRegression did not converge in {result.nit} iterations: {result.message}",
                           ConvergenceWarning, stacklevel=2)
-        self.coef_ = np.zeros((n_classes, n_features))
-        self.coef_[seen] = result.x[:-n_seen].reshape(n_features, n_seen).T
-        self.intercept_ = np.full(n_classes, -np.inf)
-        self.intercept_[seen] = result.x[-n_seen:]
+        return self._set_areas(n_classes, seen, result.x[:-n_seen].reshape(n_features, n_seen).T, result.x[-n_seen:])
+
+    def _set_areas(self, n_areas: int, areas: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> SoftmaxRegression:
+        """`coef_` and `intercept_` of all `n_areas` areas from those of the fitted `areas`; the others get p = 0."""
+        self.coef_ = np.zeros((n_areas, coef.shape[1]))
+        self.coef_[areas] = coef
+        self.intercept_ = np.full(n_areas, -np.inf)
+        self.intercept_[areas] = intercept
         return self
 
     def predict_proba(self, features) -> np.ndarray:
@@ -104,11 +106,7 @@ class SoftmaxRegression:
         if len(regression.classes_) == 2:  # binary: p(classes_[1]) = sigmoid(x w + b) = softmax([0, x w + b])
             coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
         converted = cls(C=regression.C, max_iter=regression.max_iter, tol=regression.tol)
-        converted.coef_ = np.zeros((n_classes, coef.shape[1]))
-        converted.coef_[regression.classes_] = coef
-        converted.intercept_ = np.full(n_classes, -np.inf)
-        converted.intercept_[regression.classes_] = intercept
-        return converted
+        return converted._set_areas(n_classes, regression.classes_, coef, intercept)
 
 
 class SoftLogisticClassifier(ProbabilisticClassifier):

@@ -88,8 +88,7 @@ class CalibratedClassifier(ProbabilisticClassifier):
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path,
-             load_model: Callable[[Path], ProbabilisticClassifier]) -> CalibratedClassifier:
+    def load(cls, directory: str | Path, load_model: Callable[[Path], ProbabilisticClassifier]) -> CalibratedClassifier:
         """A calibrated model saved with `save`; `load_model` loads the wrapped model's folder (whatever its kind)."""
         _, _, state = read_config(directory, cls.KIND)
         return cls(load_model(Path(directory) / MODEL_FOLDER), calibrator_from_state(state["calibrator"]))
