@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from paper_areas.dumps import FORMATS, DumpError, Paper, papers_frame, read_dumps
-from paper_areas.dumps.detect import detect_format
-from paper_areas.dumps.formats import PARSERS
+from paper_areas.dumps.formats import PARSERS, detect_format
 from paper_areas.dumps.records import parse_date, stable_id
 
 SEED_ENTRIES = {"000": 10, "001": 51, "002": 43, "003": 285, "004": 63}

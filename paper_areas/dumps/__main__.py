@@ -15,8 +15,7 @@ from paper_areas.dumps.reader import DEFAULT_MAX_ENTRY_BYTES, DumpReading, read_
 
 
 def write_jsonl(reading: DumpReading, output: Path) -> None:
-    """Write one JSON object per paper; the file appears only when every paper was written, and not at all without
-    papers."""
+    """Write one JSON object per paper; the file appears only when every paper was written, and never without any."""
     try:
         with atomic_output(output) as partial, partial.open("w", encoding="utf-8") as stream:
             for paper in reading:

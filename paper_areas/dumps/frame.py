@@ -1,8 +1,9 @@
-"""Papers as a pandas DataFrame."""
+"""Papers in consecutive lists, so that a big dump is worked through with bounded memory, and as a pandas DataFrame."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from paper_areas.dumps.records import Paper
@@ -11,6 +12,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 COLUMNS = ("id", "title", "abstract", "authors", "date", "source", "label")
+
+
+def chunks(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
+    """Consecutive lists of `size` papers (the last may be shorter)."""
+    iterator = iter(papers)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def papers_frame(papers: Iterable[Paper]) -> pd.DataFrame:

@@ -1,30 +1,29 @@
-"""Progress through input files whose number of papers is unknown until they are read: the share done is estimated
-from how far into its input the last paper was (line counts of the input files are taken up front, which is cheap).
-"""
+"""Progress through inputs whose number of papers is unknown until they are read: the share done is estimated from
+how far into its input the last paper was (the inputs' lines are counted up front, which is cheap)."""
 
 from __future__ import annotations
 
-import gzip
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from paper_areas.core.progress import Progress
+from paper_areas.dumps.reader import READ_ERRORS, DumpError, reads_once, start_reading
 
 _CHUNK = 1 << 20
 
 
 def count_lines(path: str | Path) -> int:
-    """Lines in a (possibly gzipped) regular file; 0 when it cannot be read (the dump reader reports that) or is
-    not a regular file (standard input, a pipe or a FIFO can be read only once: by the dump reader)."""
-    if not Path(path).is_file():
+    """Lines in a (possibly gzipped) regular file, opened as the dump reader opens it; 0 when it cannot be read (the
+    reader reports that) or can be read only once (standard input, a pipe, a FIFO: by the reader)."""
+    if reads_once(Path(path)):
         return 0
     try:
-        opener = gzip.open if str(path).endswith(".gz") else open
-        with opener(path, "rb") as handle:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(_CHUNK), b"")) + 1
-    except (OSError, EOFError):
+        stream, _ = start_reading(Path(path))
+        with stream:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(_CHUNK), b"")) + 1
+    except (DumpError, *READ_ERRORS):
         return 0
 
 

@@ -38,16 +38,7 @@ class Paper:
 
     def to_dict(self) -> dict:
         """JSON-ready fields (authors as a list)."""
-        return {
-            "id": self.id,
-            "title": self.title,
-            "abstract": self.abstract,
-            "authors": list(self.authors),
-            "date": self.date,
-            "date_text": self.date_text,
-            "source": self.source,
-            "label": self.label,
-        }
+        return {name: getattr(self, name) for name in self.__slots__} | {"authors": list(self.authors)}
 
 
 @dataclass(slots=True)
@@ -70,6 +61,15 @@ class Skip:
 
     line: int
     reason: str
+
+
+class FormatProblem(Exception):
+    """Raised by a format parser for a fatal problem at ``line``; the reader adds the path."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
 
 
 def collapse_whitespace(text: str) -> str:
@@ -128,15 +128,12 @@ def split_authors(authors: str | list[str] | tuple[str, ...]) -> tuple[str, ...]
 
 
 def _iso(year: int, month: int | None = None, day: int | None = None) -> str | None:
-    if month is None:
-        return f"{year:04d}"
-    if not 1 <= month <= 12:
+    """YYYY, YYYY-MM or YYYY-MM-DD (a day comes with a month), or None for a month or day that does not exist."""
+    if month is not None and not 1 <= month <= 12:
         return None
-    if day is None:
-        return f"{year:04d}-{month:02d}"
-    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+    if day is not None and not 1 <= day <= calendar.monthrange(year, month)[1]:
         return None
-    return f"{year:04d}-{month:02d}-{day:02d}"
+    return "-".join([f"{year:04d}", *(f"{part:02d}" for part in (month, day) if part is not None)])
 
 
 def parse_date(text: str) -> str | None:

@@ -13,9 +13,7 @@ def parse(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[En
     """Each ``Abstract:`` line is an untitled entry; other non-blank lines are skipped (an entry is one line)."""
     for number, line in lines:
         text = line.strip()
-        if not text:
-            continue
         if text[: len(PREFIX)].casefold() == PREFIX:
             yield Entry(number, abstract=text[len(PREFIX) :])
-        else:
+        elif text:
             yield Skip(number, "line without 'Abstract:'")

@@ -6,9 +6,8 @@ import csv
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-from paper_areas.dumps.errors import FormatProblem
 from paper_areas.dumps.formats.jsonl import record_entry
-from paper_areas.dumps.records import Entry, Skip
+from paper_areas.dumps.records import Entry, FormatProblem, Skip
 
 Record = tuple[int, list[str]]  # the number of a record's first line, and its fields
 
@@ -18,10 +17,9 @@ def records(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[
 
     A record is read strictly: a quoted field that runs past its line and then breaks the CSV rules (text right
     after a closing quote, or the end of the file inside it) was opened by mistake, so the record's first line is
-    skipped and the lines after it are read again, never merged into one record. A one-line record breaking the
-    rules before the end of the file is read leniently, as it always was. A quoted field running over
-    `max_entry_chars` raises FormatProblem (the csv module's process-wide field size limit is raised to that if
-    lower)."""
+    skipped and the lines after it are read again. A one-line record breaking the rules before the end of the file
+    is read leniently. A quoted field over `max_entry_chars` raises FormatProblem (the csv module's process-wide
+    field size limit is raised to that if lower)."""
     csv.field_size_limit(max(csv.field_size_limit(), max_entry_chars + 1))
     upcoming = iter(lines)
     given_back: deque[tuple[int, str]] = deque()
@@ -52,22 +50,16 @@ def records(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[
         except csv.Error as error:
             (start, text), *rest = record
             record.clear()
-            if not rest and not ended:
-                yield read_leniently(start, text, error)
+            if not rest and not ended:  # read leniently: text after a closing quote is kept
+                try:
+                    yield start, next(csv.reader([text + "\n"]))
+                except csv.Error:
+                    yield Skip(start, f"unreadable CSV row: {error}")
                 continue
             first_left_open = first_left_open or start
             yield Skip(start, f"quote left open (first on line {first_left_open})")
             given_back.extendleft(reversed(rest))
             ended = False
-
-
-def read_leniently(number: int, line: str, strict_error: csv.Error) -> Record | Skip:
-    """The record of one line read without the strict rules (text after a closing quote is kept), or a Skip naming
-    the error when even that fails."""
-    try:
-        return number, next(csv.reader([line + "\n"]))
-    except csv.Error:
-        return Skip(number, f"unreadable CSV row: {strict_error}")
 
 
 def parse(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[Entry | Skip]:

@@ -22,11 +22,9 @@ class BadField(ValueError):
 def text_field(record: dict, key: str) -> str:
     """The string value of ``key`` ("" when absent or null)."""
     value = record.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
+    if value is not None and not isinstance(value, str):
         raise BadField(f"'{key}' is not a string")
-    return value
+    return value or ""
 
 
 def first_field(record: dict, keys: tuple[str, ...]) -> str:
@@ -65,11 +63,10 @@ def parse(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[En
             record = json.loads(line)
         except RecursionError:
             yield Skip(number, "JSON nested too deeply")
-            continue
         except ValueError:
             yield Skip(number, "invalid JSON")
-            continue
-        entry = record_entry(record, number) if isinstance(record, dict) else Skip(number, "JSON is not an object")
-        if isinstance(entry, Entry) and _SURROGATE_ESCAPE.search(line):
-            replace_lone_surrogates(entry)
-        yield entry
+        else:
+            entry = record_entry(record, number) if isinstance(record, dict) else Skip(number, "JSON is not an object")
+            if isinstance(entry, Entry) and _SURROGATE_ESCAPE.search(line):
+                replace_lone_surrogates(entry)
+            yield entry
