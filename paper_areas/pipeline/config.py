@@ -1,8 +1,6 @@
 """The training configuration: one schema holds every key's type, check, default, description and train.py flag.
-
-A config file states only what differs from the schema's defaults. Loading it validates it (pydantic) and raises one
-line naming the file, or the command line when a flag set the bad value, and the key path (`end_model.epochs`).
-"""
+A config file states only what differs from the defaults; a bad value raises one line naming the file (or the command
+line) and the key path (`end_model.epochs`)."""
 
 from __future__ import annotations
 
@@ -157,6 +155,11 @@ class EndModelConfig:
         """The end models trained: `kind`, then those of `average_with` (without repeats)."""
         return list(dict.fromkeys([self.kind, *self.average_with]))
 
+    @property
+    def name(self) -> str:
+        """`minilm`, or for an average its kinds joined: `minilm+tfidf`."""
+        return "+".join(self.kinds)
+
     @field_validator("frozen_layers")
     @classmethod
     def _within_the_encoder(cls, layers: int, info: ValidationInfo) -> int:
@@ -232,10 +235,6 @@ def _flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _fields(section: type) -> dict[str, FieldInfo]:
-    return section.__pydantic_fields__
-
-
 def _section(info: FieldInfo) -> type | None:
     """The config class of a section's field (None for a key)."""
     return info.annotation if dataclasses.is_dataclass(info.annotation) else None
@@ -243,7 +242,7 @@ def _section(info: FieldInfo) -> type | None:
 
 def _keys(section: type = TrainConfig, prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
     """(dotted key, its field) of every key of the schema, sections walked."""
-    for name, info in _fields(section).items():
+    for name, info in section.__pydantic_fields__.items():
         inner = _section(info)
         yield from _keys(inner, f"{prefix}{name}.") if inner else [(prefix + name, info)]
 
@@ -274,11 +273,11 @@ def _problem(error: Mapping[str, Any]) -> str:
     section, info = TrainConfig, None
     for part in loc:
         section = _section(info) if info else section
-        info = _fields(section).get(part)
+        info = section.__pydantic_fields__.get(part)
     if kind == "missing":
         return "required key is missing"
     if kind == "unexpected_keyword_argument":
-        known = list(_fields(section))
+        known = list(section.__pydantic_fields__)
         near = difflib.get_close_matches(loc[-1], known, n=1)
         return f"unknown key{f', did you mean {near[0]}?' if near else ''} (known: {', '.join(known)})"
     if kind == "literal_error":
@@ -300,9 +299,8 @@ def _key_path(loc: tuple[str | int, ...]) -> str:
 
 
 def add_flags(parser: argparse.ArgumentParser, groups: Mapping[str, Any] | None = None) -> None:
-    """One option per key whose type has a Flag (into `groups[key]` if given there, e.g. a mutually exclusive
-    group): type and choices from the key's type, help from its description. The value is `args.<dotted key>`, None
-    when the option is not given: `flag_overrides(args)` gives those set."""
+    """One option per key whose type has a Flag (into `groups[key]` if given), its type, choices and help from the
+    schema; its value is `args.<dotted key>`, None when not given."""
     for key, info in _keys():
         flag = next((meta for meta in info.metadata if isinstance(meta, Flag)), None)
         if flag is None:
@@ -339,8 +337,7 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resolve_dumps(patterns: list[str], base: Path, source: str | Path) -> list[str]:
-    """Expand globs relative to `base` (an existing file is itself, `[` in its name or not); a pattern that matches
-    nothing is an error naming `source`."""
+    """Expand globs relative to `base` (an existing file is itself, `[` in its name or not), none matched: an error."""
     paths: list[str] = []
     for i, pattern in enumerate(patterns):
         full = os.path.normpath(base / pattern)
@@ -352,10 +349,8 @@ def _resolve_dumps(patterns: list[str], base: Path, source: str | Path) -> list[
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Load and validate a training config; `overrides` (nested, None = keep) come from the command line.
-
-    Paths in the file are relative to the file; paths given as overrides are relative to the working directory.
-    """
+    """Load and validate a training config; `overrides` (nested, None = keep) come from the command line. Paths in
+    the file are relative to the file, paths given as overrides to the working directory."""
     path = Path(path or DEFAULT_CONFIG)
     overrides = overrides or {}
     try:

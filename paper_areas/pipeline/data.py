@@ -28,19 +28,12 @@ class Gold:
     y: np.ndarray  # area index of each gold paper
 
     def fingerprint(self) -> str:
-        """The digest of the gold papers and their labels: scores are compared only on the same papers labelled
-        alike (relabelled papers are other gold)."""
-        digest = Fingerprint()
-        digest.update(self.frame)
-        digest.update_labels(self.y)
-        return digest.hexdigest()
+        """The digest of the gold papers and their labels (relabelled papers are other gold)."""
+        return fingerprint(self.frame, self.y)
 
 
 def read_papers(paths: list[str], verbose: bool = True) -> pd.DataFrame:
-    """All distinct papers of `paths` as a frame (columns id, title, abstract, authors, date, source, label).
-
-    Not a single paper raises DataError with the reader's summary (what was skipped in which file).
-    """
+    """All distinct papers of `paths` as a frame; not a single paper raises DataError with the reader's summary."""
     reading = read_dumps(paths)
     frame = papers_frame(reading)
     if not len(frame):
@@ -65,23 +58,22 @@ def read_gold(path: str, taxonomy: Taxonomy, verbose: bool = True) -> Gold:
 
 
 class Fingerprint:
-    """A short digest of papers' ids and texts, fed frame by frame (the same for one frame or its rows in chunks)."""
+    """A short digest of papers' ids and texts (and labels), fed frame by frame (the same for one frame or its rows
+    in chunks)."""
 
     def __init__(self) -> None:
         self._sha = hashlib.sha256()
 
-    def update(self, frame: pd.DataFrame) -> None:
+    def update(self, frame: pd.DataFrame, labels: np.ndarray | None = None) -> Fingerprint:
         self._sha.update(pd.util.hash_pandas_object(frame[["id", "title", "abstract"]], index=False).to_numpy())
-
-    def update_labels(self, y: np.ndarray) -> None:
-        self._sha.update(np.asarray(y, dtype=np.int64).tobytes())
+        if labels is not None:
+            self._sha.update(np.asarray(labels, dtype=np.int64).tobytes())
+        return self
 
     def hexdigest(self) -> str:
         return self._sha.hexdigest()[:16]
 
 
-def fingerprint(frame: pd.DataFrame) -> str:
-    """The digest of a frame's papers, logged so runs on the same data can be matched."""
-    digest = Fingerprint()
-    digest.update(frame)
-    return digest.hexdigest()
+def fingerprint(frame: pd.DataFrame, labels: np.ndarray | None = None) -> str:
+    """The digest of a frame's papers (and labels), logged so runs on the same data can be matched."""
+    return Fingerprint().update(frame, labels).hexdigest()

@@ -1,9 +1,6 @@
 """`train.py init-taxonomy` (a first taxonomy from an area table), `train.py suggest` (candidate keywords) and
-`train.py lfs` (how good the labelling functions are).
-
-The argument definitions import nothing heavy (`train.py` builds its parser with them before training); each
-command imports the labelling stack (snorkel, torch) when it runs.
-"""
+`train.py lfs` (how good the labelling functions are). Only a command that runs imports the labelling stack (snorkel,
+torch): `train.py` builds its parser with the argument definitions before training."""
 
 from __future__ import annotations
 
@@ -11,7 +8,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from paper_areas.pipeline.config import DEFAULT_TAXONOMY
@@ -52,8 +48,7 @@ def add_init_taxonomy_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_init_taxonomy(args: argparse.Namespace) -> int:
-    """Write a taxonomy YAML with one keyword group per area (its name), from the area table; never overwrite an
-    existing file without --force."""
+    """Write a taxonomy YAML with one keyword group per area (its name) from the area table; --force overwrites."""
     from labeling.scaffold import read_area_table, scaffold_taxonomy
     from labeling.taxonomy import TaxonomyError
     from paper_areas.core import check_output_path, write_output
@@ -71,10 +66,8 @@ def run_init_taxonomy(args: argparse.Namespace) -> int:
 
 
 def run_lfs(args: argparse.Namespace) -> int:
-    """Print the LF table, votes per area and, with gold, label model vs majority vote; write CSV and JSON.
-
-    With gold, the table and votes per area are computed on the gold papers (so that LF accuracies show).
-    """
+    """Print the LF table, votes per area (on gold when given: LF accuracies show) and, with gold, label model vs
+    majority vote; write CSV and JSON."""
     from labeling import apply_lfs, area_coverage, covered, keyword_lfs, lf_table, load_taxonomy
     from labeling.label_model import MIN_LABEL_MODEL_LFS, LabelModelLabeler, MajorityVoteLabeler
     from paper_areas.core import write_output
@@ -101,7 +94,7 @@ def run_lfs(args: argparse.Namespace) -> int:
     print(_fit(table))
     print(f"\nvotes per area, on {on}")
     print(_fit(areas))
-    print(f"\n{len(frame)} papers in the dumps: {int(is_covered.sum())} with votes ({_share(is_covered)}), "
+    print(f"\n{len(frame)} papers in the dumps: {int(is_covered.sum())} with votes ({is_covered.mean():.1%}), "
           f"{int((~is_covered).sum())} without (dropped from training)")
     if not choice.label_model_rows:
         print(f"\n{len(lfs)} labelling functions: majority vote gives the labels (the label model needs at least "
@@ -118,7 +111,7 @@ def run_lfs(args: argparse.Namespace) -> int:
         report = {
             "n_papers": len(frame),
             "n_covered": int(is_covered.sum()),
-            "coverage": float(is_covered.mean()) if len(frame) else 0.0,
+            "coverage": float(is_covered.mean()),  # read_papers refuses dumps without papers
             "gold": None if gold is None else {"path": args.gold, "n_papers": len(gold.frame),
                                                 "coverage": float(covered(gold_votes).mean())},
             "selected": choice.labeler.NAME if gold else None,
@@ -141,17 +134,15 @@ def _lfs_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
     csv_path = Path(args.csv) if args.csv else (
         json_path.with_suffix(".lf_table.csv") if json_path else Path("lf_table.csv"))
     inputs = [*args.dumps, args.taxonomy, *([args.gold] if args.gold else [])]
-    for output in (csv_path, json_path):
-        if output is not None:
-            check_output_path(output, inputs)
+    for output in filter(None, (csv_path, json_path)):
+        check_output_path(output, inputs)
     if json_path and csv_path.resolve() == json_path.resolve():
         raise UserError(f"{csv_path}: is both --csv and --json (give them different files)")
     return csv_path, json_path
 
 
 def run_suggest(args: argparse.Namespace) -> int:
-    """Print candidate keywords for one area, from the label model's labels on the dumps or, before the keywords
-    give the area papers, from the papers nearest its description; say which."""
+    """Print candidate keywords for one area, from its papers by the votes or those nearest its description."""
     from labeling import TaxonomyError, apply_lfs, covered, keyword_lfs, load_taxonomy, suggest_keywords
     from paper_areas.pipeline.config import LabelModelConfig
     from paper_areas.pipeline.data import read_papers
@@ -181,10 +172,6 @@ def run_suggest(args: argparse.Namespace) -> int:
     else:
         print("no candidates: no paper shares a word with the area's name and description")
     return 0
-
-
-def _share(mask: np.ndarray) -> str:
-    return f"{mask.mean():.1%}" if len(mask) else "-"
 
 
 def _fit(table: pd.DataFrame) -> str:

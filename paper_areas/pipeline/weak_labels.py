@@ -33,15 +33,11 @@ class Votes:
     gold: np.ndarray | None
 
 
-def sentence_encoder(config: EmbeddingsConfig) -> SentenceEncoder:
-    return SentenceEncoder(config.model_path, config.max_length, cache_dir=config.cache_dir)
-
-
 def add_embedding_lfs(taxonomy: Taxonomy, votes: Votes, frame: pd.DataFrame, gold_frame: pd.DataFrame | None,
                       config: EmbeddingsConfig) -> Votes:
     """`votes` with the taxonomy's embedding LFs appended: centroids of the papers the keyword LFs label clearly
     (their majority-vote share at least the LF's `min_confidence`) and/or the area descriptions' embeddings."""
-    encoder = sentence_encoder(config)
+    encoder = SentenceEncoder(config.model_path, config.max_length, cache_dir=config.cache_dir)
     embeddings = encoder.embed(frame_texts(frame))
     kinds = {spec.kind for spec in taxonomy.embedding_lfs}
     descriptions = encoder.embed([area.description for area in taxonomy.areas]) if "description" in kinds else None
@@ -69,9 +65,8 @@ class LabelerChoice:
 
 def choose_labeler(votes: Votes, config: LabelModelConfig, names: list[str], y_gold: np.ndarray | None
                    ) -> LabelerChoice:
-    """Fit the label model (with at least MIN_LABEL_MODEL_LFS LFs) and majority vote on the training votes (gold
-    gives the class balance); with gold the one of higher macro-F1 on it is chosen (a tie: the label model), without
-    gold the label model, or majority vote when there are too few LFs for it."""
+    """Fit the label model (with at least MIN_LABEL_MODEL_LFS LFs) and majority vote on the training votes; choose the
+    one of higher macro-F1 on gold (a tie: the label model), without gold the label model if it could be fitted."""
     fitted: list[Labeler] = [MajorityVoteLabeler(len(names), prior=config.prior)]
     if votes.train.shape[1] >= MIN_LABEL_MODEL_LFS:
         fitted.insert(0, LabelModelLabeler(len(names), epochs=config.epochs, lr=config.learning_rate, l2=config.l2,
