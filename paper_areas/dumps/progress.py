@@ -1,5 +1,4 @@
-"""Progress through inputs whose number of papers is unknown until they are read: the share done is estimated from
-how far into its input the last paper was (the inputs' lines are counted up front, which is cheap)."""
+"""Progress through inputs of unknown length in papers: the share done is the last paper's line among all lines."""
 
 from __future__ import annotations
 
@@ -15,8 +14,7 @@ _CHUNK = 1 << 20
 
 
 def count_lines(path: str | Path) -> int:
-    """Lines in a (possibly gzipped) regular file, opened as the dump reader opens it; 0 when it cannot be read (the
-    reader reports that) or can be read only once (standard input, a pipe, a FIFO: by the reader)."""
+    """Lines in a regular file opened as the reader opens it; 0 when the reader alone may read it (pipes) or fails."""
     if reads_once(Path(path)):
         return 0
     try:

@@ -1,5 +1,4 @@
-"""Opening dump files (plain or gzip, `-` for standard input) once, decoding them leniently, and streaming
-de-duplicated papers."""
+"""Reading dump files (plain or gzip, `-` for standard input) once and leniently into de-duplicated papers."""
 
 from __future__ import annotations
 
@@ -190,13 +189,10 @@ class DumpReading:
 
     An entry longer than `max_entry_bytes` (its line, or its title and abstract together) is skipped. A repaired
     entry is counted once: it spans its first line up to the next entry's (a line before the first entry, such as a
-    CSV header, repairs none). Papers are de-duplicated on `key` (default: `dedupe_key`, the normalised title).
-    """
+    CSV header, repairs none). Papers are de-duplicated on `key` (default: `dedupe_key`, the normalised title)."""
 
-    def __init__(
-        self, paths: Iterable[str | Path], format: str | None = None, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
-        key: Callable[[Paper], str] = dedupe_key,
-    ) -> None:
+    def __init__(self, paths: Iterable[str | Path], format: str | None = None,
+                 max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES, key: Callable[[Paper], str] = dedupe_key) -> None:
         if format is not None and format not in FORMATS:
             raise ValueError(f"unknown dump format {format!r}; expected one of {', '.join(FORMATS)}")
         if max_entry_bytes < 1:

@@ -1,5 +1,4 @@
-"""Paper records and the normalisation behind them: whitespace, invisible text, lone surrogates, dates,
-de-duplication keys, ids."""
+"""Paper records, what parsers yield, and normalisation: whitespace, invisible text, surrogates, dates, keys, ids."""
 
 from __future__ import annotations
 
@@ -161,13 +160,6 @@ def to_paper(entry: Entry, path: str) -> Paper | None:
     if not title and not abstract:
         return None
     date_text = collapse_whitespace(entry.date_text)
-    return Paper(
-        id=entry.id or stable_id(title, abstract),
-        title=title,
-        abstract=abstract,
-        authors=split_authors(entry.authors),
-        date=parse_date(date_text) if date_text else None,
-        date_text=date_text,
-        source=f"{path}:{entry.line}",
-        label=entry.label or None,
-    )
+    return Paper(id=entry.id or stable_id(title, abstract), title=title, abstract=abstract,
+                 authors=split_authors(entry.authors), date=parse_date(date_text) if date_text else None,
+                 date_text=date_text, source=f"{path}:{entry.line}", label=entry.label or None)

@@ -1,5 +1,4 @@
-"""Format parsers, each turning numbered lines into Entry records or Skip notes, and guessing a dump's format from
-the text at its start.
+"""Format parsers (numbered lines in, Entry records or Skip notes out), and guessing a dump's format from its start.
 
 A parser is called with the lines and `max_entry_chars`: an entry built from several lines stops growing soon after
 it passes that length (it stays longer, so the reader skips it), which bounds memory whatever the input; a line

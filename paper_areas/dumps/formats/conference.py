@@ -49,10 +49,9 @@ def continues(abstract: str, line: str) -> bool:
 def parse(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[Entry]:
     """Titles are recognised by the authors line after them; other lines are abstracts.
 
-    A complete abstract followed by another one that does not carry it on is a separate, untitled entry
-    (the site sometimes drops a poster's title and authors). An abstract keeps its first `max_entry_chars`
-    characters and its latest line (whose end tells whether the next line carries it on).
-    """
+    A complete abstract followed by another one that does not carry it on is a separate, untitled entry (the site
+    sometimes drops a poster's title and authors). An abstract keeps its first `max_entry_chars` characters and its
+    latest line (whose end tells whether the next line carries it on)."""
     rows = ((number, text) for number, line in lines if (text := line.strip()) and not HEADER.fullmatch(text))
     window = deque(islice(rows, LOOKAHEAD + 1))
     entry: Entry | None = None

@@ -17,9 +17,9 @@ def records(lines: Iterable[tuple[int, str]], max_entry_chars: int) -> Iterator[
 
     A record is read strictly: a quoted field that runs past its line and then breaks the CSV rules (text right
     after a closing quote, or the end of the file inside it) was opened by mistake, so the record's first line is
-    skipped and the lines after it are read again. A one-line record breaking the rules before the end of the file
-    is read leniently. A quoted field over `max_entry_chars` raises FormatProblem (the csv module's process-wide
-    field size limit is raised to that if lower)."""
+    skipped and the lines after it are read again; a one-line record breaking them before the end of the file is
+    read leniently. A quoted field over `max_entry_chars` raises FormatProblem (the csv module's process-wide field
+    size limit is raised to it if lower)."""
     csv.field_size_limit(max(csv.field_size_limit(), max_entry_chars + 1))
     upcoming = iter(lines)
     given_back: deque[tuple[int, str]] = deque()

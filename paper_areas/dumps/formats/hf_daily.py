@@ -7,9 +7,8 @@ from collections.abc import Iterable, Iterator
 
 from paper_areas.dumps.records import Entry, Skip
 
-HEADER_LINES = frozenset(
-    {"new", "get trending papers in your email inbox!", "subscribe", "daily papers", "byak and the research community"}
-)
+HEADER_LINES = frozenset({"new", "get trending papers in your email inbox!", "subscribe", "daily papers",
+                          "byak and the research community"})
 SEPARATOR = "·"
 AUTHOR_COUNT = re.compile(r"•\s*\d+\s+authors?")
 DATE_LINE = re.compile(r"([A-Z][a-z]{2,8}\.? \d{1,2}(?:, \d{4})?)(?:\s+\d+)?")  # date, then optional upvotes

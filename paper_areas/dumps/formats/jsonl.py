@@ -41,15 +41,10 @@ def record_entry(record: dict, number: int) -> Entry | Skip:
         record_id = record.get("id")
         if record_id is not None and not isinstance(record_id, (str, int)):
             raise BadField("'id' is neither a string nor a number")
-        return Entry(
-            number,
-            title=text_field(record, "title"),
-            abstract=text_field(record, "abstract"),
-            authors=authors,
-            date_text=first_field(record, DATE_KEYS),
-            id=None if record_id is None else str(record_id).strip() or None,
-            label=first_field(record, LABEL_KEYS).strip() or None,
-        )
+        return Entry(number, title=text_field(record, "title"), abstract=text_field(record, "abstract"),
+                     authors=authors, date_text=first_field(record, DATE_KEYS),
+                     id=None if record_id is None else str(record_id).strip() or None,
+                     label=first_field(record, LABEL_KEYS).strip() or None)
     except BadField as error:
         return Skip(number, str(error))
 
