@@ -13,11 +13,10 @@ from __future__ import annotations
 import statistics
 
 import requests
-from harness import QUICK_MODEL, SAMPLES, quick_store, run, start, timed
+from harness import QUICK_MODEL, SAMPLES, model_server, quick_store, run, start, timed
 
 from paper_areas.dumps import read_dumps
 from paper_areas.prediction.model import DEFAULT_MODEL_URI, resolve_model_uri
-from paper_areas.prediction.serving import model_server
 from paper_areas.tracking import resolve_tracking_uri
 
 

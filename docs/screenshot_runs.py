@@ -34,7 +34,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -57,61 +57,55 @@ class ScreenshotError(UserError):
     """The store, the experiment, Chromium or the rendered page is not what the screenshot needs."""
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, server: subprocess.Popen, log: Path, seconds: float = SERVER_START_SECONDS) -> None:
-    """Return once `url` answers; raise ScreenshotError if the server exits or stays silent for `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            lines = log.read_text(errors="replace").strip().splitlines() or ["(no output)"]
-            raise ScreenshotError(f"mlflow server exited with status {server.returncode}: {lines[-1]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise ScreenshotError(f"mlflow server did not answer {url} within {seconds:.0f} s")
-
-
-def store_file(store: str) -> Path:
-    """The database file of a `sqlite:///` store URI, which must exist (the server would create an empty one)."""
+def check_store(store: str) -> None:
+    """Refuse a store that is not an existing `sqlite:///` database file (the server would create an empty one)."""
     path = sqlite_path(store)
     if path is None:
         raise ScreenshotError(f"--store: expected a sqlite:///path/to/mlruns.db URI, got {store!r}")
     if not path.is_file():
         raise ScreenshotError(f"--store: {path}: no such file")
-    return path
+
+
+def wait_or_kill(process: subprocess.Popen, seconds: float) -> None:
+    """Wait up to `seconds` for `process` to exit, then kill it."""
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextmanager
 def mlflow_server(store: str, workdir: Path) -> Iterator[str]:
-    """A real `mlflow server` over `store` on 127.0.0.1; yields its base URL and stops it on exit."""
-    mlflow_cli = Path(sys.executable).with_name("mlflow")
-    port = free_port()
-    log = workdir / "mlflow-server.log"
+    """A real `mlflow server` over `store` on a free 127.0.0.1 port; yields its base URL once it answers (else
+    ScreenshotError) and stops it on exit."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base, log = f"http://127.0.0.1:{port}", workdir / "mlflow-server.log"
     with log.open("w") as output:
         server = subprocess.Popen(
-            [str(mlflow_cli), "server", "--backend-store-uri", store, "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "1"],
+            [str(Path(sys.executable).with_name("mlflow")), "server", "--backend-store-uri", store,
+             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
             cwd=workdir, stdout=output, stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{base}/health", server, log)
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            if server.poll() is not None:
+                lines = log.read_text(errors="replace").strip().splitlines() or ["(no output)"]
+                raise ScreenshotError(f"mlflow server exited with status {server.returncode}: {lines[-1]}")
+            if time.monotonic() > deadline:
+                raise ScreenshotError(f"mlflow server did not answer {base}/health within {SERVER_START_SECONDS} s")
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
         yield base
     finally:
         server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        wait_or_kill(server, 30)
 
 
 def call_api(base: str, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -126,13 +120,6 @@ def call_api(base: str, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
         raise ScreenshotError(f"MLflow API {endpoint}: {message}") from None
 
 
-def latest_run(base: str, experiment_id: str) -> dict[str, Any] | None:
-    """The experiment's most recently started active run, or None."""
-    runs = call_api(base, "runs/search", {"experiment_ids": [experiment_id], "max_results": 1,
-                                          "order_by": ["attributes.start_time DESC"]}).get("runs", [])
-    return runs[0] if runs else None
-
-
 def find_experiment(base: str, store: str, name: str | None) -> dict[str, Any]:
     """The experiment called `name`, or (None) the one whose latest run started last."""
     experiments = call_api(base, "experiments/search", {"max_results": 1000}).get("experiments", [])
@@ -141,11 +128,12 @@ def find_experiment(base: str, store: str, name: str | None) -> dict[str, Any]:
         if not named:
             raise ScreenshotError(f"--experiment: no experiment named {name!r} in {store}")
         return named[0]
-    started = [(int(run["info"]["start_time"]), experiment) for experiment in experiments
-               if (run := latest_run(base, experiment["experiment_id"]))]
-    if not started:
+    by_id = {experiment["experiment_id"]: experiment for experiment in experiments}
+    latest = call_api(base, "runs/search", {"experiment_ids": list(by_id), "max_results": 1,
+                                            "order_by": ["attributes.start_time DESC"]}).get("runs") if by_id else None
+    if not latest:
         raise ScreenshotError(f"no experiment in {store} has a run")
-    return max(started, key=lambda pair: pair[0])[1]
+    return by_id[latest[0]["info"]["experiment_id"]]
 
 
 def check_runs_have_gold(base: str, experiment: dict[str, Any]) -> None:
@@ -175,8 +163,8 @@ def ui_state_script(experiment_id: str) -> str:
     return f"if (location.protocol.startsWith('http')) {{ {sets} }}"
 
 
-# Evaluated in the page: which wanted headers are missing or cut off, how many runs the table shows, and whether
-# the Assistant panel (its question box) is on screen.
+# Evaluated in the page: "" when the table shows runs and every wanted header in view, with the Assistant panel (its
+# question box) off screen; else what is wrong.
 PAGE_CHECK = """(() => {
   const wanted = %s;
   const headers = [...document.querySelectorAll('.ag-header-cell')];
@@ -189,10 +177,12 @@ PAGE_CHECK = """(() => {
     else if (label.getBoundingClientRect().right > Math.min(right, label.closest('.ag-header-cell')
         .getBoundingClientRect().right) + 1) clipped.push(name);
   }
-  const rows = document.querySelectorAll('.ag-center-cols-container .ag-row').length;
+  if (!document.querySelectorAll('.ag-center-cols-container .ag-row').length) return 'no runs in the table';
+  const columns = [['missing', missing], ['cut off', clipped]].filter(([, names]) => names.length)
+    .map(([what, names]) => `${what} columns: ${names.join(', ')}`).join('; ');
   const assistant = [...document.querySelectorAll('textarea, input')]
     .some(e => (e.placeholder || '').startsWith('Ask a question') && e.getClientRects().length > 0);
-  return {missing, clipped, rows, assistant};
+  return columns || (assistant ? 'the MLflow Assistant panel is open' : '');
 })()"""
 
 
@@ -203,55 +193,48 @@ class DevTools:
     def __init__(self, chromium: str, profile: Path) -> None:
         commands_read, self._commands = os.pipe()
         self._replies, replies_write = os.pipe()
-        # Above 4, so that placing them at 3 and 4 in the child cannot overwrite one with the other.
-        child_in, child_out = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (commands_read, replies_write))
-        os.close(commands_read)
-        os.close(replies_write)
+        # Copies above 4, so that placing them at 3 and 4 in the child cannot overwrite one with the other.
+        child_ends = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (commands_read, replies_write)]
         flags = ["--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}", "about:blank"]
         self.process = subprocess.Popen(
             [chromium, *flags], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            close_fds=False, preexec_fn=lambda: (os.dup2(child_in, 3), os.dup2(child_out, 4)),
+            close_fds=False, preexec_fn=lambda: (os.dup2(child_ends[0], 3), os.dup2(child_ends[1], 4)),
         )
-        os.close(child_in)
-        os.close(child_out)
+        for fd in (commands_read, replies_write, *child_ends):
+            os.close(fd)
         self._buffer = b""
         self._last_id = 0
         self.session: str | None = None
 
-    def send(self, method: str, params: dict[str, Any] | None = None, *, browser: bool = False) -> dict[str, Any]:
-        """Run one command (on the attached page unless `browser`) and return its result."""
+    def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run one command (on the attached tab, once there is one, unless a Browser.* command); its result."""
         self._last_id += 1
         message: dict[str, Any] = {"id": self._last_id, "method": method, "params": params or {}}
-        if self.session and not browser:
+        if self.session and not method.startswith("Browser."):
             message["sessionId"] = self.session
         try:
             os.write(self._commands, json.dumps(message).encode() + b"\0")
         except BrokenPipeError:
             raise ScreenshotError(f"chromium exited (status {self.process.poll()}) before {method}") from None
         while True:
-            reply = self._next_message()
+            while b"\0" not in self._buffer:
+                chunk = os.read(self._replies, 1 << 16)
+                if not chunk:
+                    raise ScreenshotError(f"chromium exited (status {self.process.wait()}) while talking to it")
+                self._buffer += chunk
+            text, self._buffer = self._buffer.split(b"\0", 1)
+            reply = json.loads(text)
             if reply.get("id") == self._last_id:
                 if "error" in reply:
                     raise ScreenshotError(f"chromium: {method}: {reply['error'].get('message')}")
                 return reply.get("result", {})
 
-    def _next_message(self) -> dict[str, Any]:
-        while b"\0" not in self._buffer:
-            chunk = os.read(self._replies, 1 << 16)
-            if not chunk:
-                raise ScreenshotError(f"chromium exited (status {self.process.wait()}) while talking to it")
-            self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
     def attach_to_page(self) -> None:
-        """Make the browser's first tab the target of the next commands."""
-        pages = [t for t in self.send("Target.getTargets", browser=True)["targetInfos"] if t["type"] == "page"]
-        attached = self.send("Target.attachToTarget", {"targetId": pages[0]["targetId"], "flatten": True},
-                             browser=True)
-        self.session = attached["sessionId"]
+        """Send the next commands to the browser's first tab."""
+        tab = next(t for t in self.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
+        self.session = self.send("Target.attachToTarget", {"targetId": tab["targetId"], "flatten": True})["sessionId"]
 
     def evaluate(self, expression: str) -> Any:
         """The JSON value of a JavaScript expression evaluated in the page."""
@@ -259,15 +242,9 @@ class DevTools:
         return result["result"].get("value")
 
     def close(self) -> None:
-        try:
-            self.send("Browser.close", browser=True)
-        except ScreenshotError:
-            pass  # it closes by exiting, which may cut the reply short
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        with suppress(ScreenshotError):  # it closes by exiting, which may cut the reply short
+            self.send("Browser.close")
+        wait_or_kill(self.process, 20)
         os.close(self._commands)
         os.close(self._replies)
 
@@ -277,20 +254,13 @@ def wait_for_table(page: DevTools, seconds: float = PAGE_LOAD_SECONDS) -> None:
     else raise ScreenshotError saying what is wrong."""
     check = PAGE_CHECK % json.dumps(HEADERS)
     deadline = time.monotonic() + seconds
-    state: dict[str, Any] = {}
+    problem = None
     while time.monotonic() < deadline:
-        state = page.evaluate(check) or {}
-        if state.get("rows") and not state["missing"] and not state["clipped"] and not state["assistant"]:
+        problem = page.evaluate(check)  # None while the page cannot run the check
+        if problem == "":
             return
         time.sleep(0.5)
-    if not state.get("rows"):
-        problem = "no runs in the table"
-    elif state["missing"] or state["clipped"]:
-        problem = "; ".join(f"{what} columns: {', '.join(names)}" for what, names in
-                            (("missing", state["missing"]), ("cut off", state["clipped"])) if names)
-    else:
-        problem = "the MLflow Assistant panel is open"
-    raise ScreenshotError(f"the runs page is not ready after {seconds:.0f} s: {problem}")
+    raise ScreenshotError(f"the runs page is not ready after {seconds:.0f} s: {problem or 'no runs in the table'}")
 
 
 def screenshot(url: str, experiment_id: str, out: Path, chromium: str, workdir: Path, dom: Path | None) -> None:
@@ -329,7 +299,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     set_run_environment()  # also the mlflow server's
     args = parse_args(argv)
-    store_file(args.store)
+    check_store(args.store)
     if not Path(args.chromium).is_file():
         raise ScreenshotError(f"--chromium: {args.chromium}: no such file (apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="screenshot-runs-") as workdir, \

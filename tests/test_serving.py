@@ -9,9 +9,10 @@ import pytest
 import requests
 from conftest import champion_store
 
+from bench.harness import model_server
 from models import TfidfClassifier, log_pyfunc_model
 from models.pyfunc import MAX_PAPER_CHARS
-from paper_areas.prediction.serving import MAX_REQUEST_BYTES, model_server
+from paper_areas.prediction.serving import MAX_REQUEST_BYTES
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -51,15 +51,14 @@ def require_pyspark() -> None:
 class SparkEngine:
     """Predicts chunks of papers as Spark DataFrames with the model as a `spark_udf` (`env_manager="local"`)."""
 
-    def __init__(self, model: mlflow.pyfunc.PyFuncModel, model_uri: str, master: str | None, batch_size: int,
-                 chunk_size: int = SPARK_CHUNK) -> None:
+    def __init__(self, model: mlflow.pyfunc.PyFuncModel, model_uri: str, master: str | None, batch_size: int) -> None:
         from labeling.spark import spark_session  # Spark is an optional extra
 
         self.spark = spark_session(master)
         self.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_size))
         self.udf = mlflow.pyfunc.spark_udf(self.spark, model_uri, result_type=result_schema(model),
                                            env_manager="local")
-        self.chunk_size = max(batch_size, chunk_size)
+        self.chunk_size = max(batch_size, SPARK_CHUNK)
 
     def predict(self, papers: pd.DataFrame) -> pd.DataFrame:
         """The same rows as `LocalEngine.predict`, computed on the Spark cluster."""

@@ -32,11 +32,8 @@ def output_format(path: str | Path) -> str:
 
 def prediction_rows(papers: pd.DataFrame, predicted: pd.DataFrame, top_k: int) -> pd.DataFrame:
     """One row a paper: id, title, area, area_name, confidence, taxonomy (when the model names it), then
-    `top<i>_area` / `top<i>_prob` for i <= k.
-
-    `predicted` is the pyfunc output: `area`, `area_name`, `confidence`, maybe `taxonomy`, and a `prob_<slug>`
-    column per area.
-    """
+    `top<i>_area` / `top<i>_prob` for i <= k, from the pyfunc output `predicted` (`area`, `area_name`, `confidence`,
+    maybe `taxonomy`, and a `prob_<slug>` column per area)."""
     prob_columns = [column for column in predicted.columns if column.startswith(PROB_PREFIX)]
     slugs = np.array([column.removeprefix(PROB_PREFIX) for column in prob_columns], dtype=object)
     probs = predicted[prob_columns].to_numpy(dtype=float)
@@ -56,26 +53,20 @@ def prediction_rows(papers: pd.DataFrame, predicted: pd.DataFrame, top_k: int) -
     return rows
 
 
-def defused_cell(cell: object) -> object:
-    """A text cell that a spreadsheet would run as a formula, prefixed with a quote (OWASP's rule against CSV
-    injection); any other cell as it is."""
-    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
-
-
 def spreadsheet_safe(rows: pd.DataFrame) -> pd.DataFrame:
-    """`rows` with every text cell defused (`defused_cell`)."""
+    """`rows` with every text cell that a spreadsheet would run as a formula prefixed with a quote (OWASP's rule
+    against CSV injection)."""
+    def defused(cell: object) -> object:
+        return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
     text_columns = rows.select_dtypes(include=["object", "string"]).columns
-    return rows.assign(**{column: rows[column].map(defused_cell) for column in text_columns})
+    return rows.assign(**{column: rows[column].map(defused) for column in text_columns})
 
 
 class PredictionWriter:
-    """Writes row chunks to a hidden temporary file beside `path`, renamed to `path` only on `commit`.
-
-    Used as a context manager: a clean exit commits, an exception (Ctrl-C and SIGTERM included) discards the
-    temporary file, and a killed process leaves no file under the final name (the next writer of `path` deletes
-    its temporary). Only a file that was written can be committed: parquet and CSV need the rows' columns. CSV
-    text cells that a spreadsheet would run as a formula get a leading quote (`spreadsheet_safe`).
-    """
+    """Writes row chunks to a hidden temporary file beside `path`, renamed to `path` only on `commit`: as a context
+    manager, a clean exit commits and an exception (Ctrl-C and SIGTERM included) discards; a killed process leaves no
+    file under the final name (the next writer of `path` deletes its temporary). CSV cells are `spreadsheet_safe`."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

@@ -6,12 +6,13 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import TextIO
 
 from paper_areas.core import check_output_path
 from paper_areas.core.progress import format_seconds
-from paper_areas.dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, Paper, chunks, papers_frame, read_dumps
+from paper_areas.dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, chunks, papers_frame, read_dumps
 from paper_areas.dumps.progress import InputProgress
 from paper_areas.dumps.reader import read_start
 from paper_areas.prediction.engines import LocalEngine, SparkEngine, require_pyspark
@@ -20,12 +21,6 @@ from paper_areas.prediction.outputs import TAXONOMY_COLUMN, PredictionWriter, ou
 from paper_areas.tracking import DEFAULT_TRACKING_URI
 
 ENGINES = ("local", "spark")
-
-
-def paper_id(paper: Paper) -> str:
-    """What prediction de-duplicates on: the paper's id (one row per id; a paper without an id has the stable id of
-    its normalised title and abstract, so of those only repeats of both are dropped), not the title as training."""
-    return paper.id
 
 
 @dataclass
@@ -45,24 +40,15 @@ class PredictionSummary:
         taxonomy = f"of taxonomy {self.taxonomy!r}" if self.taxonomy else "(the model does not name its taxonomy)"
         lines = [self.reading.summary(), f"{self.papers:,} papers -> {self.output} in {format_seconds(self.seconds)}",
                  f"areas {taxonomy}:"]
-        for area, count in self.areas.most_common():
-            lines.append(f"  {count:>8,}  {count / self.papers:6.1%}  {area}")
+        lines += [f"  {count:>8,}  {count / self.papers:6.1%}  {area}" for area, count in self.areas.most_common()]
         return "\n".join(lines)
 
 
-def predict_dumps(
-    inputs: Sequence[str | Path],
-    output: str | Path,
-    model_uri: str = DEFAULT_MODEL_URI,
-    input_format: str | None = None,
-    top_k: int = 3,
-    batch_size: int = 512,
-    engine: str = "local",
-    master: str | None = None,
-    stream: TextIO = sys.stderr,
-    max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
-    tracking_uri: str = DEFAULT_TRACKING_URI,
-) -> PredictionSummary:
+def predict_dumps(inputs: Sequence[str | Path], output: str | Path, model_uri: str = DEFAULT_MODEL_URI,
+                  input_format: str | None = None, top_k: int = 3, batch_size: int = 512, engine: str = "local",
+                  master: str | None = None, stream: TextIO = sys.stderr,
+                  max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+                  tracking_uri: str = DEFAULT_TRACKING_URI) -> PredictionSummary:
     """Predict the area of every paper of `inputs` (one row per id) into `output` (.jsonl, .csv or .parquet),
     atomically, with the model at `model_uri` (a registry or run URI in the store of `tracking_uri`).
 
@@ -78,11 +64,11 @@ def predict_dumps(
     if engine == "spark":
         require_pyspark()  # before the model loads
     model = load_model(model_uri, tracking_uri)
-    if engine == "spark":
-        runner = SparkEngine(model, resolve_model_uri(model_uri, tracking_uri), master, batch_size)
-    else:
-        runner = LocalEngine(model, batch_size)
-    reading = read_dumps(inputs, input_format, max_entry_bytes, key=paper_id)
+    runner = (SparkEngine(model, resolve_model_uri(model_uri, tracking_uri), master, batch_size) if engine == "spark"
+              else LocalEngine(model, batch_size))
+    # One row per id, not per title as in training: a paper without an id has the stable id of its normalised title
+    # and abstract, so of those only repeats of both are dropped.
+    reading = read_dumps(inputs, input_format, max_entry_bytes, key=attrgetter("id"))
     areas: Counter[str] = Counter()
     taxonomy = None
     progress = InputProgress(inputs, stream)
