@@ -1,8 +1,5 @@
 """The training corpus at any size: dumps read once in chunks, keyword votes for every paper (in worker processes
-or on Spark), the papers' texts spilled to a temporary file, and any sample of them read back.
-
-Memory holds the vote matrix (a few bytes per paper and LF) and one chunk of papers at a time, not every text.
-"""
+or on Spark), the papers' texts spilled to a temporary file (memory holds the votes and one chunk of papers)."""
 
 from __future__ import annotations
 
@@ -109,10 +106,7 @@ def read_corpus(paths: Sequence[str], lfs: Sequence[KeywordLF], engine: str = "l
 
     try:
         labelled = _spark_labels(frames(), lfs, master) if engine == "spark" else _local_labels(frames(), lfs)
-        votes, keys = [], []
-        for part_votes, part_keys in labelled:
-            votes.append(part_votes.astype(np.int16))
-            keys.append(part_keys)
+        parts = [(votes.astype(np.int16), keys) for votes, keys in labelled]
     except BaseException:
         spill.close()
         raise
@@ -121,6 +115,7 @@ def read_corpus(paths: Sequence[str], lfs: Sequence[KeywordLF], engine: str = "l
     if not reading.distinct:
         spill.close()
         raise DataError("no papers in " + "; ".join(reading.summary().splitlines()))
+    votes, keys = zip(*parts, strict=True)
     return Corpus(np.concatenate(votes), np.concatenate(keys), spill, digest.hexdigest(), reading.summary())
 
 
@@ -149,8 +144,7 @@ def _label_in_worker(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return _labelled(_WORKER_LFS, frame)
 
 
-def _local_labels(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF]
-                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _local_labels(frames: Iterator[pd.DataFrame], lfs: Sequence[KeywordLF]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """`_labelled` of each frame, in order: in this process when there is one frame, else in one worker process per core
     with at most two frames a worker in flight (so memory stays bounded while this process reads on). Workers are
     stopped at once when reading or labelling fails or is interrupted."""
