@@ -36,8 +36,7 @@ def log_confusion_matrix(confusion: np.ndarray, labels: list[str], title: str, a
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.03)
     fig.tight_layout()
-    mlflow.log_figure(fig, artifact_file)
-    plt.close(fig)
+    log_figure(fig, artifact_file)
 
 
 def log_label_distribution(distributions: dict[str, np.ndarray], labels: list[str], artifact_file: str) -> None:
@@ -52,8 +51,7 @@ def log_label_distribution(distributions: dict[str, np.ndarray], labels: list[st
     ax.set_title("Label distribution per area")
     ax.legend()
     fig.tight_layout()
-    mlflow.log_figure(fig, artifact_file)
-    plt.close(fig)
+    log_figure(fig, artifact_file)
 
 
 def log_figure(figure: plt.Figure, artifact_file: str) -> None:

@@ -40,8 +40,8 @@ class Registration:
 
 @dataclass(frozen=True)
 class SourceScore:
-    """The registered version a new one was made from (a calibrated copy's source), with its gold macro-F1 measured
-    on the same gold papers in the same run: when that version is the champion, the two are compared directly."""
+    """The registered version a new one was made from (a calibrated copy's source) and its gold macro-F1 on the same
+    gold in the same run: when that version is the champion, the two are compared directly."""
 
     version: str
     macro_f1: float
@@ -108,21 +108,12 @@ def registered_version(model_uri: str) -> ModelVersion:
     return client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, version)
 
 
-def file_digest(path: str | Path) -> str:
-    """A short digest of a file's bytes (the taxonomy a model was trained with), tagged on its version."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
 def _decide(champion: ModelVersion | None, new_f1: float | None, taxonomy: str | None, gold: str | None,
             source: SourceScore | None = None) -> tuple[bool, str]:
-    """Whether the new version becomes the champion, and why.
-
-    Only when there is no champion yet, when its gold macro-F1 beats the champion's on the same gold (both
-    fingerprints known and equal), or when the champion is its `source`, scored on the same gold in the same run, and
-    it is at least as good (a calibrated copy whose answers are the champion's); never across taxonomies (when both
-    are known). A champion with no score on the new version's gold stays: the new version is not compared with it
-    (set the alias by hand to move it).
-    """
+    """Whether the new version becomes the champion, and why: only when there is no champion yet, when its gold
+    macro-F1 beats the champion's on the same gold (both fingerprints known and equal), or when the champion is its
+    `source`, scored on the same gold in the same run, and it is at least as good (a calibrated copy); never across
+    taxonomies (when both are known). A champion with no score on the new version's gold stays."""
     if champion is None:
         return True, "no champion yet"
     where = f"the champion (v{champion.version})"
@@ -150,43 +141,29 @@ def _decide(champion: ModelVersion | None, new_f1: float | None, taxonomy: str |
     if gold != old_gold:
         return False, (f"{not_compared}it is on gold {gold}, {where}'s {float(old):.4f} on gold {old_gold}; scores "
                        f"on different gold are not compared{by_hand}")
-    if new_f1 > float(old):
-        return True, f"gold macro-F1 {new_f1:.4f} beats the champion's {float(old):.4f} (v{champion.version})"
-    return False, f"gold macro-F1 {new_f1:.4f} does not beat the champion's {float(old):.4f} (v{champion.version})"
+    beats = new_f1 > float(old)
+    return beats, (f"gold macro-F1 {new_f1:.4f} {'beats' if beats else 'does not beat'} the champion's "
+                   f"{float(old):.4f} (v{champion.version})")
 
 
 def register_and_promote(model_uri: str, name: str, alias: str, gold_macro_f1: float | None,
                          tags: dict[str, str] | None = None, *, taxonomy: str | None = None,
                          taxonomy_file: str | Path | None = None,
                          gold_fingerprint: str | None = None, source: SourceScore | None = None) -> Registration:
-    """Register `model_uri` as a new version of `name`; point `alias` at it when it is the better model.
-
-    The version is tagged with its gold macro-F1, `taxonomy` (the taxonomy's name), the digest of `taxonomy_file`
-    and `gold_fingerprint` (of the gold papers it was scored on), whichever are given; the champion rule uses them,
-    and `source` (the version it was made from, scored on the same gold in this run).
-    """
+    """Register `model_uri` as a new version of `name`, tagged with whichever of its gold macro-F1, `gold_fingerprint`,
+    `taxonomy` (a name) and the digest of `taxonomy_file` are given; point `alias` at it when `_decide` (which also
+    weighs `source`) finds it the better model."""
     client = MlflowClient()
-    version_tags = dict(tags or {})
-    if gold_macro_f1 is not None:
-        version_tags[GOLD_TAG] = f"{gold_macro_f1:.6f}"
-    if gold_macro_f1 is not None and gold_fingerprint is not None:
-        version_tags[GOLD_FINGERPRINT_TAG] = gold_fingerprint
-    if taxonomy is not None:
-        version_tags[TAXONOMY_TAG] = taxonomy
-    if taxonomy_file is not None:
-        version_tags[TAXONOMY_DIGEST_TAG] = file_digest(taxonomy_file)
+    gold = gold_fingerprint if gold_macro_f1 is not None else None
+    digest = hashlib.sha256(Path(taxonomy_file).read_bytes()).hexdigest()[:16] if taxonomy_file is not None else None
+    given = {GOLD_TAG: None if gold_macro_f1 is None else f"{gold_macro_f1:.6f}", GOLD_FINGERPRINT_TAG: gold,
+             TAXONOMY_TAG: taxonomy, TAXONOMY_DIGEST_TAG: digest}
+    version_tags = {**(tags or {}), **{tag: value for tag, value in given.items() if value is not None}}
     with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Created version ..."; Registration says it
-        version = mlflow.register_model(model_uri, name, tags=version_tags).version
+        version = str(mlflow.register_model(model_uri, name, tags=version_tags).version)
     champion = champion_version(client, name, alias)
-    promoted, reason = _decide(champion, gold_macro_f1, taxonomy,
-                               gold_fingerprint if gold_macro_f1 is not None else None, source)
+    promoted, reason = _decide(champion, gold_macro_f1, taxonomy, gold, source)
     if promoted:
         client.set_registered_model_alias(name, alias, version)
-    return Registration(
-        name=name,
-        version=str(version),
-        alias=alias,
-        promoted=promoted,
-        champion_version=str(version) if promoted else (str(champion.version) if champion else ""),
-        reason=reason,
-    )
+    return Registration(name=name, version=version, alias=alias, promoted=promoted, reason=reason,
+                        champion_version=version if promoted else (str(champion.version) if champion else ""))

@@ -40,11 +40,6 @@ def _process_start(pid: int) -> str | None:
     return ""
 
 
-def _this_process() -> tuple[str, int, str]:
-    pid = os.getpid()
-    return socket.gethostname(), pid, _process_start(pid) or ""
-
-
 def _gone(host: str, pid: str, start: str) -> bool:
     """Whether the process `pid` started at `start` on `host` is known to be gone (only this host's can be known)."""
     return host == socket.gethostname() and pid.isdigit() and _process_start(int(pid)) != start
@@ -65,43 +60,33 @@ def fail_runs_of_gone_processes(experiment_id: str) -> list[str]:
     return failed
 
 
-def remove_temporaries_of_gone_processes() -> list[Path]:
+def remove_temporaries_of_gone_processes() -> None:
     """Remove the temporary folders (`_TEMPORARY_PREFIX`PID-START-HOST-...) of this host's processes that are gone."""
-    removed = []
     for folder in Path(tempfile.gettempdir()).glob(f"{_TEMPORARY_PREFIX}*"):
         pid, _, rest = folder.name.removeprefix(_TEMPORARY_PREFIX).partition("-")
         start, _, rest = rest.partition("-")
         if _gone(rest.rpartition("-")[0], pid, start):
             shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed
-
-
-@contextlib.contextmanager
-def _temporaries_of_this_process() -> Iterator[Path]:
-    """Make every temporary file of this process (the copies of a model MLflow and the end model write while a run
-    logs it) in a folder named after the process, removed at the end, or by a later run when the process is killed."""
-    host, pid, start = _this_process()
-    folder = Path(tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{pid}-{start}-{host}-"))
-    previous = tempfile.tempdir
-    tempfile.tempdir = str(folder)
-    try:
-        yield folder
-    finally:
-        tempfile.tempdir = previous
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def tracked_run(experiment_id: str, run_name: str) -> Iterator[mlflow.ActiveRun]:
-    """`mlflow.start_run` in the experiment, tagged with this process, its temporary files in a folder of its own;
-    first the runs and temporary folders of killed processes are cleared up (and said on stderr)."""
+    """`mlflow.start_run` in the experiment, tagged with this process; first the runs and temporary folders of killed
+    processes are cleared up (and said on stderr). Every temporary file of the process (the copies of a model MLflow
+    and the end model write while a run logs it) goes to a folder named after it, removed at the end, or by a later
+    run when the process is killed."""
     failed = fail_runs_of_gone_processes(experiment_id)
     if failed:
         print(f"marked FAILED {len(failed)} run(s) whose process was killed: {', '.join(failed)}", file=sys.stderr)
     remove_temporaries_of_gone_processes()
-    host, pid, start = _this_process()
-    with _temporaries_of_this_process(), mlflow.start_run(
-            experiment_id=experiment_id, run_name=run_name,
-            tags={HOST_TAG: host, PID_TAG: str(pid), START_TAG: start}) as run:
-        yield run
+    host, pid = socket.gethostname(), os.getpid()
+    start = _process_start(pid) or ""
+    folder = Path(tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{pid}-{start}-{host}-"))
+    previous, tempfile.tempdir = tempfile.tempdir, str(folder)
+    try:
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name,
+                              tags={HOST_TAG: host, PID_TAG: str(pid), START_TAG: start}) as run:
+            yield run
+    finally:
+        tempfile.tempdir = previous
+        shutil.rmtree(folder, ignore_errors=True)

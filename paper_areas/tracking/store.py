@@ -1,8 +1,6 @@
-"""Where runs go: one rule for every entry point, and artifacts beside the SQLite store.
-
-The rule: MLFLOW_TRACKING_URI when set, else the config's `mlflow.tracking_uri` (by default the repo's
-`sqlite:///mlruns.db`). `python -m paper_areas.tracking [--config FILE]` prints the resolved URI, so the Makefile
-(`make ui`, `make serve`) asks this module instead of writing the rule again.
+"""Where runs go, one rule for every entry point: MLFLOW_TRACKING_URI when set, else the config's
+`mlflow.tracking_uri` (by default the repo's `sqlite:///mlruns.db`); artifacts beside the SQLite store. The Makefile
+asks `python -m paper_areas.tracking [--config FILE]`, which prints the resolved URI, instead of writing the rule again.
 """
 
 from __future__ import annotations
@@ -37,9 +35,8 @@ def mask_credentials(text: str) -> str:
     """`text` with the credentials of every URI in it masked: `postgresql://admin:***@host/db` (a user name alone,
     often a token, becomes `***`), and `password=`, `token=`, ... query values."""
     def user_info(match: re.Match) -> str:
-        if match["password"] is None:
-            return f"{match['scheme']}{MASK}@"
-        return f"{match['scheme']}{match['user']}:{MASK}@"
+        user = "" if match["password"] is None else f"{match['user']}:"
+        return f"{match['scheme']}{user}{MASK}@"
 
     return _QUERY_SECRET.sub(lambda match: match["key"] + MASK, _USER_INFO.sub(user_info, text))
 
@@ -84,11 +81,9 @@ def artifact_location(tracking_uri: str, artifact_root: str = DEFAULT_ARTIFACT_R
     folder of the SQLite store; None (the server decides) for a relative root on a tracking server."""
     root = Path(artifact_root).expanduser()
     database = sqlite_path(tracking_uri)
-    if not root.is_absolute():
-        if database is None:
-            return None
-        root = database.parent / root
-    return root.resolve().as_uri()
+    if not root.is_absolute() and database is None:
+        return None
+    return (database.parent / root if database else root).resolve().as_uri()
 
 
 @contextlib.contextmanager
@@ -128,24 +123,21 @@ def _experiment_id(experiment: str, location: str | None) -> str:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    found = mlflow.get_experiment_by_name(experiment)
-    if found is not None:
-        return found.experiment_id
     try:
-        return mlflow.create_experiment(experiment, artifact_location=location)
+        if (found := mlflow.get_experiment_by_name(experiment)) is None:
+            return mlflow.create_experiment(experiment, artifact_location=location)
     except MlflowException:
         found = mlflow.get_experiment_by_name(experiment)  # another process created it in the meantime
         if found is None:
             raise
-        return found.experiment_id
+    return found.experiment_id
 
 
 def git_commit(root: Path) -> str:
     """The checked-out commit, with `-dirty` when the tree has changes; `unknown` outside git."""
     def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=10)
+        return done.stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")
