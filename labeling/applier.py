@@ -51,11 +51,6 @@ class _FieldIndex:
             return np.unique(np.searchsorted(self._starts, offsets, side="right") - 1)
         return self.everything
 
-    def matching(self, term: Term, among: np.ndarray) -> np.ndarray:
-        """The ids in `among` whose text matches `term`."""
-        found = [term.search_folded(self.texts[i], self.folded[i]) for i in among.tolist()]
-        return among[np.array(found, dtype=bool)] if found else _NONE
-
 
 def apply_lfs(lfs: Sequence[KeywordLF], frame: pd.DataFrame) -> np.ndarray:
     """The (N, M) int label matrix of `lfs` on a frame with `title` and `abstract` (-1 = abstain)."""
@@ -82,5 +77,6 @@ def _matching_any(terms: Sequence[Term], scope: list[_FieldIndex], among: np.nda
         for index in scope:
             candidates = index.candidates(term)
             candidates = candidates[allowed[candidates] & ~hit[candidates]]
-            hit[index.matching(term, candidates)] = True
+            found = [term.search_folded(index.texts[i], index.folded[i]) for i in candidates.tolist()]
+            hit[candidates[np.array(found, dtype=bool)]] = True
     return np.flatnonzero(hit)
