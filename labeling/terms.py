@@ -101,18 +101,14 @@ def _required_literals(parsed: sre_parse.SubPattern | list) -> tuple[str, ...] |
     and repeats of at least one; keeps the requirement whose shortest alternative is longest.
     """
     candidates: list[tuple[str, ...]] = []
-    run: list[str] = []
-
-    def close_run() -> None:
-        if run:
-            candidates.append(("".join(run),))
-            run.clear()
-
-    for op, arg in parsed:
+    run = ""
+    for op, arg in [*parsed, (None, None)]:  # the sentinel closes the last run of literals
         if op is sre_constants.LITERAL and chr(arg).isascii() and arg:
-            run.append(chr(arg).lower())
+            run += chr(arg).lower()
             continue
-        close_run()
+        if run:
+            candidates.append((run,))
+            run = ""
         if op is sre_constants.SUBPATTERN:
             inner = _required_literals(arg[-1])
         elif op is sre_constants.BRANCH:
@@ -124,7 +120,6 @@ def _required_literals(parsed: sre_parse.SubPattern | list) -> tuple[str, ...] |
             inner = None
         if inner:
             candidates.append(inner)
-    close_run()
     if not candidates:
         return None
     return max(candidates, key=lambda alternatives: min(len(s) for s in alternatives))
