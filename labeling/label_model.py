@@ -98,8 +98,7 @@ class LabelModelLabeler(Labeler):
 
     Snorkel's LabelModel holds a dense rows x (LFs x areas) matrix, so it is fitted on at most `max_rows` rows
     (a uniform sample drawn with `seed`; None: all) and predicts in chunks of PREDICT_CHUNK rows. It needs at least
-    MIN_LABEL_MODEL_LFS LFs (`fit` raises ValueError with fewer).
-    """
+    MIN_LABEL_MODEL_LFS LFs (`fit` raises ValueError with fewer)."""
 
     NAME = "label_model"
     epochs: int = 100

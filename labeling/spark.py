@@ -26,9 +26,8 @@ LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")  # Spark's driv
 
 
 def spark_session(master: str | None = None):  # -> pyspark.sql.SparkSession (pyspark is an optional extra)
-    """The Spark session on `master` (default `local[*]`): UI off, driver on 127.0.0.1 with `DRIVER_MEMORY` of
-    heap, Arrow on, code shipped; Spark's driver logs only errors (`LOG_CONFIG`) unless SPARK_CONF_DIR names a
-    Spark configuration of the user's."""
+    """The Spark session on `master` (default `local[*]`) with the code shipped; Spark's driver logs only errors
+    (`LOG_CONFIG`) unless SPARK_CONF_DIR names a Spark configuration of the user's."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # where the driver binds (else Spark warns of loopback)

@@ -38,8 +38,7 @@ class Term:
     For a phrase, `tokens` are the lowercase words that are whole tokens (`\\w+` runs) of the folded text
     wherever it matches, and `folded` the same phrase for folded text, without the leading `\\b` that would
     stop `re` from scanning for the first literal. For a regex, `literals` (when known) holds lowercase
-    strings one of which is in the folded text wherever it matches.
-    """
+    strings one of which is in the folded text wherever it matches."""
 
     text: str
     regex: re.Pattern[str] = field(compare=False)
@@ -95,11 +94,9 @@ def _phrase_pattern(words: list[str]) -> str:
 
 
 def _required_literals(parsed: sre_parse.SubPattern | list) -> tuple[str, ...] | None:
-    """Lowercase ASCII strings one of which every match of the parsed regex contains, or None if unknown.
-
-    Walks the top-level sequence: runs of literal characters, groups, alternations (one literal per branch)
-    and repeats of at least one; keeps the requirement whose shortest alternative is longest.
-    """
+    """Lowercase ASCII strings one of which every match of the parsed regex contains, or None if unknown: walks the
+    top-level sequence (runs of literal characters, groups, alternations with one literal per branch, repeats of at
+    least one) and keeps the requirement whose shortest alternative is longest."""
     candidates: list[tuple[str, ...]] = []
     run = ""
     for op, arg in [*parsed, (None, None)]:  # the sentinel closes the last run of literals
@@ -139,10 +136,8 @@ EXPONENTIAL = ("can take exponential time on text it does not match: a repeated 
 class _Backtracking:
     """Finds the regexes whose backtracking is exponential in the text's length: a part repeated more than once
     (`(...)+`, `*`, `{2,}`) containing a variable repeat or alternatives that can match the same characters where
-    the next ones could, so that a text splits between them in exponentially many ways.
-
-    Characters are compared through first-character sets over Latin-script characters and those of the regex.
-    """
+    the next ones could, so that a text splits between them in exponentially many ways. Characters are compared
+    through first-character sets over Latin-script characters and those of the regex."""
 
     def __init__(self, parsed: sre_parse.SubPattern, source: str) -> None:
         self.state = parsed.state

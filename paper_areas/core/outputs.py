@@ -1,7 +1,5 @@
 """The one writer of every output file (command-line outputs, the embedding cache, bench results, screenshots): checked
-before any work (never one of the inputs or a folder, in a folder that can be created), written under a temporary
-name in its folder (created if missing) and moved into place only when complete, with the temporaries of killed runs
-removed by the next run."""
+before any work, written under a temporary name beside it and moved into place only when complete."""
 
 from __future__ import annotations
 

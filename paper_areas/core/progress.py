@@ -20,8 +20,7 @@ class Progress:
     """Counts units of work; a tqdm bar when `stream` is a terminal, else a line at most every `every` seconds.
 
     A line reads `<label>: 120 steps, 2.1 steps/s, 36% done, ETA 1m41s, 57s elapsed, <status>`; the share done is
-    `done / total` when the total is known, or what the caller passes. `quiet=True` reports nothing.
-    """
+    `done / total` when the total is known, or what the caller passes. `quiet=True` reports nothing."""
 
     def __init__(self, unit: str, stream: TextIO = sys.stderr, every: float = 10.0, total: int | None = None,
                  label: str = "", share_of: str = "done", quiet: bool = False) -> None:
