@@ -7,9 +7,6 @@ import sys
 from collections.abc import Callable
 from types import FrameType
 
-TERMINATED_STATUS = 128 + signal.SIGTERM
-INTERRUPTED_STATUS = 128 + signal.SIGINT
-
 
 class UserError(Exception):
     """A problem with the user's input, config or environment; ``str(error)`` is one line that names it."""
@@ -35,9 +32,9 @@ def fail_cleanly(main: Callable[[], int]) -> int:
         return 2
     except Terminated:
         print("terminated", file=sys.stderr)
-        return TERMINATED_STATUS
+        return 128 + signal.SIGTERM  # the shell's status of a process a signal ended
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return INTERRUPTED_STATUS
+        return 128 + signal.SIGINT
     finally:
         signal.signal(signal.SIGTERM, previous)
