@@ -10,21 +10,16 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import time
-import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import yaml
 
+from bench.harness import free_port, server_process
 from labeling import load_taxonomy
 from paper_areas.pipeline.config import TrainConfig, add_flags
-from paper_areas.prediction.serving import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -77,30 +72,6 @@ def next_commands(train_output: str) -> list[str]:
     return [line.split("#")[0].strip() for line in lines if line.startswith("  ")]
 
 
-@contextmanager
-def server(command: list[str], checkout: Path, env: dict[str, str], url: str) -> Iterator[None]:
-    """Run `command` (a make target) in its own process group until `url` answers; kill the group afterwards."""
-    log = checkout.parent / f"{command[1]}.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(command, cwd=checkout, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert process.poll() is None, f"{' '.join(command)} exited:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"{url} did not answer:\n{log.read_text()[-3000:]}"
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.5)
-        yield
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
-        log.unlink()
-
-
 def post(url: str, body: dict) -> list[dict]:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
@@ -118,7 +89,7 @@ def readme_block(readme: str, after: str, language: str) -> str:
 def serve(checkout: Path, env: dict[str, str]) -> None:
     """`make serve` answers one request with a champion's prediction."""
     port = free_port()
-    with server(["make", "serve", f"PORT={port}"], checkout, env, f"http://127.0.0.1:{port}/ping"):
+    with server_process(["make", "serve", f"PORT={port}"], f"http://127.0.0.1:{port}/ping", env, checkout, 240):
         (prediction,) = post(f"http://127.0.0.1:{port}/invocations", REQUEST)
         assert prediction["area"] in load_taxonomy(checkout / "configs/taxonomies/iclr2025.yaml").slugs
         assert 0 < prediction["confidence"] <= 1
@@ -127,7 +98,7 @@ def serve(checkout: Path, env: dict[str, str]) -> None:
 def browse(checkout: Path, env: dict[str, str]) -> None:
     """`make ui` answers on its port."""
     port = free_port()
-    with server(["make", "ui", f"PORT={port}"], checkout, env, f"http://127.0.0.1:{port}/health"):
+    with server_process(["make", "ui", f"PORT={port}"], f"http://127.0.0.1:{port}/health", env, checkout, 240):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
             assert response.status == 200 and b"MLflow" in response.read()
 
