@@ -1,15 +1,5 @@
-"""Train a paper-area classifier from raw dumps, build its taxonomy, inspect its labelling functions, evaluate it.
-
-    python train.py [train] [--config configs/default.yaml] [--dumps PATH...] [--gold GOLD.jsonl | --no-gold]
-                    [--end-model minilm|tfidf|embedding] [--average-with KIND...] [--epochs N] [--max-length N]
-                    [--seed N] [--experiment NAME] [--max-papers N] [--engine local|spark] [--master URL]
-    python train.py init-taxonomy --areas AREAS.csv --name NAME --output TAXONOMY.yaml [--force]
-    python train.py suggest --dumps PATH... --area SLUG [--taxonomy YAML] [--basis auto|votes|description]
-    python train.py lfs --dumps PATH... [--taxonomy YAML] [--gold GOLD.jsonl] [--json OUT.json]
-    python train.py evaluate --model URI --gold GOLD.jsonl [--taxonomy YAML] [--config YAML] [--json OUT.json]
-    python train.py calibrate --model models:/NAME/VERSION --gold GOLD.jsonl [--taxonomy YAML] [--config YAML]
-        [--kind isotonic] [--class-offsets]
-"""
+"""Train a paper-area classifier from raw dumps, build its taxonomy, inspect its labelling functions, evaluate it:
+`python train.py --help` lists the commands (without one, train.py trains), `train.py COMMAND --help` its options."""
 
 from __future__ import annotations
 
@@ -43,13 +33,6 @@ def add_model_and_gold_arguments(parser: argparse.ArgumentParser, model_help: st
                                                          "its mlflow.tracking_uri names (default: the repo's store)")
 
 
-def model_and_gold_settings(args: argparse.Namespace) -> tuple[str, config.MlflowConfig]:
-    """The taxonomy (--taxonomy, else the --config's, else the default) and the MLflow settings of --config."""
-    settings = config.load_config(args.config) if args.config else None
-    taxonomy = args.taxonomy or (settings.taxonomy if settings else str(config.DEFAULT_TAXONOMY))
-    return taxonomy, settings.mlflow if settings else config.MlflowConfig()
-
-
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_and_gold_arguments(parser, "MLflow model URI or local model folder", "labelled papers to score on")
     parser.add_argument("--json", metavar="OUT.json")
@@ -77,18 +60,18 @@ def run_training(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_evaluate(args: argparse.Namespace) -> int:
-    from paper_areas.pipeline.evaluate import run_evaluate as evaluate
+def run_on_gold(args: argparse.Namespace) -> int:
+    """`evaluate` or `calibrate`: the taxonomy of --taxonomy, else of --config, else the default; --config's store."""
+    settings = config.load_config(args.config) if args.config else None
+    taxonomy = args.taxonomy or (settings.taxonomy if settings else str(config.DEFAULT_TAXONOMY))
+    mlflow_settings = settings.mlflow if settings else config.MlflowConfig()
+    if args.command == "evaluate":
+        from paper_areas.pipeline.evaluate import run_evaluate
 
-    taxonomy, mlflow_settings = model_and_gold_settings(args)
-    return evaluate(args.model, args.gold, args.json, taxonomy, mlflow_settings.tracking_uri)
+        return run_evaluate(args.model, args.gold, args.json, taxonomy, mlflow_settings.tracking_uri)
+    from paper_areas.pipeline.training import run_calibrate
 
-
-def run_calibrate(args: argparse.Namespace) -> int:
-    from paper_areas.pipeline.calibrate import run_calibrate as calibrate
-
-    taxonomy, mlflow_settings = model_and_gold_settings(args)
-    return calibrate(args.model, args.gold, taxonomy, args.kind, args.class_offsets, mlflow_settings)
+    return run_calibrate(args.model, args.gold, taxonomy, args.kind, args.class_offsets, mlflow_settings)
 
 
 COMMANDS = {  # name: (help, add its arguments, run it)
@@ -100,9 +83,9 @@ COMMANDS = {  # name: (help, add its arguments, run it)
                 lf_commands.add_suggest_arguments, lf_commands.run_suggest),
     "lfs": ("the labelling functions' coverage, conflicts and votes per area (with gold: accuracies)",
             lf_commands.add_lfs_arguments, lf_commands.run_lfs),
-    "evaluate": ("score a model against a gold file", add_evaluate_arguments, run_evaluate),
+    "evaluate": ("score a model against a gold file", add_evaluate_arguments, run_on_gold),
     "calibrate": ("calibrate a registered model's confidence on gold papers, without retraining (a new version)",
-                  add_calibrate_arguments, run_calibrate),
+                  add_calibrate_arguments, run_on_gold),
 }
 
 

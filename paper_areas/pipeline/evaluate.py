@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 
 import mlflow
 import numpy as np
@@ -13,26 +12,25 @@ from mlflow.exceptions import MlflowException
 
 from labeling import Taxonomy, TaxonomyError, load_taxonomy
 from models import CalibratedClassifier
-from models.evaluation import Scores, expected_calibration_error, score
+from models.evaluation import expected_calibration_error, score
 from models.pyfunc import TAXONOMY_KEY
 from paper_areas.core import UserError, check_output_path, write_output
 from paper_areas.pipeline.data import Gold, GoldError, read_gold
 from paper_areas.tracking.registry import GOLD_FINGERPRINT_TAG, load_failure, registered_version, require_model
-from paper_areas.tracking.store import DEFAULT_TRACKING_URI, resolve_tracking_uri
+from paper_areas.tracking.store import resolve_tracking_uri
 
 
 def _use_store(model_uri: str, tracking_uri: str) -> None:
-    """Point MLflow at the store of `tracking_uri` (a config's `mlflow.tracking_uri`; MLFLOW_TRACKING_URI wins), never
-    a new one, where a registry URI must name an existing model."""
+    """Point MLflow at the existing store of `tracking_uri` (MLFLOW_TRACKING_URI wins); a registry URI must name a
+    model there."""
     store = resolve_tracking_uri(tracking_uri)
     if model_uri.startswith("models:/"):
         require_model(store, model_uri)
     mlflow.set_tracking_uri(store)
 
 
-def load_model(model_uri: str, tracking_uri: str = DEFAULT_TRACKING_URI) -> mlflow.pyfunc.PyFuncModel:
-    """The pyfunc model at `model_uri`, a registry URI looked up in the store of `tracking_uri`; what MLflow cannot
-    load (`runs:/x`, a broken folder) raises UserError in one line naming the URI."""
+def load_model(model_uri: str, tracking_uri: str) -> mlflow.pyfunc.PyFuncModel:
+    """The pyfunc model at `model_uri`; what MLflow cannot load (`runs:/x`, a broken folder) raises UserError."""
     _use_store(model_uri, tracking_uri)
     try:
         return mlflow.pyfunc.load_model(model_uri)
@@ -40,52 +38,32 @@ def load_model(model_uri: str, tracking_uri: str = DEFAULT_TRACKING_URI) -> mlfl
         raise UserError(f"model {model_uri}: {load_failure(error)}") from None
 
 
-def _carried_taxonomy(metadata: dict | None) -> str | None:
-    """The name of the taxonomy in a model's MLmodel metadata (None when it names none)."""
-    return (metadata or {}).get(TAXONOMY_KEY)
-
-
 def _carried_if_readable(model_uri: str, tracking_uri: str) -> str | None:
-    """The taxonomy the model at `model_uri` carries, from its MLmodel file alone; None when it names none or there
-    is no such model."""
+    """The taxonomy the model at `model_uri` carries, from its MLmodel file alone; None: it names none, or no model."""
     try:
         _use_store(model_uri, tracking_uri)
-        return _carried_taxonomy(mlflow.models.get_model_info(model_uri).metadata)
+        return (mlflow.models.get_model_info(model_uri).metadata or {}).get(TAXONOMY_KEY)
     except (UserError, MlflowException, OSError):
         return None
 
 
 def _refuse_another_taxonomy(model_uri: str, carried: str | None, taxonomy: Taxonomy) -> None:
-    """TaxonomyError when the model carries a taxonomy other than `taxonomy`."""
     if carried is not None and carried != taxonomy.name:
         raise TaxonomyError(f"model {model_uri} carries taxonomy {carried!r}, not {taxonomy.name!r} of "
                             f"{taxonomy.path} (pass the model's taxonomy with --taxonomy)")
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    scores: Scores
-    ece: float  # expected calibration error of the model's `prob_<slug>` columns on gold
-    taxonomy: str | None  # the taxonomy the model carries (None when it names none)
-    calibrated_on_this_gold: bool  # its calibration was fitted on these very papers: the figures are in-sample
-
-
-def checked_gold_and_model(
-    model_uri: str, gold_path: str, taxonomy: Taxonomy, tracking_uri: str = DEFAULT_TRACKING_URI
-) -> tuple[Gold, mlflow.pyfunc.PyFuncModel, str | None]:
-    """The gold papers, the model at `model_uri` (a registry URI in the store of `tracking_uri`) and the taxonomy it
-    carries (None when it names none).
-
-    Gold labels may be area names or slugs of `taxonomy` (anything else is refused with file:line); a model that
-    carries another taxonomy than `taxonomy` is refused, and named when the gold labels do not fit `taxonomy`.
-    """
+def checked_gold_and_model(model_uri: str, gold_path: str, taxonomy: Taxonomy, tracking_uri: str
+                           ) -> tuple[Gold, mlflow.pyfunc.PyFuncModel, str | None]:
+    """The gold papers (labels: area names or slugs of `taxonomy`), the model and the taxonomy it carries (None:
+    none); a model carrying another taxonomy is refused, and named when the gold labels do not fit `taxonomy`."""
     try:
         gold = read_gold(gold_path, taxonomy)
     except GoldError:  # labels of another taxonomy: say so when the model carries another one
         _refuse_another_taxonomy(model_uri, _carried_if_readable(model_uri, tracking_uri), taxonomy)
         raise
     model = load_model(model_uri, tracking_uri)
-    carried = _carried_taxonomy(model.metadata.metadata)
+    carried = (model.metadata.metadata or {}).get(TAXONOMY_KEY)
     _refuse_another_taxonomy(model_uri, carried, taxonomy)
     return gold, model, carried
 
@@ -98,14 +76,12 @@ def _calibrated_on(model_uri: str, model: mlflow.pyfunc.PyFuncModel, gold: Gold)
     return registered_version(model_uri).tags.get(GOLD_FINGERPRINT_TAG) == gold.fingerprint()
 
 
-def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy,
-                   tracking_uri: str = DEFAULT_TRACKING_URI) -> Evaluation:
-    """Predict the gold papers with the model at `model_uri` and score them against their labels: the scores, the
-    expected calibration error of its probabilities and the name of the taxonomy the model carries.
-
-    The model's `area` column (slugs) is compared with the gold labels through the taxonomy; gold and model are
-    checked as in `checked_gold_and_model`, and a model that predicts areas outside the taxonomy is refused.
-    """
+def run_evaluate(model_uri: str, gold_path: str, json_path: str | None, taxonomy_path: str, tracking_uri: str) -> int:
+    """`train.py evaluate`: score the model's predictions on the gold papers (a model predicting areas outside the
+    taxonomy is refused); print its taxonomy, the scores and the per-area report, optionally write them as JSON."""
+    if json_path:
+        check_output_path(json_path, [gold_path, taxonomy_path, model_uri])
+    taxonomy = load_taxonomy(taxonomy_path)
     gold, model, carried = checked_gold_and_model(model_uri, gold_path, taxonomy, tracking_uri)
     predicted = model.predict(gold.frame[["title", "abstract"]])
     areas = predicted["area"].astype(str)
@@ -113,48 +89,25 @@ def evaluate_model(model_uri: str, gold_path: str, taxonomy: Taxonomy,
     if unknown:
         raise GoldError(f"model {model_uri} predicts area {unknown[0]!r}, not an area of taxonomy "
                         f"{taxonomy.name!r} (pass the model's taxonomy with --taxonomy)")
-    y_pred = np.array([taxonomy.index(slug) for slug in areas], dtype=int)
+    scores = score(gold.y, np.array([taxonomy.index(slug) for slug in areas], dtype=int), taxonomy.names)
     probabilities = predicted[[f"prob_{slug}" for slug in taxonomy.slugs]].to_numpy(dtype=float)
-    return Evaluation(score(gold.y, y_pred, taxonomy.names), expected_calibration_error(probabilities, gold.y), carried,
-                      _calibrated_on(model_uri, model, gold))
-
-
-def evaluation_json(evaluation: Evaluation, model_uri: str, gold_path: str) -> dict:
-    """The machine-readable form written by `--json` (`taxonomy`: the one the model carries, None: unnamed)."""
-    scores = evaluation.scores
-    return {
-        "model": model_uri,
-        "taxonomy": evaluation.taxonomy,
-        "gold": gold_path,
-        "n_papers": scores.n,
-        **scores.summary(),
-        "ece": evaluation.ece,
-        "calibrated_on_this_gold": evaluation.calibrated_on_this_gold,
-        "per_area": scores.per_area.round(6).to_dict(orient="index"),
-    }
-
-
-def run_evaluate(model_uri: str, gold_path: str, json_path: str | None, taxonomy_path: str,
-                 tracking_uri: str = DEFAULT_TRACKING_URI) -> int:
-    """`train.py evaluate`: print the model's taxonomy, the scores and the per-area report; optionally as JSON. A
-    registry URI is looked up in the store of `tracking_uri` (a config's `mlflow.tracking_uri`)."""
-    if json_path:
-        check_output_path(json_path, [gold_path, taxonomy_path, model_uri])
-    taxonomy = load_taxonomy(taxonomy_path)
-    evaluation = evaluate_model(model_uri, gold_path, taxonomy, tracking_uri)
-    scores, carried = evaluation.scores, evaluation.taxonomy
+    ece = expected_calibration_error(probabilities, gold.y)  # of `confidence`, from the `prob_<slug>` columns
+    in_sample = _calibrated_on(model_uri, model, gold)  # calibrated on these very papers
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         print(scores.per_area.round(3).to_string())
     named = (f"taxonomy {carried!r}" if carried else
              f"taxonomy {taxonomy.name!r} (from --taxonomy: the model does not name its taxonomy)")
     print(f"\nmodel {model_uri}, {named}")
     print(f"{scores.n} gold papers: accuracy {scores.accuracy:.4f}, macro-F1 {scores.macro_f1:.4f}, "
-          f"expected calibration error of confidence {evaluation.ece:.4f}")
-    if evaluation.calibrated_on_this_gold:
+          f"expected calibration error of confidence {ece:.4f}")
+    if in_sample:
         print("note: the model's calibration was fitted on these gold papers, so its calibration error here (with "
               "class offsets, its accuracy and macro-F1 too) is in-sample; the held-out figures are its run's "
               "gold.end_model.* metrics, cross-fitted on two halves of gold")
     if json_path:
-        write_output(json_path, json.dumps(evaluation_json(evaluation, model_uri, gold_path), indent=2) + "\n")
+        report = {"model": model_uri, "taxonomy": carried, "gold": gold_path, "n_papers": scores.n, **scores.summary(),
+                  "ece": ece, "calibrated_on_this_gold": in_sample,
+                  "per_area": scores.per_area.round(6).to_dict(orient="index")}
+        write_output(json_path, json.dumps(report, indent=2) + "\n")
         print(f"wrote {json_path}", file=sys.stderr)
     return 0

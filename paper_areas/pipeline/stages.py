@@ -1,9 +1,9 @@
-"""The training job's stages as plain functions (no MLflow): read, sample, votes, labels, end model, calibration,
-evaluation. `paper_areas.pipeline.training` runs them inside one tracked run and logs what they return; a bench or
-test calls them directly."""
+"""The training job's stages as plain functions (no MLflow): read, sample, votes, labels, end model, calibration.
+`paper_areas.pipeline.training` runs them inside one tracked run and logs what they return; benches call them too."""
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -17,7 +17,6 @@ from labeling.label_model import MIN_LABEL_MODEL_LFS
 from models import (
     AveragedClassifier,
     CalibratedClassifier,
-    Calibrator,
     CrossFitted,
     ProbabilisticClassifier,
     build_end_model,
@@ -49,13 +48,11 @@ def say(message: str) -> None:
 
 @dataclass
 class Inputs:
-    """What a run trains on, read and checked before the run starts (bad input leaves no FAILED run): the papers
-    of the training sample (the papers read with distinct abstracts, up to `end_model.max_papers`) with their keyword
-    votes, and gold."""
+    """What a run trains on, read and checked before the run starts (bad input leaves no FAILED run)."""
 
     taxonomy: Taxonomy
     votes: Votes  # the keyword LFs and their votes on the sample and on gold
-    frame: pd.DataFrame
+    frame: pd.DataFrame  # the training sample: distinct abstracts, at most `end_model.max_papers`
     gold: Gold | None
     n_read: int
     n_distinct_texts: int  # papers read less those repeating an earlier paper's abstract
@@ -64,8 +61,7 @@ class Inputs:
 
 
 def read(config: TrainConfig) -> Inputs:
-    """Read stage: the taxonomy, gold (checked to support the configured calibration) and the dumps with their
-    keyword votes, sampled down (`sample`) before the corpus is closed."""
+    """Read stage: the taxonomy, gold (checked for the configured calibration), the sampled papers and their votes."""
     taxonomy = load_taxonomy(config.taxonomy)
     lfs = keyword_lfs(taxonomy)
     gold = read_gold(config.gold, taxonomy) if config.gold else None
@@ -89,8 +85,7 @@ def read(config: TrainConfig) -> Inputs:
 
 
 def sample(corpus: Corpus, n_areas: int, max_papers: int, seed: int) -> tuple[np.ndarray, int]:
-    """Sample stage: the rows trained on (papers repeating an earlier abstract left out, then at most `max_papers`
-    stratified by majority-vote area) and the number of distinct papers."""
+    """Sample stage: the rows trained on (distinct abstracts, stratified by majority-vote area), how many distinct."""
     distinct = corpus.distinct_texts()
     if len(distinct) < len(corpus):
         say(f"left out {len(corpus) - len(distinct)} papers whose abstract an earlier paper has")
@@ -102,8 +97,7 @@ def sample(corpus: Corpus, n_areas: int, max_papers: int, seed: int) -> tuple[np
 
 
 def votes(inputs: Inputs, use_embedding_lfs: bool, embeddings: EmbeddingsConfig) -> Votes:
-    """Votes stage: the keyword votes, with the taxonomy's embedding LFs appended when it declares them and
-    `use_embedding_lfs`."""
+    """Votes stage: the keyword votes, and the votes of the taxonomy's embedding LFs if any and `use_embedding_lfs`."""
     taxonomy = inputs.taxonomy
     if not (use_embedding_lfs and taxonomy.embedding_lfs):
         return inputs.votes
@@ -123,10 +117,8 @@ class Labels:
     soft_labels: np.ndarray
 
 
-def labels(all_votes: Votes, frame: pd.DataFrame, config: TrainConfig, names: list[str], gold: Gold | None
-           ) -> Labels:
-    """Labels stage: the labeller chosen (`choose_labeler`) and its probabilistic labels for the papers with votes,
-    computed on Spark partitions with engine spark."""
+def labels(all_votes: Votes, frame: pd.DataFrame, config: TrainConfig, names: list[str], gold: Gold | None) -> Labels:
+    """Labels stage: the labeller chosen and its probabilistic labels for the papers with votes (on Spark or here)."""
     n_lfs = len(all_votes.lfs)
     say(f"fitting the label model on {n_lfs} LFs" if n_lfs >= MIN_LABEL_MODEL_LFS else
         f"majority vote over {n_lfs} LFs (the label model needs at least {MIN_LABEL_MODEL_LFS})")
@@ -143,9 +135,8 @@ def labels(all_votes: Votes, frame: pd.DataFrame, config: TrainConfig, names: li
 
 def end_model(config: TrainConfig, training: Labels, gold: Gold | None,
               on_epoch: EpochCallback | None = None) -> ProbabilisticClassifier:
-    """End model stage: the configured end model (or average) fitted on the labels; with gold each epoch is scored
-    on it and the best kept."""
-    say(f"training the {'+'.join(config.end_model.kinds)} end model on {len(training.frame)} papers "
+    """End model stage: the end model (or average) fitted on the labels; with gold, the best epoch on it is kept."""
+    say(f"training the {config.end_model.name} end model on {len(training.frame)} papers "
         f"({int((~training.covered).sum())} with no votes dropped)")
     model = build_end_model(config.end_model.kinds, config.flat())
     return model.fit(training.frame, training.soft_labels, eval_set=(gold.frame, gold.y) if gold else None,
@@ -154,8 +145,7 @@ def end_model(config: TrainConfig, training: Labels, gold: Gold | None,
 
 def gold_probabilities(model: ProbabilisticClassifier, kinds: list[str], gold: Gold, names: list[str]
                        ) -> tuple[np.ndarray, dict[str, Scores]]:
-    """The uncalibrated end model's probabilities on gold; an average's members are scored on the way (as
-    `end_model.<kind>`), from the same predictions."""
+    """The uncalibrated end model's probabilities on gold; an average's members scored on the way (`end_model.*`)."""
     if not isinstance(model, AveragedClassifier):
         return model.predict_proba(gold.frame), {}
     members = model.member_probabilities(gold.frame)
@@ -165,9 +155,7 @@ def gold_probabilities(model: ProbabilisticClassifier, kinds: list[str], gold: G
 
 
 def check_calibration_gold(gold: Gold, n_areas: int, where: str, hint: str = "") -> None:
-    """Refuse (GoldError, one line naming `where`, ending with `hint`) gold that cannot support a calibration: fewer
-    than MIN_GOLD_PER_HALF papers in either half by id, or papers of fewer than MIN_GOLD_AREA_SHARE of the `n_areas`
-    areas."""
+    """Refuse (GoldError naming `where`, ending with `hint`) gold too small or of too few areas to calibrate on."""
     hint = f"; {hint}" if hint else ""
     halves = split_by_id(gold.frame["id"])
     if min(halves.sum(), (~halves).sum()) < MIN_GOLD_PER_HALF:
@@ -184,32 +172,19 @@ def calibration_name(kind: str, class_offsets: bool) -> str:
     return " + ".join((["class offsets"] if class_offsets else []) + ([kind] if kind != "none" else []))
 
 
-@dataclass
-class GoldCalibration:
-    """A model calibrated on gold, and the ECE before and after measured cross-fitted (its `calibrated` are the
-    held-out predictions the gold scores come from)."""
-
-    model: CalibratedClassifier
-    crossed: CrossFitted
-
-
-def calibrate_on_gold(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gold, kind: str,
-                      class_offsets: bool = False) -> GoldCalibration:
-    """Calibration stage with gold: `model` wrapped with a calibrator (`kind`, after per-area offsets when
-    `class_offsets`) fitted on all of gold from its uncalibrated probabilities `raw`; the ECE measured cross-fitted
-    (calibrated on one half of gold, measured on the other, and the reverse)."""
-
-    def calibrator() -> Calibrator:
-        return new_calibrator(kind, class_offsets)
-
+def calibrate_on_gold(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gold, kind: str, class_offsets: bool
+                      ) -> tuple[CalibratedClassifier, CrossFitted]:
+    """Calibration stage with gold: `model` wrapped with a calibrator fitted on all of gold from its probabilities
+    `raw`, and the ECE before and after, cross-fitted on two halves of gold (whose predictions the scores use)."""
+    calibrator = functools.partial(new_calibrator, kind, class_offsets)
     crossed = cross_fitted_ece(raw, gold.y, split_by_id(gold.frame["id"]), calibrator)
-    return GoldCalibration(CalibratedClassifier(model, calibrator().fit(raw, gold.y)), crossed)
+    return CalibratedClassifier(model, calibrator().fit(raw, gold.y)), crossed
 
 
 def calibrate_without_gold(model: ProbabilisticClassifier, kinds: list[str], setting: str
                            ) -> tuple[ProbabilisticClassifier, str]:
-    """Calibration stage without gold: unless `setting` is "none", `model` wrapped with the map shipped for its
-    `kinds` (`models.registry.NO_GOLD_MAPS`: fitted on other taxonomies' gold); and what was done, in words."""
+    """Calibration stage without gold: `model` wrapped with the map shipped for its `kinds` (unless `setting` is
+    "none"), and what was done, in words."""
     name = "+".join(kinds)
     shipped = no_gold_map(kinds) if setting == "shipped" else None
     if shipped is None:
@@ -218,17 +193,9 @@ def calibrate_without_gold(model: ProbabilisticClassifier, kinds: list[str], set
     return CalibratedClassifier(model, shipped), f"{shipped.KIND} map shipped for {name} (no gold)"
 
 
-def evaluation(gold: Gold, predicted: np.ndarray, names: list[str], member_scores: dict[str, Scores],
-               label_scores: dict[str, Scores]) -> dict[str, Scores]:
-    """Evaluation stage: gold scores per predictor, the end model's (from `predicted`, held out when calibration
-    could move the top area) first, then its members', then the labellers'."""
-    return {"end_model": score(gold.y, predicted, names), **member_scores, **label_scores}
-
-
 def label_distributions(soft_labels: np.ndarray, gold: Gold | None, predicted: np.ndarray | None, n_areas: int
                         ) -> dict[str, np.ndarray]:
-    """The share of each area among the weak labels' top areas and, with gold, among gold's labels and the end
-    model's predictions on gold."""
+    """The share of each area among the weak labels' top areas and, with gold, gold's labels and predictions on it."""
     distributions = {"weak labels": np.bincount(soft_labels.argmax(1), minlength=n_areas) / len(soft_labels)}
     if gold is not None and predicted is not None:
         distributions["gold"] = np.bincount(gold.y, minlength=n_areas) / len(gold.y)

@@ -1,6 +1,5 @@
-"""The training job: the stages of `paper_areas.pipeline.stages` run inside one MLflow run, and everything they
-return logged (params, metrics, tags, datasets, artifacts), the model registered: the one layer that talks to MLflow.
-"""
+"""The training job: the stages of `paper_areas.pipeline.stages` run inside one MLflow run, everything they return
+logged and the model registered; and `train.py calibrate`, the calibration stage run again on a registered model."""
 
 from __future__ import annotations
 
@@ -14,17 +13,20 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.tracking import MlflowClient
 
-from labeling import lf_table
-from models import CalibratedClassifier, Calibrator, ProbabilisticClassifier, log_pyfunc_model
-from models.evaluation import Scores, reliability_diagram
+from labeling import lf_table, load_taxonomy
+from models import CalibratedClassifier, Calibrator, CrossFitted, log_pyfunc_model, uncalibrated
+from models.evaluation import Scores, reliability_diagram, score
 from paper_areas.core import UserError
 from paper_areas.pipeline import stages
-from paper_areas.pipeline.config import REPO, TrainConfig
+from paper_areas.pipeline.config import REPO, MlflowConfig, TrainConfig
 from paper_areas.pipeline.data import Gold, fingerprint
-from paper_areas.pipeline.stages import GoldCalibration, Inputs, Labels, calibration_name, say
+from paper_areas.pipeline.evaluate import checked_gold_and_model
+from paper_areas.pipeline.stages import Inputs, Labels, calibration_name, check_calibration_gold, say
 from paper_areas.tracking import (
     Registration,
+    SourceScore,
     connect,
     git_commit,
     log_confusion_matrix,
@@ -33,6 +35,7 @@ from paper_areas.tracking import (
     log_label_distribution,
     mask_credentials,
     register_and_promote,
+    registered_version,
     repo_store_uri,
     resolve_tracking_uri,
     tracked_run,
@@ -50,22 +53,14 @@ class TrainResult:
     seconds: float
 
 
-def end_model_name(config: TrainConfig) -> str:
-    """`minilm`, or for an average its kinds joined: `minilm+tfidf`."""
-    return "+".join(config.end_model.kinds)
-
-
 def train(config: TrainConfig) -> TrainResult:
-    """Check the inputs, then run the job inside one MLflow run.
-
-    Input problems (no papers, no votes, bad gold, bad store URI) raise before the run starts. An exception inside
-    the run marks it FAILED and leaves the champion; a UserError's message is kept as the run's `error` tag.
-    """
+    """Check the inputs (bad ones raise before the run starts), then run the job inside one MLflow run; an exception
+    there marks it FAILED and leaves the champion, a UserError's message kept as the run's `error` tag."""
     started = time.perf_counter()
     resolve_tracking_uri(config.mlflow.tracking_uri, REPO)  # a bad URI fails before the inputs are read
     inputs = stages.read(config)
     experiment_id = connect(config.mlflow.tracking_uri, config.mlflow.artifact_root, config.mlflow.experiment, REPO)
-    run_name = f"{end_model_name(config)}-{inputs.taxonomy.name}"
+    run_name = f"{config.end_model.name}-{inputs.taxonomy.name}"
     with tracked_run(experiment_id, run_name) as run:
         try:
             registration, scores, n_trained = _train_in_run(config, inputs, run.info.run_id)
@@ -74,22 +69,13 @@ def train(config: TrainConfig) -> TrainResult:
             raise
         seconds = time.perf_counter() - started
         mlflow.log_metric("run.seconds", seconds)
-    return TrainResult(
-        run_id=run.info.run_id,
-        experiment_id=experiment_id,
-        registration=registration,
-        scores=scores,
-        n_papers=inputs.n_read,
-        n_trained=n_trained,
-        seconds=seconds,
-    )
+    return TrainResult(run.info.run_id, experiment_id, registration, scores, inputs.n_read, n_trained, seconds)
 
 
 def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Registration, dict[str, Scores], int]:
-    """Run the stages after `read` inside the active run, logging each; the registration, gold scores, papers
-    trained."""
+    """Run the stages after `read` in the active run, logging each; the registration, gold scores, papers trained."""
     taxonomy, gold, names = inputs.taxonomy, inputs.gold, inputs.taxonomy.names
-    mlflow.set_tags({"git_commit": git_commit(REPO), "end_model": end_model_name(config), "taxonomy": taxonomy.name})
+    mlflow.set_tags({"git_commit": git_commit(REPO), "end_model": config.end_model.name, "taxonomy": taxonomy.name})
     mlflow.log_params({key: mask_credentials(value) if isinstance(value, str) else value
                        for key, value in config.flat().items()})
     _log_inputs(inputs, config)
@@ -106,14 +92,14 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
         predicted = raw.argmax(axis=1)
         kind, offsets = config.end_model.calibration, config.end_model.class_offsets
         if kind != "none" or offsets:
-            calibrated = stages.calibrate_on_gold(model, raw, gold, kind, offsets)
-            log_calibration(calibrated, raw, gold, calibration_name(kind, offsets))
-            model, predicted = calibrated.model, calibrated.crossed.calibrated.argmax(axis=1)  # held out
+            model, crossed = stages.calibrate_on_gold(model, raw, gold, kind, offsets)
+            log_calibration(model, crossed, raw, gold, calibration_name(kind, offsets))
+            predicted = crossed.calibrated.argmax(axis=1)  # held out
             say(f"confidence calibrated ({calibration_name(kind, offsets)}): expected calibration error on gold "
-                f"{calibrated.crossed.ece_before:.3f} -> {calibrated.crossed.ece_after:.3f} (cross-fitted)")
+                f"{crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted)")
         else:
             mlflow.set_tag("calibration", "off")
-        scores = stages.evaluation(gold, predicted, names, member_scores, training.choice.gold_scores)
+        scores = {"end_model": score(gold.y, predicted, names), **member_scores, **training.choice.gold_scores}
         _log_scores(scores, names)
     else:
         model, done = stages.calibrate_without_gold(model, config.end_model.kinds,
@@ -125,25 +111,14 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
     distributions = stages.label_distributions(training.soft_labels, gold, predicted, len(names))
     log_label_distribution(distributions, taxonomy.slugs, "labeling/label_distribution.png")
     say("logging and registering the model")
-    registration = register(model, config, taxonomy.name, taxonomy.slugs, names,
-                            scores["end_model"].macro_f1 if gold else None, gold, run_id)
-    return registration, scores, len(training.frame)
-
-
-def register(model: ProbabilisticClassifier, config: TrainConfig, taxonomy_name: str, slugs: list[str],
-             names: list[str], macro_f1: float | None, gold: Gold | None, run_id: str) -> Registration:
-    """Registration: log `model` as the run's pyfunc model, register it and move the champion alias by the
-    champion rule (on gold macro-F1); tag the run with the version."""
-    info = log_pyfunc_model(model, slugs, names, name="model", taxonomy=taxonomy_name)
-    registration = register_and_promote(
-        info.model_uri, config.mlflow.registered_model, config.mlflow.champion_alias, macro_f1,
-        tags={"run_id": run_id, "end_model": end_model_name(config)},
-        taxonomy=taxonomy_name, taxonomy_file=config.taxonomy,
-        gold_fingerprint=gold.fingerprint() if gold else None,
-    )
+    info = log_pyfunc_model(model, taxonomy.slugs, names, name="model", taxonomy=taxonomy.name)
+    registration = register_and_promote(  # the champion rule compares gold macro-F1
+        info.model_uri, config.mlflow.registered_model, config.mlflow.champion_alias,
+        scores["end_model"].macro_f1 if gold else None, tags={"run_id": run_id, "end_model": config.end_model.name},
+        taxonomy=taxonomy.name, taxonomy_file=config.taxonomy, gold_fingerprint=gold.fingerprint() if gold else None)
     mlflow.set_tags({"registered_model.version": registration.version,
                      "registered_model.promoted": str(registration.promoted)})
-    return registration
+    return registration, scores, len(training.frame)
 
 
 def _log_epoch(row: dict) -> None:
@@ -165,42 +140,35 @@ def _log_inputs(inputs: Inputs, config: TrainConfig) -> None:
     mlflow.log_metrics({"data.papers_read": inputs.n_read, "data.papers_distinct_texts": inputs.n_distinct_texts,
                         "data.papers_sampled": len(inputs.frame),
                         "labels.keyword_coverage": inputs.keyword_coverage})
-    gold = inputs.gold
     _log_dataset(inputs.frame[columns], ",".join(config.dumps)[:1000], "train", "training")
-    if gold is not None:
-        _log_dataset(gold.frame[[*columns, "label"]], config.gold, "gold", "evaluation", targets="label")
+    if inputs.gold is not None:
+        _log_dataset(inputs.gold.frame[[*columns, "label"]], config.gold, "gold", "evaluation", targets="label")
 
 
 def _log_labels(training: Labels, all_votes: stages.Votes, gold: Gold | None) -> None:
     """Coverage, the labeller chosen and the LF tables (on the training papers, and on gold with its accuracies)."""
     keep = training.covered
-    mlflow.log_metrics({
-        "labels.coverage": float(keep.mean()),
-        "labels.papers_trained": int(keep.sum()),
-        "labels.papers_dropped_all_abstain": int((~keep).sum()),
-        "label_model.fit_rows": training.choice.label_model_rows,
-    })
+    mlflow.log_metrics({"labels.coverage": float(keep.mean()), "labels.papers_trained": int(keep.sum()),
+                        "labels.papers_dropped_all_abstain": int((~keep).sum()),
+                        "label_model.fit_rows": training.choice.label_model_rows})
     mlflow.set_tag("label_model.selected", training.choice.labeler.NAME)
     log_frame(lf_table(all_votes.train, all_votes.lfs).round(4), "labeling/lf_table.csv")
     if gold:
         log_frame(lf_table(all_votes.gold, all_votes.lfs, gold.y).round(4), "labeling/lf_table_gold.csv")
 
 
-def log_calibration(calibrated: GoldCalibration, raw: np.ndarray, gold: Gold, name: str) -> None:
-    """A calibration fitted on gold: tag, ECE before and after (cross-fitted), its fitted numbers, the reliability
-    diagram."""
-    crossed = calibrated.crossed
+def log_calibration(model: CalibratedClassifier, crossed: CrossFitted, raw: np.ndarray, gold: Gold, name: str) -> None:
+    """A calibration fitted on gold: tag, cross-fitted ECE before and after, fitted numbers, reliability diagram."""
     mlflow.set_tag("calibration", f"{name} fitted on gold")
     mlflow.log_metrics({"gold.end_model.ece_uncalibrated": crossed.ece_before, "gold.end_model.ece": crossed.ece_after}
-                       | _calibration_numbers(calibrated.model.calibrator))
+                       | _calibration_numbers(model.calibrator))
     figure = reliability_diagram({"uncalibrated": (raw, gold.y),
                                   "calibrated (cross-fitted halves)": (crossed.calibrated, gold.y)})
     log_figure(figure, "evaluation/reliability_diagram.png")
 
 
 def _calibration_numbers(calibrator: Calibrator) -> dict[str, float]:
-    """A calibrator's fitted numbers as run metrics (`calibration.temperature`, `calibration.slope`, ...); an isotonic
-    map's knots are in the saved model, not here."""
+    """A calibrator's fitted numbers as run metrics (`calibration.temperature`, ...; an isotonic map's knots: no)."""
     return {f"calibration.{key}": value for key, value in calibrator.state().items() if isinstance(value, float)}
 
 
@@ -209,8 +177,7 @@ def _log_scores(scores: dict[str, Scores], names: list[str]) -> None:
         mlflow.log_metrics({f"gold.{predictor}.{key}": value for key, value in result.summary().items()})
     report = pd.concat({predictor: result.per_area for predictor, result in scores.items()}, axis=1)
     log_frame(report.round(4), "evaluation/per_area_report.csv")
-    end = scores["end_model"]
-    log_confusion_matrix(end.confusion, names, "End model on gold", "evaluation/confusion_matrix.png")
+    log_confusion_matrix(scores["end_model"].confusion, names, "End model on gold", "evaluation/confusion_matrix.png")
 
 
 def print_summary(scores: dict[str, Scores]) -> None:
@@ -225,8 +192,7 @@ def print_summary(scores: dict[str, Scores]) -> None:
 
 
 def _command_path(path: Path) -> str:
-    """`path` as typed in a shell from the working directory: relative when inside it, else absolute; quoted when it
-    holds characters the shell would read (`papers[2024].txt`, spaces)."""
+    """`path` as typed in a shell here: relative when inside the working directory, else absolute; shell-quoted."""
     absolute = path.absolute()
     return shlex.quote(str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else str(absolute))
 
@@ -252,3 +218,49 @@ def print_next_steps(result: TrainResult, config: TrainConfig) -> None:
         f"  {make} serve    # REST: POST http://127.0.0.1:5001/invocations",
     ]
     say("\n".join(lines))
+
+
+def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kind: str, class_offsets: bool = False,
+                         settings: MlflowConfig | None = None) -> tuple[CrossFitted, Registration]:
+    """Calibrate the registered model `model_uri` on gold in a new run of its training run's experiment and register
+    the result as its next version; the champion rule decides the alias on the cross-fitted scores (a calibrated
+    champion is compared with the champion as served, on this gold). `settings`: the store and the champion alias."""
+    settings = settings or MlflowConfig()
+    if not model_uri.startswith("models:/"):
+        raise UserError(f"{model_uri}: calibrate takes a registered model, models:/NAME/VERSION or models:/NAME@ALIAS")
+    taxonomy = load_taxonomy(taxonomy_path)
+    gold, model, carried = checked_gold_and_model(model_uri, gold_path, taxonomy, settings.tracking_uri)
+    check_calibration_gold(gold, len(taxonomy.areas), gold_path)
+    source = registered_version(model_uri)
+    served = model.unwrap_python_model()
+    classifier = uncalibrated(served.classifier)
+    raw = classifier.predict_proba(gold.frame)
+    calibrated_as_served = isinstance(served.classifier, CalibratedClassifier)
+    as_served = served.classifier.calibrator.transform(raw) if calibrated_as_served else raw
+    source_score = SourceScore(str(source.version), score(gold.y, as_served.argmax(axis=1), taxonomy.names).macro_f1)
+    experiment_id = MlflowClient().get_run(source.run_id).info.experiment_id
+    with tracked_run(experiment_id, f"calibrated-{taxonomy.name}") as run:
+        mlflow.set_tags({"calibrated_from": f"models:/{source.name}/{source.version}", "taxonomy": taxonomy.name})
+        mlflow.log_params({"calibration.kind": kind, "calibration.class_offsets": class_offsets,
+                           "data.gold.papers": len(gold.y), "data.gold.fingerprint": fingerprint(gold.frame)})
+        calibrated, crossed = stages.calibrate_on_gold(classifier, raw, gold, kind, class_offsets)
+        log_calibration(calibrated, crossed, raw, gold, calibration_name(kind, class_offsets))
+        scores = score(gold.y, crossed.calibrated.argmax(axis=1), taxonomy.names)
+        mlflow.log_metrics({f"gold.end_model.{key}": value for key, value in scores.summary().items()})
+        info = log_pyfunc_model(calibrated, served.slugs, served.names, name="model", taxonomy=carried)
+        registration = register_and_promote(
+            info.model_uri, source.name, settings.champion_alias, scores.macro_f1,
+            tags={"run_id": run.info.run_id, "calibrated_from": str(source.version)},
+            taxonomy=carried, taxonomy_file=taxonomy.path, gold_fingerprint=gold.fingerprint(), source=source_score)
+    return crossed, registration
+
+
+def run_calibrate(model_uri: str, gold_path: str, taxonomy_path: str, kind: str, class_offsets: bool = False,
+                  settings: MlflowConfig | None = None) -> int:
+    """`train.py calibrate`: calibrate a registered model on gold and say what changed."""
+    crossed, registration = calibrate_registered(model_uri, gold_path, taxonomy_path, kind, class_offsets, settings)
+    print(f"confidence calibrated ({calibration_name(kind, class_offsets)}) on {gold_path}: expected calibration "
+          f"error {crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted on two halves of the gold papers)",
+          file=sys.stderr)
+    print("\n".join(registration.summary_lines()), file=sys.stderr)
+    return 0
