@@ -2,11 +2,10 @@
 
     .venv/bin/python docs/screenshot_runs.py --store sqlite:////path/to/mlruns.db [--experiment NAME] [--out PNG]
 
-Starts `mlflow server` over the store on 127.0.0.1 (a free port), opens the experiment's runs page in headless
-Chromium at 1600x900 and writes the PNG. The table shows Run Name, Created, Duration, Models and the gold accuracy
-and macro-F1 of the end model (Source and Dataset are hidden so that the metrics fit), and the MLflow Assistant
-panel is closed. The script checks the page before shooting it and fails with one line if a column is missing or
-cut off, or if the Assistant panel is open.
+Starts `mlflow server` over the store on a free 127.0.0.1 port, opens the experiment's runs page in headless Chromium
+at 1600x900, checks it and writes the PNG: the table shows Run Name, Created, Duration, Models and the end model's
+gold accuracy and macro-F1 (Source and Dataset hidden so that the metrics fit), the MLflow Assistant panel closed; a
+missing or cut-off column or an open panel fails with one line.
 
 MLflow 3.17's UI keeps that state in localStorage, which the script fills before the page's own scripts run:
 - `MLflowLocalStorage-1.1-ExperimentPage-["<experiment id>"]-ReactComponentState`: the runs page's UI state, whose
@@ -153,12 +152,9 @@ def ui_state_script(experiment_id: str) -> str:
     runs_page = {"selectedColumns": attributes + metrics,
                  "columnOrder": [*ALWAYS_SHOWN_COLUMNS, *attributes, *metrics],
                  "columnWidths": dict.fromkeys(metrics, METRIC_COLUMN_WIDTH)}
-    items = {
-        f"MLflowLocalStorage-1.1-ExperimentPage-{json.dumps([experiment_id])}-ReactComponentState":
-            json.dumps(runs_page),
-        "mlflow.assistant.panelOpen_v1": "false",
-        "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1": "true",
-    }
+    items = {f"MLflowLocalStorage-1.1-ExperimentPage-{json.dumps([experiment_id])}-ReactComponentState":
+             json.dumps(runs_page),
+             "mlflow.assistant.panelOpen_v1": "false", "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1": "true"}
     sets = "".join(f"localStorage.setItem({json.dumps(key)}, {json.dumps(value)});" for key, value in items.items())
     return f"if (location.protocol.startsWith('http')) {{ {sets} }}"
 

@@ -57,11 +57,8 @@ def resolve_model_uri(uri: str, tracking_uri: str = DEFAULT_TRACKING_URI) -> str
 
 def load_model(uri: str = DEFAULT_MODEL_URI, tracking_uri: str = DEFAULT_TRACKING_URI) -> mlflow.pyfunc.PyFuncModel:
     """The pyfunc model at `uri` (a registry or run URI in the store of `tracking_uri`); a missing model, unknown
-    alias or broken folder raises ModelError.
-
-    A model at another URI scheme (http:, s3:, ...) is downloaded to a temporary folder removed when loading
-    fails or the process exits.
-    """
+    alias or broken folder raises ModelError. A model at another URI scheme (http:, s3:, ...) is downloaded to a
+    temporary folder removed when loading fails or the process exits."""
     resolved = resolve_model_uri(uri, tracking_uri)
     remote = ":/" in resolved and not resolved.startswith((*_STORE_SCHEMES, "file:"))
     download = tempfile.mkdtemp(prefix="paper-areas-model-") if remote else None

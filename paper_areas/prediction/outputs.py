@@ -103,8 +103,7 @@ class PredictionWriter:
             self._text.close()
 
     def commit(self) -> Path:
-        """Close the temporary file and move it to the final path; when nothing was written, discard it and raise
-        ValueError."""
+        """Close the temporary file and move it to the final path (when nothing was written: discard, ValueError)."""
         if self._parquet is None and self._text is None:
             self.discard()
             raise ValueError(f"{self.path}: no rows were written, so the file would have no columns")

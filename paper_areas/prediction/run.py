@@ -50,11 +50,9 @@ def predict_dumps(inputs: Sequence[str | Path], output: str | Path, model_uri: s
                   max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
                   tracking_uri: str = DEFAULT_TRACKING_URI) -> PredictionSummary:
     """Predict the area of every paper of `inputs` (one row per id) into `output` (.jsonl, .csv or .parquet),
-    atomically, with the model at `model_uri` (a registry or run URI in the store of `tracking_uri`).
-
-    Entries longer than `max_entry_bytes` are skipped and counted. Inputs without a single paper raise
-    dumps.NoPapersError and write nothing; an output that is one of the inputs is refused (UserError).
-    """
+    atomically, with the model at `model_uri` (a registry or run URI in the store of `tracking_uri`). Entries longer
+    than `max_entry_bytes` are skipped and counted. Inputs without a single paper raise dumps.NoPapersError and write
+    nothing; an output that is one of the inputs is refused (UserError)."""
     if engine not in ENGINES:
         raise ValueError(f"engine: must be one of {', '.join(ENGINES)}")
     output_format(output)
