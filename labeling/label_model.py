@@ -86,6 +86,10 @@ class Labeler:
     def _tie_broken(self, proba: np.ndarray) -> np.ndarray:
         return proba
 
+    def score(self, L: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy of `predict(L)` against gold area indices `y`; abstains count as wrong."""
+        return float(np.mean(self.predict(L) == np.asarray(y))) if len(y) else 0.0
+
 
 @dataclass(eq=False, kw_only=True)
 class LabelModelLabeler(Labeler):

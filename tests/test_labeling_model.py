@@ -62,11 +62,6 @@ def test_label_model_recovers_lf_accuracies_at_snorkels_learning_rate() -> None:
     assert (np.diff(learned) < 0).all(), f"accuracy order lost: {learned}"
 
 
-def accuracy(labeler, L: np.ndarray, y: np.ndarray) -> float:
-    """Accuracy of `labeler.predict(L)` against gold area indices `y`; abstains count as wrong."""
-    return float(np.mean(labeler.predict(L) == np.asarray(y))) if len(y) else 0.0
-
-
 def test_both_labellers_predict_and_score_with_abstains_counted_wrong() -> None:
     accuracies, propensities = [0.9, 0.85, 0.45, 0.45, 0.45], [0.5, 0.5, 0.9, 0.9, 0.9]
     L, _ = synthetic_votes(3000, accuracies, propensities, k=3, seed=2)
@@ -77,12 +72,12 @@ def test_both_labellers_predict_and_score_with_abstains_counted_wrong() -> None:
         assert proba.shape == (600, 3) and np.allclose(proba.sum(axis=1), 1)
         predicted = labeler.predict(L_gold)
         assert ((predicted == ABSTAIN) == ~covered(L_gold)).all()
-        assert accuracy(labeler, L_gold, y_gold) == np.mean(predicted == y_gold)
+        assert labeler.score(L_gold, y_gold) == np.mean(predicted == y_gold)
         no_votes = np.vstack([L_gold, np.full((1, 5), ABSTAIN)])  # a paper without votes counts as wrong
-        assert accuracy(labeler, no_votes, np.append(y_gold, 0)) == pytest.approx(np.sum(predicted == y_gold) / 601)
+        assert labeler.score(no_votes, np.append(y_gold, 0)) == pytest.approx(np.sum(predicted == y_gold) / 601)
     # three weak LFs outvote two good ones: weighting them must beat counting them
     label_model, majority_vote = LabelModelLabeler(3).fit(L), MajorityVoteLabeler(3).fit(L)
-    assert accuracy(label_model, L_gold, y_gold) > accuracy(majority_vote, L_gold, y_gold) + 0.01
+    assert label_model.score(L_gold, y_gold) > majority_vote.score(L_gold, y_gold) + 0.01
 
 
 def test_the_pipeline_chooses_the_labeller_of_higher_gold_macro_f1() -> None:
@@ -108,7 +103,7 @@ def test_majority_vote_shares_and_ties() -> None:
     np.testing.assert_allclose(labeler.predict_proba(L), [[1, 0, 0], [0, 0.5, 0.5], [1 / 3] * 3, [0, 0, 1]])
     np.testing.assert_array_equal(labeler.predict(L), [0, 2, -1, 2])  # the tie goes to the larger prior
     np.testing.assert_array_equal(MajorityVoteLabeler(3).fit(L).predict(L), [0, 1, -1, 2])  # then the lower index
-    assert accuracy(labeler, L, np.array([0, 1, 1, 2])) == 0.5
+    assert labeler.score(L, np.array([0, 1, 1, 2])) == 0.5
 
 
 def test_fewer_than_three_lfs_leave_majority_vote_only() -> None:

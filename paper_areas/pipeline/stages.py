@@ -193,6 +193,13 @@ def calibrate_without_gold(model: ProbabilisticClassifier, kinds: list[str], set
     return CalibratedClassifier(model, shipped), f"{shipped.KIND} map shipped for {name} (no gold)"
 
 
+def evaluation(gold: Gold, predicted: np.ndarray, names: list[str], member_scores: dict[str, Scores],
+               label_scores: dict[str, Scores]) -> dict[str, Scores]:
+    """Evaluation stage: gold scores per predictor, the end model's (from `predicted`, held out when calibration
+    could move the top area) first, then its members', then the labellers'."""
+    return {"end_model": score(gold.y, predicted, names), **member_scores, **label_scores}
+
+
 def label_distributions(soft_labels: np.ndarray, gold: Gold | None, predicted: np.ndarray | None, n_areas: int
                         ) -> dict[str, np.ndarray]:
     """The share of each area among the weak labels' top areas and, with gold, gold's labels and predictions on it."""

@@ -15,8 +15,15 @@ import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from labeling import lf_table, load_taxonomy
-from models import CalibratedClassifier, Calibrator, CrossFitted, log_pyfunc_model, uncalibrated
+from labeling import Taxonomy, lf_table, load_taxonomy
+from models import (
+    CalibratedClassifier,
+    Calibrator,
+    CrossFitted,
+    ProbabilisticClassifier,
+    log_pyfunc_model,
+    uncalibrated,
+)
 from models.evaluation import Scores, reliability_diagram, score
 from paper_areas.core import UserError
 from paper_areas.pipeline import stages
@@ -99,7 +106,7 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
                 f"{crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted)")
         else:
             mlflow.set_tag("calibration", "off")
-        scores = {"end_model": score(gold.y, predicted, names), **member_scores, **training.choice.gold_scores}
+        scores = stages.evaluation(gold, predicted, names, member_scores, training.choice.gold_scores)
         _log_scores(scores, names)
     else:
         model, done = stages.calibrate_without_gold(model, config.end_model.kinds,
@@ -111,14 +118,22 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
     distributions = stages.label_distributions(training.soft_labels, gold, predicted, len(names))
     log_label_distribution(distributions, taxonomy.slugs, "labeling/label_distribution.png")
     say("logging and registering the model")
-    info = log_pyfunc_model(model, taxonomy.slugs, names, name="model", taxonomy=taxonomy.name)
-    registration = register_and_promote(  # the champion rule compares gold macro-F1
-        info.model_uri, config.mlflow.registered_model, config.mlflow.champion_alias,
-        scores["end_model"].macro_f1 if gold else None, tags={"run_id": run_id, "end_model": config.end_model.name},
-        taxonomy=taxonomy.name, taxonomy_file=config.taxonomy, gold_fingerprint=gold.fingerprint() if gold else None)
+    registration = register(model, config, taxonomy, scores["end_model"].macro_f1 if gold else None, gold, run_id)
+    return registration, scores, len(training.frame)
+
+
+def register(model: ProbabilisticClassifier, config: TrainConfig, taxonomy: Taxonomy, macro_f1: float | None,
+             gold: Gold | None, run_id: str) -> Registration:
+    """Registration stage: log `model` as the run's pyfunc model, register it and move the champion alias by the
+    champion rule (on gold macro-F1); tag the run with the version."""
+    info = log_pyfunc_model(model, taxonomy.slugs, taxonomy.names, name="model", taxonomy=taxonomy.name)
+    registration = register_and_promote(
+        info.model_uri, config.mlflow.registered_model, config.mlflow.champion_alias, macro_f1,
+        tags={"run_id": run_id, "end_model": config.end_model.name}, taxonomy=taxonomy.name,
+        taxonomy_file=config.taxonomy, gold_fingerprint=gold.fingerprint() if gold else None)
     mlflow.set_tags({"registered_model.version": registration.version,
                      "registered_model.promoted": str(registration.promoted)})
-    return registration, scores, len(training.frame)
+    return registration
 
 
 def _log_epoch(row: dict) -> None:
