@@ -50,7 +50,8 @@ END_MODELS: dict[str, EndModelKind] = {
 END_MODEL_KINDS: tuple[str, ...] = tuple(END_MODELS)
 
 # Wrappers around other saved classifiers, by the KIND their folders carry.
-_WRAPPERS = {"average": "models.wrappers:AveragedClassifier", "calibrated": "models.wrappers:CalibratedClassifier"}
+_WRAPPERS = {"average": "models.wrappers:AveragedClassifier", "calibrated": "models.wrappers:CalibratedClassifier",
+             "taught": "models.teacher:TaughtClassifier"}
 
 # Top-label logistic maps (slope, intercept) for a run without gold, by the set of kinds averaged: fitted on the dev
 # gold of both shipped taxonomies (ICLR 2025's 21 areas, Papers with Code's 16), each taxonomy's models uncalibrated;

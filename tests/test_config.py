@@ -161,10 +161,11 @@ def test_the_flags_of_train_py_set_the_schema_keys_they_name():
     parser = train.build_parser()
     args = parser.parse_args(["train", "--end-model", "tfidf", "--average-with", "--epochs", "5", "--max-length", "64",
                               "--seed", "3", "--max-papers", "9", "--experiment", "x", "--engine", "spark",
-                              "--master", "local[2]", "--gold", "g.jsonl"])
+                              "--master", "local[2]", "--gold", "g.jsonl", "--teacher-weight", "0.25"])
     assert flag_overrides(args) == {
         "dumps": None, "gold": "g.jsonl", "engine": "spark", "spark_master": "local[2]", "mlflow": {"experiment": "x"},
-        "end_model": {"kind": "tfidf", "average_with": [], "epochs": 5, "max_length": 64, "seed": 3, "max_papers": 9}}
+        "end_model": {"kind": "tfidf", "average_with": [], "epochs": 5, "max_length": 64, "seed": 3, "max_papers": 9,
+                      "teacher_weight": 0.25}}
     assert flag_overrides(parser.parse_args(["train"]))["end_model"]["epochs"] is None  # not given: the config's
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--gold", "g.jsonl", "--no-gold"])

@@ -33,8 +33,10 @@ assert importlib.util.find_spec("labeling") is None, "the project is importable 
 import mlflow
 papers = pd.DataFrame(json.loads(sys.argv[1]))
 for uri in sys.argv[2:]:
-    rows = mlflow.pyfunc.load_model(uri).predict(papers)
+    model = mlflow.pyfunc.load_model(uri)
+    rows, served = model.predict(papers), model.unwrap_python_model().classifier
     print(json.dumps({"rows": rows.to_dict(orient="list"),
+                      "teacher": "TaughtClassifier" in {type(served).__name__, type(served.model).__name__},
                       "code": [sys.modules[name].__file__ for name in ("labeling", "models", "paper_areas")]}))
 """
 
@@ -80,7 +82,8 @@ def test_a_model_logged_by_train_py_and_by_calibrate_loads_from_its_artifacts_al
     tracking_uri = f"sqlite:///{mlflow_store}/mlruns.db"
     config = tmp_path / "tfidf.yaml"
     config.write_text(f"dumps: [{REPO}/samples/0*.txt]\ntaxonomy: {REPO}/configs/taxonomies/iclr2025.yaml\n"
-                      "label_model: {epochs: 20, embedding_lfs: false}\nend_model: {kind: tfidf, average_with: []}\n"
+                      "label_model: {epochs: 20, embedding_lfs: false}\n"
+                      "end_model: {kind: tfidf, average_with: [], teacher_weight: 0.5}\n"
                       f"mlflow: {{tracking_uri: '{tracking_uri}', artifact_root: {mlflow_store}/artifacts, "
                       "champion_alias: best}\n")
     trained = run_train_py("--config", str(config))  # the store and the alias are the config's
@@ -95,6 +98,7 @@ def test_a_model_logged_by_train_py_and_by_calibrate_loads_from_its_artifacts_al
     uris = [f"models:/{MODEL}/1", f"models:/{MODEL}/2"]  # as trained, and calibrated
     for uri, loaded in zip(uris, load_and_predict(uris, tracking_uri, outside), strict=True):
         assert loaded["code"] and all(REPO not in Path(path).parents for path in loaded["code"]), loaded["code"]
+        assert loaded["teacher"], uri  # the served model keeps its teacher (keyword LFs and labeller) out there too
         expected = mlflow.pyfunc.load_model(uri).predict(PAPERS)  # here, with the project installed
         assert loaded["rows"]["area"] == expected["area"].tolist()
         assert loaded["rows"]["confidence"] == pytest.approx(expected["confidence"].tolist())

@@ -19,12 +19,14 @@ from labeling import apply_lfs, keyword_lfs, load_taxonomy
 from models import (
     CalibratedClassifier,
     ClassOffsets,
+    TaughtClassifier,
     TemperatureScaling,
     TfidfClassifier,
     TopLabelIsotonic,
     log_pyfunc_model,
     new_calibrator,
     no_gold_map,
+    uncalibrated,
 )
 from models.evaluation import expected_calibration_error, split_by_id
 from paper_areas.core import UserError
@@ -285,6 +287,26 @@ def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_fi
                                 f"  {store} {python} predict.py --input samples/000_f34738d90972f23b.txt "
                                 "--output out/predictions.jsonl\n"
                                 f"  {store} make serve    # REST: POST http://127.0.0.1:5001/invocations\n")
+
+
+def test_the_served_model_keeps_its_teacher_and_the_run_scores_each_part(mlflow_store, gold_file):
+    config = make_config(mlflow_store, kind="tfidf", average_with=[], teacher_weight=0.5)
+    config.gold = str(gold_file)
+    trained = train(config)
+    scores = trained.scores
+    assert list(scores) == ["end_model", "end_model.alone", "teacher", "label_model", "majority_vote"]
+    # Gold agrees with the keyword LFs here, so the teacher alone is right on every gold paper (all have votes).
+    assert scores["teacher"].accuracy == scores["majority_vote"].accuracy == 1.0
+    metrics = MlflowClient().get_run(trained.run_id).data.metrics
+    assert metrics["gold.teacher.accuracy"] == 1.0 and "gold.end_model.alone.macro_f1" in metrics
+    served = mlflow.pyfunc.load_model(f"runs:/{trained.run_id}/model").unwrap_python_model().classifier
+    taught = uncalibrated(served)
+    assert isinstance(taught, TaughtClassifier) and taught.weight == 0.5
+    assert isinstance(taught.model, TfidfClassifier) and len(taught.lfs) == taught.n_votes  # keyword LFs only
+    gold = read_gold(str(gold_file), load_taxonomy(config.taxonomy))
+    teacher = taught.labeler.predict_proba(apply_lfs(taught.lfs, gold.frame))
+    np.testing.assert_allclose(taught.predict_proba(gold.frame),
+                               0.5 * taught.model.predict_proba(gold.frame) + 0.5 * teacher)
 
 
 def test_calibrate_fits_a_registered_model_on_gold_without_retraining(mlflow_store, gold_file, tmp_path):

@@ -149,11 +149,19 @@ class EndModelConfig:
                                                 "gold's class balance)")] = True
     calibration_without_gold: Annotated[Literal["shipped", "none"],
                                         _about("no gold: the map fitted on other taxonomies' gold")] = "shipped"
+    teacher_weight: Annotated[Number, Field(ge=0, le=1), Flag("--teacher-weight", "W"),
+                              _about("the labeller's posterior on a paper's keyword votes is averaged into what is "
+                                     "served with this weight (0: the end model alone)")] = 0.0
 
     @property
     def kinds(self) -> list[str]:
         """The end models trained: `kind`, then those of `average_with` (without repeats)."""
         return list(dict.fromkeys([self.kind, *self.average_with]))
+
+    @property
+    def served(self) -> list[str]:
+        """What the served model averages: the end models' kinds, then `teacher` when it is averaged in."""
+        return self.kinds + (["teacher"] if self.teacher_weight > 0 else [])
 
     @property
     def name(self) -> str:

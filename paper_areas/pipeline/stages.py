@@ -19,6 +19,7 @@ from models import (
     CalibratedClassifier,
     CrossFitted,
     ProbabilisticClassifier,
+    TaughtClassifier,
     build_end_model,
     cross_fitted_ece,
     new_calibrator,
@@ -143,15 +144,34 @@ def end_model(config: TrainConfig, training: Labels, gold: Gold | None,
                      on_epoch=on_epoch)
 
 
+def with_teacher(model: ProbabilisticClassifier, taxonomy: Taxonomy, choice: LabelerChoice, n_votes: int,
+                 weight: float) -> ProbabilisticClassifier:
+    """Teacher stage: the end model served with the chosen labeller on the keyword votes, averaged in with `weight`
+    (0: the end model alone)."""
+    return TaughtClassifier(model, taxonomy, choice.labeler, n_votes, weight) if weight > 0 else model
+
+
 def gold_probabilities(model: ProbabilisticClassifier, kinds: list[str], gold: Gold, names: list[str]
                        ) -> tuple[np.ndarray, dict[str, Scores]]:
-    """The uncalibrated end model's probabilities on gold; an average's members scored on the way (`end_model.*`)."""
-    if not isinstance(model, AveragedClassifier):
-        return model.predict_proba(gold.frame), {}
-    members = model.member_probabilities(gold.frame)
-    scores = {f"end_model.{kind}": score(gold.y, probabilities.argmax(axis=1), names)
-              for kind, probabilities in zip(kinds, members, strict=True)}
-    return np.mean(members, axis=0), scores
+    """The uncalibrated served model's probabilities on gold, its parts scored on the way: an average's members
+    (`end_model.<kind>`) and, with a teacher, the end model alone (`end_model.alone`) and the teacher alone on the
+    keyword votes (`teacher`; a paper without one counts as wrong)."""
+    teacher = model if isinstance(model, TaughtClassifier) else None
+    student = teacher.model if teacher else model
+    scores: dict[str, Scores] = {}
+    if isinstance(student, AveragedClassifier):
+        members = student.member_probabilities(gold.frame)
+        scores = {f"end_model.{kind}": score(gold.y, probabilities.argmax(axis=1), names)
+                  for kind, probabilities in zip(kinds, members, strict=True)}
+        alone = np.mean(members, axis=0)
+    else:
+        alone = student.predict_proba(gold.frame)
+    if teacher is None:
+        return alone, scores
+    votes = teacher.votes(gold.frame)
+    scores["end_model.alone"] = score(gold.y, alone.argmax(axis=1), names)
+    scores["teacher"] = score(gold.y, teacher.labeler.predict(votes), names)
+    return teacher.average(alone, teacher.labeler.predict_proba(votes), covered(votes)), scores
 
 
 def check_calibration_gold(gold: Gold, n_areas: int, where: str, hint: str = "") -> None:

@@ -92,6 +92,7 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
     _log_labels(training, all_votes, gold)
     model = stages.end_model(config, training, gold, on_epoch=_log_epoch)
     mlflow.set_tag("end_model.best_epoch", str(model.best_epoch_))
+    model = stages.with_teacher(model, taxonomy, training.choice, len(all_votes.lfs), config.end_model.teacher_weight)
     scores: dict[str, Scores] = {}
     predicted = None
     if gold:
@@ -109,7 +110,7 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
         scores = stages.evaluation(gold, predicted, names, member_scores, training.choice.gold_scores)
         _log_scores(scores, names)
     else:
-        model, done = stages.calibrate_without_gold(model, config.end_model.kinds,
+        model, done = stages.calibrate_without_gold(model, config.end_model.served,
                                                     config.end_model.calibration_without_gold)
         if isinstance(model, CalibratedClassifier):
             mlflow.log_metrics(_calibration_numbers(model.calibrator))

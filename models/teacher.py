@@ -1,0 +1,78 @@
+"""The end model served with its teacher: the labeller's posterior on a paper's keyword votes averaged into the end
+model's probabilities, so that what the keywords know is not lost on a student that learnt it imperfectly."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from labeling import ABSTAIN, KeywordLF, Labeler, Taxonomy, apply_lfs, covered, keyword_lfs, load_taxonomy
+from models.base import ProbabilisticClassifier, read_config, write_config
+from models.wrappers import MODEL_FOLDER
+
+TAXONOMY_FILE = "taxonomy.yaml"
+LABELER_FILE = "labeler.joblib"
+
+
+class TaughtClassifier(ProbabilisticClassifier):
+    """`(1 - weight) * model + weight * teacher` for a paper with at least one keyword vote, the end model alone for
+    a paper without. The teacher is `labeler` (fitted on `n_votes` LF columns: the taxonomy's keyword LFs first, then
+    any embedding LFs, which abstain here: they would need an encoder pass) applied to the paper's keyword votes."""
+
+    KIND = "taught"
+
+    def __init__(self, model: ProbabilisticClassifier, taxonomy: Taxonomy, labeler: Labeler, n_votes: int,
+                 weight: float = 0.5):
+        self.model, self.taxonomy, self.labeler, self.n_votes, self.weight = model, taxonomy, labeler, n_votes, weight
+
+    @property
+    def lfs(self) -> list[KeywordLF]:
+        return keyword_lfs(self.taxonomy)
+
+    @property
+    def best_epoch_(self) -> int:
+        return self.model.best_epoch_
+
+    def fit(self, *args, **kwargs) -> TaughtClassifier:
+        raise TypeError("a TaughtClassifier wraps fitted parts: fit the labeller and the end model, then wrap them")
+
+    def votes(self, frame: pd.DataFrame) -> np.ndarray:
+        """The (N, n_votes) votes the teacher sees: the keyword LFs', then abstains for the embedding LFs."""
+        keyword_votes = apply_lfs(self.lfs, frame.reindex(columns=["title", "abstract"]))  # either may be absent
+        abstains = np.full((len(frame), self.n_votes - keyword_votes.shape[1]), ABSTAIN, dtype=keyword_votes.dtype)
+        return np.concatenate([keyword_votes, abstains], axis=1)
+
+    def parts(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The end model's (N, K) probabilities, the teacher's, and the mask of the papers the teacher votes on."""
+        votes = self.votes(frame)
+        return self.model.predict_proba(frame), self.labeler.predict_proba(votes), covered(votes)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.average(*self.parts(frame))
+
+    def average(self, student: np.ndarray, teacher: np.ndarray, voted: np.ndarray) -> np.ndarray:
+        """The served probabilities from the parts (`parts`)."""
+        averaged = student.copy()
+        averaged[voted] = (1 - self.weight) * student[voted] + self.weight * teacher[voted]
+        return averaged
+
+    def save(self, directory: str | Path) -> Path:
+        """The weight and vote count, the taxonomy file, the fitted labeller, and the end model in its own folder."""
+        directory = write_config(directory, self.KIND, {"n_votes": self.n_votes, "weight": self.weight}, {})
+        shutil.copyfile(self.taxonomy.path, directory / TAXONOMY_FILE)
+        joblib.dump(self.labeler, directory / LABELER_FILE)
+        self.model.save(directory / MODEL_FOLDER)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, load_model: Callable[[Path], ProbabilisticClassifier]) -> TaughtClassifier:
+        """A model saved with `save`; `load_model` loads the end model's folder (whatever its kind)."""
+        directory = Path(directory)
+        _, params, _ = read_config(directory, cls.KIND)
+        return cls(load_model(directory / MODEL_FOLDER), load_taxonomy(directory / TAXONOMY_FILE),
+                   joblib.load(directory / LABELER_FILE), **params)
