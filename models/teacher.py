@@ -19,6 +19,13 @@ TAXONOMY_FILE = "taxonomy.yaml"
 LABELER_FILE = "labeler.joblib"
 
 
+def averaged(student: np.ndarray, teacher: np.ndarray, voted: np.ndarray, weight: float) -> np.ndarray:
+    """`(1 - weight) * student + weight * teacher` on the rows `voted`, the student's probabilities elsewhere."""
+    served = student.copy()
+    served[voted] = (1 - weight) * student[voted] + weight * teacher[voted]
+    return served
+
+
 class TaughtClassifier(ProbabilisticClassifier):
     """`(1 - weight) * model + weight * teacher` for a paper with at least one keyword vote, the end model alone for
     a paper without. The teacher is `labeler` (fitted on `n_votes` LF columns: the taxonomy's keyword LFs first, then
@@ -53,13 +60,7 @@ class TaughtClassifier(ProbabilisticClassifier):
         return self.model.predict_proba(frame), self.labeler.predict_proba(votes), covered(votes)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.average(*self.parts(frame))
-
-    def average(self, student: np.ndarray, teacher: np.ndarray, voted: np.ndarray) -> np.ndarray:
-        """The served probabilities from the parts (`parts`)."""
-        averaged = student.copy()
-        averaged[voted] = (1 - self.weight) * student[voted] + self.weight * teacher[voted]
-        return averaged
+        return averaged(*self.parts(frame), self.weight)
 
     def save(self, directory: str | Path) -> Path:
         """The weight and vote count, the taxonomy file, the fitted labeller, and the end model in its own folder."""

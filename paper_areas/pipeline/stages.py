@@ -20,6 +20,7 @@ from models import (
     CrossFitted,
     ProbabilisticClassifier,
     TaughtClassifier,
+    averaged,
     build_end_model,
     cross_fitted_ece,
     new_calibrator,
@@ -171,7 +172,7 @@ def gold_probabilities(model: ProbabilisticClassifier, kinds: list[str], gold: G
     votes = teacher.votes(gold.frame)
     scores["end_model.alone"] = score(gold.y, alone.argmax(axis=1), names)
     scores["teacher"] = score(gold.y, teacher.labeler.predict(votes), names)
-    return teacher.average(alone, teacher.labeler.predict_proba(votes), covered(votes)), scores
+    return averaged(alone, teacher.labeler.predict_proba(votes), covered(votes), teacher.weight), scores
 
 
 def check_calibration_gold(gold: Gold, n_areas: int, where: str, hint: str = "") -> None:
