@@ -421,7 +421,7 @@ def test_train_cli_bad_config_is_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr == (f"error: {bad}: end_model.epoch: unknown key, did you mean epochs? (known: kind, "
                            "average_with, model_path, epochs, max_length, batch_size, learning_rate, frozen_layers, "
-                           "seed, max_papers, calibration, class_offsets, calibration_without_gold)\n")
+                           "seed, max_papers, calibration, class_offsets, calibration_without_gold, teacher_weight)\n")
 
 
 def test_evaluate_gives_the_training_runs_figures_for_names_or_slugs(mlflow_store, gold_file, tmp_path):
