@@ -3,6 +3,7 @@ model's probabilities, so that what the keywords know is not lost on a student t
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -37,8 +38,9 @@ class TaughtClassifier(ProbabilisticClassifier):
                  weight: float = 0.5):
         self.model, self.taxonomy, self.labeler, self.n_votes, self.weight = model, taxonomy, labeler, n_votes, weight
 
-    @property
+    @functools.cached_property
     def lfs(self) -> list[KeywordLF]:
+        """The taxonomy's keyword LFs, built once (not on every chunk predicted)."""
         return keyword_lfs(self.taxonomy)
 
     @property
