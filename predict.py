@@ -2,6 +2,7 @@
 
     python predict.py --input PATH... --output OUT.{jsonl,csv,parquet} [--config YAML] [--model URI] [--format F]
                       [--top-k 3] [--batch-size N] [--engine local|spark] [--master URL] [--max-entry-bytes N]
+                      [--explain]
 
 The model is the registered champion of the training config (configs/default.yaml unless --config): its
 `mlflow.tracking_uri` (MLFLOW_TRACKING_URI wins), `mlflow.registered_model` and `mlflow.champion_alias`.
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--master", help="Spark master URL for --engine spark (default: local[*])")
     parser.add_argument("--max-entry-bytes", type=positive, default=DEFAULT_MAX_ENTRY_BYTES,
                         help="skip (and count) longer entries (default: %(default)s)")
+    parser.add_argument("--explain", action="store_true",
+                        help="add an evidence column: the keyword LFs that voted for each paper, by area")
     return parser
 
 
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                             model_uri=args.model or champion_uri(settings.registered_model, settings.champion_alias),
                             input_format=args.format, top_k=args.top_k, batch_size=args.batch_size,
                             engine=args.engine, master=args.master, max_entry_bytes=args.max_entry_bytes,
-                            tracking_uri=settings.tracking_uri)
+                            tracking_uri=settings.tracking_uri, explain=args.explain)
     print(summary.report(), file=sys.stderr)
     return 0
 

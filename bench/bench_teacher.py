@@ -1,11 +1,14 @@
 """The served model with its teacher: the end model alone, the teacher alone and their average, on dev halves.
 
-    .venv/bin/python bench/bench_teacher.py [--setup NAME ...] [--quick]
+    .venv/bin/python bench/bench_teacher.py [--setup NAME ...] [--one-training] [--quick]
 
 A setup is a training config with end-model overrides (SETUPS; by default the four that take minutes, not hours).
 A setup with gold is trained once per ICLR/PwC dev half: the half given as gold chooses the labeller and the epoch,
-as training does with gold, and every figure is measured on the other half. A setup without gold (`samples-*`: the
-bundled samples, what `make train` trains) is trained once and measured on both halves of ICLR 2025 dev.
+as training does with gold, and every figure is measured on the other half. --one-training (for the MiniLM setups,
+most of an hour each): trained once, the whole dev set choosing the labeller and the epoch as `train.py` does, and
+measured on both halves (the choices favour the end model and the average alike). A setup without gold
+(`samples-*`: the bundled samples, what `make train` trains) is trained once and measured on both halves of ICLR
+2025 dev.
 
 The teacher is the chosen labeller on a paper's keyword votes, the embedding LFs' columns abstaining: what the served
 model computes (`models.TaughtClassifier`). For comparison, the same labeller on all of the paper's votes, keyword
@@ -18,10 +21,11 @@ fitted on the other half. --quick: the quick config (samples, every tenth dev pa
 from __future__ import annotations
 
 import numpy as np
-from harness import REPO, halves, quick_config, run, shared_data, start
+from bench_calibration_transfer import ece_of, pooled
+from harness import REPO, View, halves, quick_config, run, shared_data, start
 
 from labeling import ABSTAIN, covered
-from models import TaughtClassifier, averaged, build_end_model, new_calibrator
+from models import TaughtClassifier, TopLabelLogistic, averaged, build_end_model, new_calibrator
 from models.evaluation import expected_calibration_error, score
 from paper_areas.pipeline import stages
 from paper_areas.pipeline.config import load_config
@@ -49,16 +53,20 @@ def figures(name: str, probabilities: np.ndarray, y: np.ndarray, names: list[str
             "ECE calibrated (other half)": expected_calibration_error(calibrated, y)}
 
 
-def measure(setup: str, config, chooses: bool) -> list[dict]:
-    """The rows of one setup: per measured half, every predictor's figures on it."""
+def measure(setup: str, config, chooses: bool, one_training: bool) -> tuple[list[dict], View]:
+    """The rows of one setup: per measured half, every predictor's figures on it; and the served model's (average
+    0.5, keyword LFs) uncalibrated probabilities on the whole gold, each half from a training that did not choose on
+    it unless --one-training."""
     inputs = stages.read(config)
     taxonomy, gold, names = inputs.taxonomy, inputs.gold, inputs.taxonomy.names
     all_votes = stages.votes(inputs, config.label_model.embedding_lfs, config.embeddings)
     n_keyword = len(inputs.votes.lfs)
     half_a = halves(gold.frame["id"])
     calibrator = lambda: new_calibrator(config.end_model.calibration, config.end_model.class_offsets)  # noqa: E731
-    trainings = [("A", half_a), ("B", ~half_a)] if chooses else [(None, np.zeros(len(gold.y), dtype=bool))]
-    rows = []
+    halves_measured = [("half A", half_a), ("half B", ~half_a)]
+    trainings = ([("no gold", np.zeros(len(gold.y), dtype=bool))] if not chooses
+                 else [("whole dev", np.ones(len(gold.y), dtype=bool))] if one_training else halves_measured)
+    rows, served_probabilities = [], np.zeros((len(gold.y), len(names)))
     for chosen_on, choosing in trainings:
         votes = Votes(all_votes.lfs, all_votes.train, all_votes.gold[choosing])
         choice = choose_labeler(votes, config.label_model, names, gold.y[choosing] if chooses else None)
@@ -80,8 +88,10 @@ def measure(setup: str, config, chooses: bool) -> list[dict]:
                                                        covered(all_votes.gold), 0.5)
         served = TaughtClassifier(model, taxonomy, choice.labeler, all_votes.train.shape[1], 0.5)
         assert np.array_equal(served.predict_proba(gold.frame), predictors["average 0.5 (keyword LFs)"])
-        measured = [("B", ~half_a), ("A", half_a)] if chosen_on is None else [(None, ~choosing)]
-        for half_name, rows_measured in measured:
+        measured = [pair for pair in halves_measured if pair[0] != chosen_on] if chooses and not one_training \
+            else halves_measured
+        for half, rows_measured in measured:
+            served_probabilities[rows_measured] = predictors["average 0.5 (keyword LFs)"][rows_measured]
             fit_on_rows = ~rows_measured
             for name, probabilities in predictors.items():
                 p = probabilities.copy()
@@ -94,23 +104,45 @@ def measure(setup: str, config, chooses: bool) -> list[dict]:
                         keyword_votes if "keyword" in name else all_votes.gold))[rows_measured]
                     scores = score(gold.y[rows_measured], predicted, names)
                     row |= {"accuracy": scores.accuracy, "macro-F1": scores.macro_f1, "coverage": scores.coverage}
-                half = half_name or ("B" if chosen_on == "A" else "A")
-                rows.append({"setup": setup, "measured on": f"half {half}",
+                rows.append({"setup": setup, "chosen on": chosen_on, "measured on": half,
                              "labeller": choice.labeler.NAME, **row})
                 print(rows[-1], flush=True)
+    return rows, View(setup, taxonomy.name, names, setup.split("-")[-1], served_probabilities, gold.y,
+                      chooses, half_a)
+
+
+def no_gold_maps(found: list[View]) -> list[dict]:
+    """Per end model (tfidf, shipped), the top-label logistic map `models.NO_GOLD_MAPS` would ship for it served
+    with its teacher: fitted on the gold setups of both taxonomies pooled; each setup's ECE through the map fitted on
+    the other taxonomy only (a gold setup) or on both (the samples, which never chose anything)."""
+    rows = []
+    for view in found:
+        fitting = [v for v in found if v.name == view.name and v.fits]
+        others = [v for v in fitting if v.taxonomy != view.taxonomy] if view.fits else fitting
+        pooled_map = TopLabelLogistic().fit(*pooled(fitting)) if fitting else TopLabelLogistic()
+        rows.append({"setup": view.model, "taxonomy": view.taxonomy, "end model": view.name,
+                     "ECE uncalibrated": expected_calibration_error(view.probabilities, view.y),
+                     "map fitted on": ", ".join(sorted({v.taxonomy for v in others})),
+                     "ECE through that map": ece_of(TopLabelLogistic, others, view),
+                     "pooled map slope": pooled_map.slope, "pooled map intercept": pooled_map.intercept})
     return rows
 
 
 def main(argv: list[str] | None = None):
-    args, report = start(__file__, __doc__, argv, lambda parser: parser.add_argument(
-        "--setup", nargs="+", choices=SETUPS, default=DEFAULT_SETUPS))
+    def options(parser):
+        parser.add_argument("--setup", nargs="+", choices=SETUPS, default=DEFAULT_SETUPS)
+        parser.add_argument("--one-training", action="store_true",
+                            help="train a gold setup once, the whole dev choosing, measured on both halves")
+
+    args, report = start(__file__, __doc__, argv, options)
     setups = {"quick": (quick_config(), {}, True)} if args.quick else {name: SETUPS[name] for name in args.setup}
-    rows = []
+    rows, served_views = [], []
     for setup, (config_path, overrides, chooses) in setups.items():
         config = load_config(REPO / config_path if not args.quick else config_path, overrides)
         if not chooses:  # measured on ICLR 2025 dev, the default taxonomy's gold; never chooses anything
             config.gold = str(shared_data("iclr2025-dev.jsonl"))
-        rows += measure(setup, config, chooses)
+        setup_rows, view = measure(setup, config, chooses, args.one_training)
+        rows, served_views = rows + setup_rows, served_views + [view]
     report.table("teacher", rows)
     gains = []
     for setup in dict.fromkeys(row["setup"] for row in rows):
@@ -122,6 +154,7 @@ def main(argv: list[str] | None = None):
                               "served acc": served["accuracy"], "gain acc": served["accuracy"] - alone["accuracy"],
                               "gain macro-F1": served["macro-F1"] - alone["macro-F1"]})
     report.table("average 0.5 (keyword LFs) against the end model alone", gains)
+    report.table("no-gold map for the served average (confidence without gold)", no_gold_maps(served_views))
     return report.write()
 
 

@@ -16,7 +16,7 @@ __all__, __getattr__ = lazy_names(__name__, {
     "models.pyfunc": ["PaperAreaModel", "area_frame", "log_pyfunc_model"],
     "models.registry": ["END_MODEL_KINDS", "NO_GOLD_MAPS", "build_end_model", "load_classifier", "no_gold_map"],
     "models.soft_logistic": ["TfidfClassifier"],
-    "models.teacher": ["TaughtClassifier", "averaged"],
+    "models.teacher": ["TaughtClassifier", "averaged", "teacher_of"],
     "models.text": ["frame_texts", "paper_text"],
     "models.wrappers": ["AveragedClassifier", "CalibratedClassifier", "uncalibrated"],
 })

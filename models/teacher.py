@@ -20,6 +20,13 @@ TAXONOMY_FILE = "taxonomy.yaml"
 LABELER_FILE = "labeler.joblib"
 
 
+def teacher_of(classifier: ProbabilisticClassifier) -> TaughtClassifier | None:
+    """The TaughtClassifier in `classifier`'s chain of wrappers (each holding the next as `.model`), if any."""
+    while classifier is not None and not isinstance(classifier, TaughtClassifier):
+        classifier = getattr(classifier, "model", None)
+    return classifier
+
+
 def averaged(student: np.ndarray, teacher: np.ndarray, voted: np.ndarray, weight: float) -> np.ndarray:
     """`(1 - weight) * student + weight * teacher` on the rows `voted`, the student's probabilities elsewhere."""
     served = student.copy()
@@ -63,6 +70,20 @@ class TaughtClassifier(ProbabilisticClassifier):
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         return averaged(*self.parts(frame), self.weight)
+
+    def evidence(self, frame: pd.DataFrame) -> list[str]:
+        """Per paper, the keyword LFs that voted, by area (most votes first): `"slug: group, group; slug: group"`,
+        empty for a paper without a vote."""
+        votes = self.votes(frame)[:, : len(self.lfs)]
+        explained = []
+        for row in votes:
+            groups: dict[int, list[str]] = {}
+            for lf in (self.lfs[j] for j in np.flatnonzero(row != ABSTAIN)):
+                groups.setdefault(lf.area, []).append(lf.group.group)
+            ranked = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+            explained.append("; ".join(f"{self.taxonomy.areas[area].slug}: {', '.join(names)}"
+                                       for area, names in ranked))
+        return explained
 
     def save(self, directory: str | Path) -> Path:
         """The weight and vote count, the taxonomy file, the fitted labeller, and the end model in its own folder."""

@@ -224,6 +224,22 @@ def tfidf_registry(seed_training_set, tmp_path_factory) -> str:
                           lambda: log_pyfunc_model(classifier, taxonomy.slugs, taxonomy.names))
 
 
+@pytest.fixture(scope="session")
+def taught_registry(seed_training_set, tmp_path_factory) -> str:
+    """A temporary SQLite store whose `paper-area-classifier@champion` is that TF-IDF model served with its teacher
+    (majority vote over the taxonomy's keyword LFs, weight 0.5) and calibrated; its tracking URI."""
+    from labeling import MajorityVoteLabeler, apply_lfs, keyword_lfs
+    from models import CalibratedClassifier, TaughtClassifier, TemperatureScaling, TfidfClassifier, log_pyfunc_model
+
+    taxonomy, frame, soft_labels = seed_training_set
+    votes = apply_lfs(keyword_lfs(taxonomy), frame)
+    student = TfidfClassifier(max_features=2000, C=1.0).fit(frame, soft_labels, progress=False)
+    taught = TaughtClassifier(student, taxonomy, MajorityVoteLabeler(len(taxonomy.areas)).fit(votes), votes.shape[1])
+    served = CalibratedClassifier(taught, TemperatureScaling().fit(taught.predict_proba(frame), soft_labels))
+    return champion_store(tmp_path_factory.mktemp("taught-registry"),
+                          lambda: log_pyfunc_model(served, taxonomy.slugs, taxonomy.names))
+
+
 @dataclass(frozen=True)
 class Champion:
     """A trained end model and the temporary store where it is `paper-area-classifier@champion`."""

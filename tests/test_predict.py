@@ -386,3 +386,33 @@ def test_predict_py_with_the_int8_minilm_champion_matches_the_classifier_in_proc
     assert rows["area"].tolist() == [minilm_champion.slugs[best] for best in probabilities.argmax(axis=1)]
     assert rows["confidence"].to_numpy() == pytest.approx(probabilities.max(axis=1), abs=1e-5)
     assert f"{len(papers)} papers -> {output}" in result.stderr
+
+
+def test_explain_names_the_keyword_lfs_that_voted_for_each_paper(taught_registry, sample_dumps, tmp_path):
+    from labeling import apply_lfs, keyword_lfs, load_taxonomy
+    from paper_areas.dumps import papers_frame
+
+    output = tmp_path / "explained.csv"
+    result = run_predict("--input", *map(str, sample_dumps), "--output", str(output), "--explain",
+                         env={"MLFLOW_TRACKING_URI": taught_registry})
+    assert result.returncode == 0, result.stderr
+    rows = read_output(output)
+    assert rows.columns[-1] == "evidence"
+    lfs = keyword_lfs(load_taxonomy(REPO / "configs" / "taxonomies" / "iclr2025.yaml"))
+    votes = apply_lfs(lfs, papers_frame(read_dumps(sample_dumps)))
+    voted = [{lfs[j].name for j in np.flatnonzero(row != -1)} for row in votes]
+    named = [{f"{slug}:{group}" for part in evidence.split("; ") if part for slug, groups in [part.split(": ")]
+              for group in groups.split(", ")} for evidence in rows["evidence"]]
+    assert named == voted and sum(map(bool, named)) > len(named) / 2
+
+
+@pytest.mark.parametrize("store", ["tfidf_registry", "keyword_registry"])  # no teacher; logged before `explain`
+def test_explain_with_a_model_without_a_teacher_is_one_clear_line(store, sample_dumps, tmp_path, request):
+    output = tmp_path / "explained.jsonl"
+    result = run_predict("--input", str(sample_dumps[0]), "--output", str(output), "--explain",
+                         env={"MLFLOW_TRACKING_URI": request.getfixturevalue(store)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr  # (the keyword pyfunc's load warns)
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: model models:/paper-area-classifier@champion: --explain: this model has no teacher to explain with "
+        "(train it with end_model.teacher_weight above 0)")
+    assert not output.exists()

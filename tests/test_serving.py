@@ -10,7 +10,8 @@ import requests
 from conftest import champion_store
 
 from bench.harness import model_server
-from models import TfidfClassifier, log_pyfunc_model
+from labeling import MajorityVoteLabeler, apply_lfs, keyword_lfs, load_taxonomy
+from models import TaughtClassifier, TfidfClassifier, log_pyfunc_model
 from models.pyfunc import MAX_PAPER_CHARS
 from paper_areas.prediction.serving import MAX_REQUEST_BYTES
 
@@ -82,14 +83,29 @@ def test_malformed_requests_get_a_4xx_with_a_message(server, payload):
     assert response.json()["message"]
 
 
+MINE = """
+name: mine
+areas:
+  - {slug: bread, name: Bread baking, description: baking, keywords: [{group: dough, terms: [sourdough, gluten]}]}
+  - {slug: garden, name: Garden robots, description: gardens, keywords: [{group: plants, terms: [weeding, plants]}]}
+"""
+EXPLAINED = [{"title": "A sourdough study", "abstract": "Gluten and oven spring."}, {"title": "Weeding robots"},
+             {"title": "Nothing here"}]
+
+
 @pytest.fixture(scope="module")
 def taxonomy_server_store(tmp_path_factory) -> str:
-    """The tracking URI of a store whose champion is a TF-IDF model logged with its taxonomy, 'mine'."""
+    """The tracking URI of a store whose champion is a TF-IDF model logged with its taxonomy, 'mine', and served
+    with its teacher (majority vote over the taxonomy's keyword LFs)."""
+    folder = tmp_path_factory.mktemp("taxonomy-store")
+    (folder / "mine.yaml").write_text(MINE)
+    taxonomy = load_taxonomy(folder / "mine.yaml")
     papers = pd.DataFrame({"title": ["Sourdough starters", "Weeding robots"] * 4,
                            "abstract": ["gluten and oven spring", "pruning and watering plants"] * 4})
     classifier = TfidfClassifier(min_df=1).fit(papers, np.tile([[0.9, 0.1], [0.1, 0.9]], (4, 1)))
-    return champion_store(tmp_path_factory.mktemp("taxonomy-store"), lambda: log_pyfunc_model(
-        classifier, ["bread", "garden"], ["Bread baking", "Garden robots"], taxonomy="mine"))
+    labeler = MajorityVoteLabeler(2).fit(apply_lfs(keyword_lfs(taxonomy), papers))
+    taught = TaughtClassifier(classifier, taxonomy, labeler, n_votes=2)
+    return champion_store(folder, lambda: log_pyfunc_model(taught, taxonomy.slugs, taxonomy.names, taxonomy="mine"))
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +124,9 @@ def test_mlflow_models_serve_serves_the_registered_model_from_its_artifacts(taxo
         assert response.json()["predictions"][0]["area"] == "garden"
         response = invoke(url, {"dataframe_records": [{"title": "x", "abstract": "y" * (MAX_PAPER_CHARS + 1)}]})
         assert response.status_code == 400, response.text[:500]
+        response = invoke(url, {"dataframe_records": EXPLAINED, "params": {"explain": True}})
+        assert response.status_code == 200, response.text
+        assert [p["evidence"] for p in response.json()["predictions"]] == ["bread: dough", "garden: plants", ""]
 
 
 def test_a_rest_client_sees_the_models_taxonomy_in_every_prediction(taxonomy_server):
@@ -116,6 +135,16 @@ def test_a_rest_client_sees_the_models_taxonomy_in_every_prediction(taxonomy_ser
     assert response.status_code == 200, response.text
     predictions = response.json()["predictions"]
     assert [(p["area"], p["taxonomy"]) for p in predictions] == [("bread", "mine"), ("garden", "mine")]
+    assert "evidence" not in predictions[0]  # only on request
+
+
+def test_a_rest_client_asking_to_explain_gets_the_keyword_lfs_that_voted(taxonomy_server):
+    response = invoke(taxonomy_server, {"dataframe_records": EXPLAINED, "params": {"explain": True}})
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    assert [(p["area"], p["evidence"]) for p in predictions][:2] == [("bread", "bread: dough"),
+                                                                     ("garden", "garden: plants")]
+    assert predictions[2]["evidence"] == ""
 
 
 @pytest.mark.parametrize("body", ["[" * 10_000 + "]" * 10_000,  # nested too deeply, an integer of 5,000 digits

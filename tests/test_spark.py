@@ -43,20 +43,22 @@ def test_label_matrix_on_spark_equals_the_local_one(spark, sample_dumps):
     np.testing.assert_array_equal(on_spark, local)
 
 
-def test_spark_engine_predicts_the_same_areas_as_the_local_engine(spark, tfidf_registry, sample_dumps, tmp_path,
-                                                                  monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", tfidf_registry)  # the model is the champion of a trained store
+@pytest.mark.parametrize("store, explain", [("tfidf_registry", False), ("taught_registry", True)])
+def test_spark_engine_predicts_the_same_areas_as_the_local_engine(spark, store, explain, sample_dumps, tmp_path,
+                                                                  monkeypatch, request):
+    # the model is the champion of a trained store; with its teacher, asked for the evidence
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", request.getfixturevalue(store))
     outputs = {}
     for engine in ("local", "spark"):
         output = tmp_path / f"{engine}.jsonl"
-        predict_dumps(sample_dumps, output, engine=engine, batch_size=64,
-                      stream=io.StringIO())
+        predict_dumps(sample_dumps, output, engine=engine, batch_size=64, stream=io.StringIO(), explain=explain)
         outputs[engine] = pd.read_json(output, lines=True, dtype={"id": str})
     local, on_spark = outputs["local"], outputs["spark"]
     assert len(local) == len({paper.id for paper in read_dumps(sample_dumps)})
     assert on_spark["id"].tolist() == local["id"].tolist()
     assert on_spark["area"].tolist() == local["area"].tolist()
     pd.testing.assert_frame_equal(on_spark, local, check_exact=False)
+    assert ("evidence" in local) == explain and (not explain or local["evidence"].str.len().gt(0).any())
 
 
 def test_the_spark_engine_without_pyspark_is_one_line_naming_the_extra(keyword_model, tmp_path):

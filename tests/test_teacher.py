@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from labeling import LabelModelLabeler, MajorityVoteLabeler, apply_lfs, keyword_lfs, load_taxonomy
-from models import TaughtClassifier, TfidfClassifier, load_classifier
+from models import (
+    CalibratedClassifier,
+    TaughtClassifier,
+    TemperatureScaling,
+    TfidfClassifier,
+    load_classifier,
+    teacher_of,
+)
 
 TAXONOMY = """
 name: toy
@@ -91,3 +98,19 @@ def test_a_taught_model_round_trips_with_its_label_model(taxonomy, student, tmp_
     assert isinstance(loaded, TaughtClassifier) and loaded.weight == 0.3 and loaded.n_votes == 6
     np.testing.assert_array_equal(loaded.predict_proba(PAPERS), taught.predict_proba(PAPERS))
     assert loaded.taxonomy.slugs == taxonomy.slugs
+
+
+def test_evidence_names_the_keyword_lfs_that_voted_by_area_most_votes_first(taxonomy, student):
+    labeler = MajorityVoteLabeler(3).fit(apply_lfs(keyword_lfs(taxonomy), PAPERS))
+    taught = TaughtClassifier(student, taxonomy, labeler, n_votes=4)
+    frame = pd.concat([PAPERS, pd.DataFrame({"title": ["A robot reads pixel images"],
+                                             "abstract": ["object detection for a robot"]})], ignore_index=True)
+    assert taught.evidence(frame) == ["vision: images", "language: text", "robots: robots", "",
+                                      "vision: images, detection", "vision: images, detection; robots: robots"]
+
+
+def test_the_teacher_is_found_inside_the_calibration_and_a_model_without_one_has_none(taxonomy, student):
+    labeler = MajorityVoteLabeler(3).fit(apply_lfs(keyword_lfs(taxonomy), PAPERS))
+    taught = TaughtClassifier(student, taxonomy, labeler, n_votes=4)
+    assert teacher_of(CalibratedClassifier(taught, TemperatureScaling())) is taught
+    assert teacher_of(CalibratedClassifier(student, TemperatureScaling())) is None and teacher_of(student) is None

@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
+import warnings
+
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+from models.pyfunc import EVIDENCE_COLUMN, EXPLAIN_PARAM, NO_TEACHER
 from paper_areas.core import UserError
 
 INPUT_COLUMNS = ["title", "abstract"]
+PROBE = pd.DataFrame({"title": ["probe"], "abstract": [""]})
 SPARK_CHUNK = 100_000  # papers per Spark job: big enough to amortise the job start-up, small enough for memory
 
 
-class LocalEngine:
-    """Predicts chunks of `batch_size` papers with the model loaded in this process."""
+def prediction_params(model: mlflow.pyfunc.PyFuncModel, uri: str, explain: bool) -> dict | None:
+    """The pyfunc parameters of a run: with `explain`, the one asking for the evidence column, which only a model
+    with a teacher gives (UserError naming `uri` otherwise, before any paper is read)."""
+    if not explain:
+        return None
+    params = {EXPLAIN_PARAM: True}
+    try:
+        with warnings.catch_warnings():  # a model logged before the parameter existed ignores it, and MLflow warns
+            warnings.simplefilter("ignore")
+            explains = EVIDENCE_COLUMN in model.predict(PROBE, params=params)
+    except MlflowException as error:
+        if error.get_http_status_code() != 400:
+            raise
+        explains = False
+    if not explains:
+        raise UserError(f"model {uri}: --explain: {NO_TEACHER}")
+    return params
 
-    def __init__(self, model: mlflow.pyfunc.PyFuncModel, batch_size: int) -> None:
-        self.model = model
+
+class LocalEngine:
+    """Predicts chunks of `batch_size` papers with the model loaded in this process, with pyfunc `params`."""
+
+    def __init__(self, model: mlflow.pyfunc.PyFuncModel, batch_size: int, params: dict | None = None) -> None:
+        self.model, self.params = model, params
         self.chunk_size = batch_size
 
     def predict(self, papers: pd.DataFrame) -> pd.DataFrame:
         """The pyfunc output for a frame with `title` and `abstract`, one row a paper, in order; input the model
         refuses (such as a paper over its length cap, models.pyfunc.MAX_PAPER_CHARS) raises UserError naming it."""
         try:
-            return self.model.predict(papers[INPUT_COLUMNS]).reset_index(drop=True)
+            return self.model.predict(papers[INPUT_COLUMNS], params=self.params).reset_index(drop=True)
         except MlflowException as error:
             if error.get_http_status_code() != 400:
                 raise
@@ -32,9 +55,9 @@ class LocalEngine:
                             "(rows counted from there)") from None
 
 
-def result_schema(model: mlflow.pyfunc.PyFuncModel) -> str:
-    """The Spark DDL of the pyfunc's output columns, read off a one-paper prediction."""
-    probe = model.predict(pd.DataFrame({"title": ["probe"], "abstract": [""]}))
+def result_schema(model: mlflow.pyfunc.PyFuncModel, params: dict | None) -> str:
+    """The Spark DDL of the pyfunc's output columns with `params`, read off a one-paper prediction."""
+    probe = model.predict(PROBE, params=params)
     types = ("double" if pd.api.types.is_float_dtype(dtype) else "bigint" if pd.api.types.is_integer_dtype(dtype)
              else "string" for dtype in probe.dtypes)
     return ", ".join(f"`{column}` {kind}" for column, kind in zip(probe.columns, types, strict=True))
@@ -51,13 +74,14 @@ def require_pyspark() -> None:
 class SparkEngine:
     """Predicts chunks of papers as Spark DataFrames with the model as a `spark_udf` (`env_manager="local"`)."""
 
-    def __init__(self, model: mlflow.pyfunc.PyFuncModel, model_uri: str, master: str | None, batch_size: int) -> None:
+    def __init__(self, model: mlflow.pyfunc.PyFuncModel, model_uri: str, master: str | None, batch_size: int,
+                 params: dict | None = None) -> None:
         from labeling.spark import spark_session  # Spark is an optional extra
 
         self.spark = spark_session(master)
         self.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_size))
-        self.udf = mlflow.pyfunc.spark_udf(self.spark, model_uri, result_type=result_schema(model),
-                                           env_manager="local")
+        self.udf = mlflow.pyfunc.spark_udf(self.spark, model_uri, result_type=result_schema(model, params),
+                                           env_manager="local", params=params)
         self.chunk_size = max(batch_size, SPARK_CHUNK)
 
     def predict(self, papers: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from models.pyfunc import EVIDENCE_COLUMN
 from paper_areas.core import UserError, publish, temporary_beside
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
@@ -32,8 +33,8 @@ def output_format(path: str | Path) -> str:
 
 def prediction_rows(papers: pd.DataFrame, predicted: pd.DataFrame, top_k: int) -> pd.DataFrame:
     """One row a paper: id, title, area, area_name, confidence, taxonomy (when the model names it), then
-    `top<i>_area` / `top<i>_prob` for i <= k, from the pyfunc output `predicted` (`area`, `area_name`, `confidence`,
-    maybe `taxonomy`, and a `prob_<slug>` column per area)."""
+    `top<i>_area` / `top<i>_prob` for i <= k, then evidence (when asked for), from the pyfunc output `predicted`
+    (`area`, `area_name`, `confidence`, maybe `taxonomy` and `evidence`, and a `prob_<slug>` column per area)."""
     prob_columns = [column for column in predicted.columns if column.startswith(PROB_PREFIX)]
     slugs = np.array([column.removeprefix(PROB_PREFIX) for column in prob_columns], dtype=object)
     probs = predicted[prob_columns].to_numpy(dtype=float)
@@ -50,6 +51,8 @@ def prediction_rows(papers: pd.DataFrame, predicted: pd.DataFrame, top_k: int) -
     for rank in range(ranked.shape[1]):
         rows[f"top{rank + 1}_area"] = slugs[ranked[:, rank]]
         rows[f"top{rank + 1}_prob"] = np.take_along_axis(probs, ranked[:, rank : rank + 1], axis=1)[:, 0]
+    if EVIDENCE_COLUMN in predicted:
+        rows[EVIDENCE_COLUMN] = predicted[EVIDENCE_COLUMN].to_numpy()
     return rows
 
 

@@ -15,7 +15,7 @@ from paper_areas.core.progress import format_seconds
 from paper_areas.dumps import DEFAULT_MAX_ENTRY_BYTES, DumpReading, chunks, papers_frame, read_dumps
 from paper_areas.dumps.progress import InputProgress
 from paper_areas.dumps.reader import read_start
-from paper_areas.prediction.engines import LocalEngine, SparkEngine, require_pyspark
+from paper_areas.prediction.engines import LocalEngine, SparkEngine, prediction_params, require_pyspark
 from paper_areas.prediction.model import DEFAULT_MODEL_URI, load_model, resolve_model_uri
 from paper_areas.prediction.outputs import TAXONOMY_COLUMN, PredictionWriter, output_format, prediction_rows
 from paper_areas.tracking import DEFAULT_TRACKING_URI
@@ -48,10 +48,11 @@ def predict_dumps(inputs: Sequence[str | Path], output: str | Path, model_uri: s
                   input_format: str | None = None, top_k: int = 3, batch_size: int = 512, engine: str = "local",
                   master: str | None = None, stream: TextIO = sys.stderr,
                   max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
-                  tracking_uri: str = DEFAULT_TRACKING_URI) -> PredictionSummary:
+                  tracking_uri: str = DEFAULT_TRACKING_URI, explain: bool = False) -> PredictionSummary:
     """Predict the area of every paper of `inputs` (one row per id) into `output` (.jsonl, .csv or .parquet),
     atomically, with the model at `model_uri` (a registry or run URI in the store of `tracking_uri`). Entries longer
-    than `max_entry_bytes` are skipped and counted. Inputs without a single paper raise dumps.NoPapersError and write
+    than `max_entry_bytes` are skipped and counted. `explain` adds each paper's evidence (the keyword LFs that voted,
+    by area; a model with a teacher only). Inputs without a single paper raise dumps.NoPapersError and write
     nothing; an output that is one of the inputs is refused (UserError)."""
     if engine not in ENGINES:
         raise ValueError(f"engine: must be one of {', '.join(ENGINES)}")
@@ -62,8 +63,9 @@ def predict_dumps(inputs: Sequence[str | Path], output: str | Path, model_uri: s
     if engine == "spark":
         require_pyspark()  # before the model loads
     model = load_model(model_uri, tracking_uri)
-    runner = (SparkEngine(model, resolve_model_uri(model_uri, tracking_uri), master, batch_size) if engine == "spark"
-              else LocalEngine(model, batch_size))
+    params = prediction_params(model, model_uri, explain)
+    runner = (SparkEngine(model, resolve_model_uri(model_uri, tracking_uri), master, batch_size, params)
+              if engine == "spark" else LocalEngine(model, batch_size, params))
     # One row per id, not per title as in training: a paper without an id has the stable id of its normalised title
     # and abstract, so of those only repeats of both are dropped.
     reading = read_dumps(inputs, input_format, max_entry_bytes, key=attrgetter("id"))
