@@ -1,12 +1,15 @@
 """The served model with its teacher: the end model alone, the teacher alone and their average, on dev halves.
 
     .venv/bin/python bench/bench_teacher.py [--setup NAME ...] [--one-training] [--quick]
+        [--end-model-from SETUP STORE MODEL_URI ...]
 
 A setup is a training config with end-model overrides (SETUPS; by default the four that take minutes, not hours).
 A setup with gold is trained once per ICLR/PwC dev half: the half given as gold chooses the labeller and the epoch,
 as training does with gold, and every figure is measured on the other half. --one-training (for the MiniLM setups,
 most of an hour each): trained once, the whole dev set choosing the labeller and the epoch as `train.py` does, and
-measured on both halves (the choices favour the end model and the average alike). A setup without gold
+measured on both halves and the whole dev (the choices favour the end model and the average alike); with
+--end-model-from, that setup's end model is not trained but read from a model `train.py` registered with its config
+and gold (uncalibrated, without the teacher it may have). A setup without gold
 (`samples-*`: the bundled samples, what `make train` trains) is trained once and measured on both halves of ICLR
 2025 dev.
 
@@ -22,10 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 from bench_calibration_transfer import ece_of, pooled
-from harness import REPO, View, halves, quick_config, run, shared_data, start
+from harness import REPO, View, halves, load_classifier, quick_config, run, shared_data, start
 
 from labeling import ABSTAIN, covered
-from models import TaughtClassifier, TopLabelLogistic, averaged, build_end_model, new_calibrator
+from models import TaughtClassifier, TopLabelLogistic, averaged, build_end_model, cross_fitted_ece, new_calibrator
 from models.evaluation import expected_calibration_error, score
 from paper_areas.pipeline import stages
 from paper_areas.pipeline.config import load_config
@@ -44,16 +47,18 @@ DEFAULT_SETUPS = ["samples-tfidf", "samples-shipped", "iclr-tfidf", "pwc-tfidf"]
 WEIGHTS = (0.3, 0.5, 0.7)
 
 
-def figures(name: str, probabilities: np.ndarray, y: np.ndarray, names: list[str], calibrator, fit_on) -> dict:
-    """Accuracy, macro-F1, ECE uncalibrated and through `calibrator` fitted on `fit_on` (probabilities, y)."""
+def figures(name: str, probabilities: np.ndarray, y: np.ndarray, names: list[str], calibrator, fit_on,
+            half_a: np.ndarray) -> dict:
+    """Accuracy, macro-F1, ECE uncalibrated and through `calibrator` fitted on `fit_on` (probabilities, y), or
+    with no `fit_on` rows (the whole dev measured), cross-fitted over the halves `half_a`."""
     scores = score(y, probabilities.argmax(axis=1), names)
-    calibrated = calibrator().fit(*fit_on).transform(probabilities) if calibrator else probabilities
+    calibrated_ece = (cross_fitted_ece(probabilities, y, half_a, calibrator).ece_after if not len(fit_on[1])
+                      else expected_calibration_error(calibrator().fit(*fit_on).transform(probabilities), y))
     return {"predictor": name, "accuracy": scores.accuracy, "macro-F1": scores.macro_f1,
-            "ECE": expected_calibration_error(probabilities, y),
-            "ECE calibrated (other half)": expected_calibration_error(calibrated, y)}
+            "ECE": expected_calibration_error(probabilities, y), "ECE calibrated (other half)": calibrated_ece}
 
 
-def measure(setup: str, config, chooses: bool, one_training: bool) -> tuple[list[dict], View]:
+def measure(setup: str, config, chooses: bool, one_training: bool, trained=None) -> tuple[list[dict], View]:
     """The rows of one setup: per measured half, every predictor's figures on it; and the served model's (average
     0.5, keyword LFs) uncalibrated probabilities on the whole gold, each half from a training that did not choose on
     it unless --one-training."""
@@ -71,7 +76,7 @@ def measure(setup: str, config, chooses: bool, one_training: bool) -> tuple[list
         votes = Votes(all_votes.lfs, all_votes.train, all_votes.gold[choosing])
         choice = choose_labeler(votes, config.label_model, names, gold.y[choosing] if chooses else None)
         keep = covered(all_votes.train)
-        model = build_end_model(config.end_model.kinds, config.flat()).fit(
+        model = trained or build_end_model(config.end_model.kinds, config.flat()).fit(
             inputs.frame[keep].reset_index(drop=True), choice.labeler.predict_proba(all_votes.train[keep]),
             eval_set=(gold.frame[choosing], gold.y[choosing]) if chooses else None, progress=False)
         student = model.predict_proba(gold.frame)
@@ -89,7 +94,7 @@ def measure(setup: str, config, chooses: bool, one_training: bool) -> tuple[list
         served = TaughtClassifier(model, taxonomy, choice.labeler, all_votes.train.shape[1], 0.5)
         assert np.array_equal(served.predict_proba(gold.frame), predictors["average 0.5 (keyword LFs)"])
         measured = [pair for pair in halves_measured if pair[0] != chosen_on] if chooses and not one_training \
-            else halves_measured
+            else [*halves_measured, ("whole dev", np.ones(len(gold.y), dtype=bool))]
         for half, rows_measured in measured:
             served_probabilities[rows_measured] = predictors["average 0.5 (keyword LFs)"][rows_measured]
             fit_on_rows = ~rows_measured
@@ -98,7 +103,7 @@ def measure(setup: str, config, chooses: bool, one_training: bool) -> tuple[list
                 if name in abstains:  # a paper without a vote: no area (wrong), its probabilities uniform
                     p[abstains[name]] = 1 / len(names)
                 row = figures(name, p[rows_measured], gold.y[rows_measured], names, calibrator,
-                              (p[fit_on_rows], gold.y[fit_on_rows]))
+                              (p[fit_on_rows], gold.y[fit_on_rows]), half_a)
                 if name in abstains:
                     predicted = np.where(abstains[name], ABSTAIN, choice.labeler.predict(
                         keyword_votes if "keyword" in name else all_votes.gold))[rows_measured]
@@ -109,6 +114,12 @@ def measure(setup: str, config, chooses: bool, one_training: bool) -> tuple[list
                 print(rows[-1], flush=True)
     return rows, View(setup, taxonomy.name, names, setup.split("-")[-1], served_probabilities, gold.y,
                       chooses, half_a)
+
+
+def uncalibrated_end_model(model_uri: str, store: str):
+    """The end model of a registered model, without its calibration and teacher."""
+    model = load_classifier(model_uri, store)
+    return model.model if isinstance(model, TaughtClassifier) else model
 
 
 def no_gold_maps(found: list[View]) -> list[dict]:
@@ -133,20 +144,26 @@ def main(argv: list[str] | None = None):
         parser.add_argument("--setup", nargs="+", choices=SETUPS, default=DEFAULT_SETUPS)
         parser.add_argument("--one-training", action="store_true",
                             help="train a gold setup once, the whole dev choosing, measured on both halves")
+        parser.add_argument("--end-model-from", nargs=3, action="append", default=[],
+                            metavar=("SETUP", "STORE", "MODEL_URI"),
+                            help="with --one-training: that setup's end model is this registered model's")
 
     args, report = start(__file__, __doc__, argv, options)
+    if args.end_model_from and not args.one_training:
+        raise SystemExit("--end-model-from needs --one-training")
+    trained = {setup: uncalibrated_end_model(model_uri, store) for setup, store, model_uri in args.end_model_from}
     setups = {"quick": (quick_config(), {}, True)} if args.quick else {name: SETUPS[name] for name in args.setup}
     rows, served_views = [], []
     for setup, (config_path, overrides, chooses) in setups.items():
         config = load_config(REPO / config_path if not args.quick else config_path, overrides)
         if not chooses:  # measured on ICLR 2025 dev, the default taxonomy's gold; never chooses anything
             config.gold = str(shared_data("iclr2025-dev.jsonl"))
-        setup_rows, view = measure(setup, config, chooses, args.one_training)
+        setup_rows, view = measure(setup, config, chooses, args.one_training, trained.get(setup))
         rows, served_views = rows + setup_rows, served_views + [view]
     report.table("teacher", rows)
     gains = []
     for setup in dict.fromkeys(row["setup"] for row in rows):
-        for half in ("half A", "half B"):
+        for half in ("half A", "half B", "whole dev"):
             found = {row["predictor"]: row for row in rows if row["setup"] == setup and row["measured on"] == half}
             if found:
                 alone, served = found["end model alone"], found["average 0.5 (keyword LFs)"]

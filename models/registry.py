@@ -60,6 +60,7 @@ NO_GOLD_MAPS: dict[frozenset[str], tuple[float, float]] = {
     frozenset({"minilm", "tfidf"}): (0.338, -0.300),
     frozenset({"minilm"}): (0.341, -0.639),
     frozenset({"tfidf"}): (0.284, -0.207),
+    frozenset({"tfidf", "teacher"}): (0.257, -0.163),  # served with its teacher (bench_teacher)
 }
 
 

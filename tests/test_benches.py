@@ -19,7 +19,7 @@ sys.path.insert(0, str(BENCH))
 import harness  # noqa: E402
 
 BENCHES = sorted(path.stem for path in BENCH.glob("bench_*.py"))
-RESULTS = sorted((BENCH / "results").glob("*.json"))
+RESULTS = sorted((BENCH / "results").rglob("*.json"))  # <bench>.json, or <folder>/<bench>.json for a --results run
 NEEDS = {"bench_spark": "pyspark"}  # optional extras
 
 
@@ -58,7 +58,7 @@ def test_a_quick_run_never_writes_over_the_kept_results() -> None:
     assert harness.Report("bench_x", args, ["--quick"]).folder != harness.RESULTS
 
 
-@pytest.mark.parametrize("path", RESULTS, ids=[path.name for path in RESULTS])
+@pytest.mark.parametrize("path", RESULTS, ids=[str(path.relative_to(BENCH / "results")) for path in RESULTS])
 def test_kept_results_are_well_formed(path: Path) -> None:
     result = json.loads(path.read_text())
     well_formed(result, path.stem)
@@ -67,6 +67,16 @@ def test_kept_results_are_well_formed(path: Path) -> None:
 
 
 def test_benchmarks_cites_only_results_that_exist() -> None:
-    cited = set(re.findall(r"bench/results/([\w.-]+\.json)", (REPO / "BENCHMARKS.md").read_text()))
+    cited = set(re.findall(r"bench/results/([\w./-]+?\.json)", (REPO / "BENCHMARKS.md").read_text()))
     assert cited, "BENCHMARKS.md cites no result file"
-    assert cited <= {path.name for path in RESULTS}
+    assert cited <= {str(path.relative_to(BENCH / "results")) for path in RESULTS}
+
+
+def test_the_predict_bench_times_the_served_model_against_the_same_without_its_teacher(quick_results) -> None:
+    import bench_predict
+
+    path = bench_predict.main(["--quick", "--teacher-ratio", "1", "--results", str(quick_results / "ratio")])
+    figures = json.loads(path.read_text())["figures"]
+    runs = figures["predict.py runs, alternately"]
+    assert [run["model"] for run in runs] == ["with teacher", "without teacher"] and runs[0]["rows"] == 300
+    assert figures["ratio_with_over_without_teacher"] > 0

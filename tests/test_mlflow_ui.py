@@ -53,7 +53,7 @@ def gold_run(mlflow_store: Path, sample_dumps: list[Path]):
 def test_the_runs_page_shows_the_run_with_its_gold_columns_and_no_assistant(gold_run, tmp_path):
     uri, result = gold_run
     run = MlflowClient(uri).get_run(result.run_id)
-    assert run.info.status == "FINISHED" and run.info.run_name == "tfidf-iclr2025"
+    assert run.info.status == "FINISHED" and run.info.run_name == "tfidf+teacher-iclr2025"
     assert {"labels.coverage", "gold.end_model.accuracy", "gold.end_model.macro_f1"} <= set(run.data.metrics)
     assert MlflowClient(uri).get_model_version_by_alias("paper-area-classifier", "champion").run_id == result.run_id
 
@@ -66,7 +66,7 @@ def test_the_runs_page_shows_the_run_with_its_gold_columns_and_no_assistant(gold
     assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == (1600, 900)
     assert len(png) > 30_000, "the screenshot is (nearly) blank"
     html = dom.read_text()
-    assert "tfidf-iclr2025" in html, "the run's name is not on the runs page"
+    assert "tfidf+teacher-iclr2025" in html, "the run's name is not on the runs page"
     for header in ("Run Name", "Created", "Duration", "gold.end_model.accuracy", "gold.end_model.macro_f1"):
         assert f'data-testid="sort-header-{header}"' in html, header
     assert ">Models</span>" in html

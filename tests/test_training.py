@@ -84,8 +84,9 @@ def test_minilm_run_is_tracked_registered_and_loadable(mlflow_store, tiny_bert_d
 
     run = MlflowClient().get_run(result.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.params["end_model.kind"] == "minilm"  # averaged with the default config's tfidf
-    assert run.data.tags["end_model"] == "minilm+tfidf" and run.info.run_name == "minilm+tfidf-iclr2025"
+    assert run.data.params["end_model.kind"] == "minilm"  # averaged with the default config's tfidf, and the teacher
+    assert run.data.tags["end_model"] == "minilm+tfidf+teacher"
+    assert run.info.run_name == "minilm+tfidf+teacher-iclr2025"
     assert run.data.params["data.train.papers"] == "446"
     assert is_commit_of_this_repo(run.data.tags["git_commit"])
     metrics = run.data.metrics
@@ -102,7 +103,8 @@ def test_minilm_run_is_tracked_registered_and_loadable(mlflow_store, tiny_bert_d
     # (Which epoch wins varies with the machine: torch's float sums differ with threads; the rule does not.)
     assert run.data.tags["end_model.best_epoch"] == str(best.step)
     assert metrics["gold.end_model.minilm.macro_f1"] == pytest.approx(best.value)
-    assert {"gold.end_model.tfidf.accuracy", "gold.end_model.accuracy"} <= set(metrics)
+    assert {"gold.end_model.tfidf.accuracy", "gold.end_model.alone.accuracy", "gold.teacher.accuracy",
+            "gold.end_model.accuracy"} <= set(metrics)
     artifacts = {a.path for a in MlflowClient().list_artifacts(result.run_id, "labeling")}
     assert {"labeling/lf_table.csv", "labeling/lf_table_gold.csv", "labeling/label_distribution.png"} <= artifacts
     artifacts = {a.path for a in MlflowClient().list_artifacts(result.run_id, "evaluation")}
@@ -135,9 +137,11 @@ def test_minilm_run_is_tracked_registered_and_loadable(mlflow_store, tiny_bert_d
 
 
 def test_champion_moves_only_to_a_better_model(mlflow_store, gold_file, sample_dumps):
-    weak = make_config(mlflow_store, kind="tfidf")  # trained on one dump: weaker on gold than on all five
+    # Trained on one dump, the end model alone (no teacher, which is right on all this gold) is weaker on gold than
+    # trained on all five.
+    weak = make_config(mlflow_store, kind="tfidf", teacher_weight=0.0)
     weak.gold, weak.dumps = str(gold_file), [str(sample_dumps[0])]
-    strong = make_config(mlflow_store, kind="tfidf")
+    strong = make_config(mlflow_store, kind="tfidf", teacher_weight=0.0)
     strong.gold = str(gold_file)
 
     first = train(weak)
@@ -267,11 +271,12 @@ def test_train_cli_prints_run_version_alias_and_next_steps(mlflow_store, gold_fi
     assert "no gold given: nothing to score" in done.stderr  # --no-gold trains as a user without labels
     run = MlflowClient().search_runs([mlflow.get_experiment_by_name("cli").experiment_id])[0]
     run_id = run.info.run_id
-    # Without gold the map shipped for the end model calibrates `confidence` (fitted on other taxonomies' gold).
-    assert run.data.tags["calibration"] == "logistic map shipped for tfidf (no gold)"
-    assert "confidence calibration: logistic map shipped for tfidf (no gold)" in done.stderr
+    # Without gold the map shipped for the served model (the end model with its teacher) calibrates `confidence`
+    # (fitted on other taxonomies' gold).
+    assert run.data.tags["calibration"] == "logistic map shipped for tfidf+teacher (no gold)"
+    assert "confidence calibration: logistic map shipped for tfidf+teacher (no gold)" in done.stderr
     classifier = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").unwrap_python_model().classifier
-    shipped = no_gold_map(["tfidf"])
+    shipped = no_gold_map(["tfidf", "teacher"])
     assert isinstance(classifier, CalibratedClassifier) and classifier.calibrator.state() == shipped.state()
     frame = papers_frame(read_dumps(sample_dumps))
     raw = classifier.model.predict_proba(frame)
@@ -336,7 +341,8 @@ def test_calibrate_fits_a_registered_model_on_gold_without_retraining(mlflow_sto
     assert "evaluation/reliability_diagram.png" in logged
     source, calibrated = (mlflow.pyfunc.load_model(f"models:/{MODEL}/{v}").unwrap_python_model().classifier
                           for v in (1, 2))
-    assert isinstance(source, TfidfClassifier) and isinstance(calibrated.calibrator, TopLabelIsotonic)
+    assert isinstance(source, TaughtClassifier) and isinstance(source.model, TfidfClassifier)
+    assert isinstance(calibrated.calibrator, TopLabelIsotonic)
     gold = read_gold(str(gold_file), load_taxonomy(REPO / "configs/taxonomies/iclr2025.yaml"))
     before, after = source.predict_proba(gold.frame), calibrated.predict_proba(gold.frame)
     assert (before.argmax(axis=1) == after.argmax(axis=1)).all()  # the same model: only `confidence` moves

@@ -151,7 +151,7 @@ class EndModelConfig:
                                         _about("no gold: the map fitted on other taxonomies' gold")] = "shipped"
     teacher_weight: Annotated[Number, Field(ge=0, le=1), Flag("--teacher-weight", "W"),
                               _about("the labeller's posterior on a paper's keyword votes is averaged into what is "
-                                     "served with this weight (0: the end model alone)")] = 0.0
+                                     "served with this weight (0: the end model alone)")] = 0.5
 
     @property
     def kinds(self) -> list[str]:
@@ -165,8 +165,8 @@ class EndModelConfig:
 
     @property
     def name(self) -> str:
-        """`minilm`, or for an average its kinds joined: `minilm+tfidf`."""
-        return "+".join(self.kinds)
+        """What is served, joined: `minilm`, `minilm+tfidf`, `minilm+tfidf+teacher` (the runs' names and tags)."""
+        return "+".join(self.served)
 
     @field_validator("frozen_layers")
     @classmethod

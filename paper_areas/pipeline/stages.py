@@ -138,7 +138,7 @@ def labels(all_votes: Votes, frame: pd.DataFrame, config: TrainConfig, names: li
 def end_model(config: TrainConfig, training: Labels, gold: Gold | None,
               on_epoch: EpochCallback | None = None) -> ProbabilisticClassifier:
     """End model stage: the end model (or average) fitted on the labels; with gold, the best epoch on it is kept."""
-    say(f"training the {config.end_model.name} end model on {len(training.frame)} papers "
+    say(f"training the {'+'.join(config.end_model.kinds)} end model on {len(training.frame)} papers "
         f"({int((~training.covered).sum())} with no votes dropped)")
     model = build_end_model(config.end_model.kinds, config.flat())
     return model.fit(training.frame, training.soft_labels, eval_set=(gold.frame, gold.y) if gold else None,
