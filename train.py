@@ -10,10 +10,11 @@ set_run_environment()
 import argparse  # noqa: E402
 import sys  # noqa: E402
 
-from paper_areas.core import fail_cleanly  # noqa: E402
+from paper_areas.core import fail_cleanly, positive  # noqa: E402
 from paper_areas.pipeline import config, lf_commands  # noqa: E402  (light: pydantic, YAML; the rest when run)
 
 TRAIN = "train"  # the subcommand a command line without one runs
+LABEL_PORT = 5002  # `make ui` serves on 5000, `make serve` on 5001
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +75,49 @@ def run_on_gold(args: argparse.Namespace) -> int:
     return run_calibrate(args.model, args.gold, taxonomy, args.kind, args.class_offsets, mlflow_settings)
 
 
+def add_select_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="YAML config: its taxonomy, dumps (the pool) and champion model (default: "
+                                         "configs/default.yaml)")
+    parser.add_argument("--n", type=positive, required=True, help="how many papers to choose")
+    parser.add_argument("--output", required=True, metavar="FILE",
+                        help="the label sheet to write: .csv or .jsonl (an empty label column), or .json (Label "
+                             "Studio tasks, the suggested area as a pre-annotation, and its labelling config beside "
+                             "it as .xml)")
+    parser.add_argument("--pool", nargs="+", metavar="DUMP", help="choose from these dumps (default: the config's)")
+    parser.add_argument("--labelled", nargs="+", default=[], metavar="FILE",
+                        help="sheets of earlier rounds: their papers are not chosen again")
+    parser.add_argument("--model", help="the model that scores the pool (default: the config's champion)")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run_select(args: argparse.Namespace) -> int:
+    settings = config.load_config(args.config)
+    from paper_areas.prediction.select import run_select as select
+
+    return select(settings, args.n, args.output, args.pool, args.labelled, args.model, args.seed)
+
+
+def add_label_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", required=True, metavar="SHEET", help="the label sheet (.csv or .jsonl) to label")
+    parser.add_argument("--config", help="YAML config whose taxonomy the areas come from (default: "
+                                         "configs/default.yaml)")
+    parser.add_argument("--port", type=positive, default=LABEL_PORT,
+                        help=f"serve on http://127.0.0.1:PORT (default: {LABEL_PORT})")
+
+
+def run_label(args: argparse.Namespace) -> int:
+    settings = config.load_config(args.config)
+    from labeling import load_taxonomy
+    from paper_areas.hand_labels.page import LabellingSession, serve
+
+    session = LabellingSession(args.input, load_taxonomy(settings.taxonomy))
+    progress = session.state()
+    print(f"labelling {args.input}: {progress['answered']} of {progress['total']} papers answered; open "
+          f"http://127.0.0.1:{args.port} (each answer is saved as it is given; Ctrl-C stops)", file=sys.stderr)
+    serve(session, args.port)
+    return 0
+
+
 COMMANDS = {  # name: (help, add its arguments, run it)
     TRAIN: ("train on dumps, log and register the model in MLflow (the default: train.py [--config ...])",
             add_training_arguments, run_training),
@@ -83,6 +127,9 @@ COMMANDS = {  # name: (help, add its arguments, run it)
                 lf_commands.add_suggest_arguments, lf_commands.run_suggest),
     "lfs": ("the labelling functions' coverage, conflicts and votes per area (with gold: accuracies)",
             lf_commands.add_lfs_arguments, lf_commands.run_lfs),
+    "select": ("choose the papers worth labelling by hand and write them as a label sheet", add_select_arguments,
+               run_select),
+    "label": ("label a sheet's papers on a local page, one at a time", add_label_arguments, run_label),
     "evaluate": ("score a model against a gold file", add_evaluate_arguments, run_on_gold),
     "calibrate": ("calibrate a registered model's confidence on gold papers, without retraining (a new version)",
                   add_calibrate_arguments, run_on_gold),

@@ -167,9 +167,14 @@ class Taxonomy:
         return [area.name for area in self.areas]
 
     def index(self, name_or_slug: str) -> int:
-        """Position of the area with this name or slug; KeyError naming the known slugs otherwise."""
+        """Position of the area with this name or slug (as written, else ignoring case and repeated spaces, as a
+        person types it); KeyError naming the known slugs otherwise."""
         for i, area in enumerate(self.areas):
             if name_or_slug in (area.name, area.slug):
+                return i
+        typed = " ".join(name_or_slug.split()).casefold()
+        for i, area in enumerate(self.areas):
+            if typed in (area.name.casefold(), area.slug):
                 return i
         raise KeyError(f"no area {name_or_slug!r} in taxonomy {self.name!r}; slugs: {', '.join(self.slugs)}")
 

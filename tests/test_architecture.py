@@ -14,7 +14,7 @@ LAYERS = (
     ("paper_areas.core",),
     ("labeling",),
     ("models",),
-    ("paper_areas.dumps", "paper_areas.tracking"),
+    ("paper_areas.dumps", "paper_areas.tracking", "paper_areas.hand_labels"),
     ("paper_areas.pipeline",),
     ("paper_areas.prediction",),
 )
