@@ -56,7 +56,7 @@ def run_training(args: argparse.Namespace) -> int:
     from paper_areas.pipeline.training import print_next_steps, print_summary, train
 
     result = train(settings)
-    print_summary(result.scores)
+    print_summary(result.scores, result.measured_on)
     print_next_steps(result, settings)
     return 0
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from paper_areas.core.lazy import lazy_names
 
 __all__, __getattr__ = lazy_names(__name__, {
-    "models.base": ["ProbabilisticClassifier"],
+    "models.base": ["FineTuning", "ProbabilisticClassifier"],
     "models.calibration": ["CALIBRATORS", "CalibrationChain", "Calibrator", "ClassOffsets", "CrossFitted",
                            "TemperatureScaling", "TopLabelIsotonic", "TopLabelLogistic", "cross_fitted_ece",
                            "new_calibrator"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,16 @@ CONFIG_FILE = "classifier.json"
 
 EvalSet = tuple[pd.DataFrame, np.ndarray]
 EpochCallback = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class FineTuning:
+    """How a fitted end model continues on a few clean labels: MiniLM's epochs and learning rate over them; a
+    logistic regression's weight `C` on them against its fitted weights as the prior (None: its own `C`)."""
+
+    epochs: int = 3
+    learning_rate: float = 3e-5
+    C: float | None = None
 
 
 class TrainingDataError(UserError):
@@ -39,6 +50,12 @@ class ProbabilisticClassifier:
     def _fit(self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback,
              progress: bool) -> None:
         raise NotImplementedError
+
+    def fine_tune(self, frame: pd.DataFrame, targets: np.ndarray, settings: FineTuning,
+                  progress: bool = False) -> ProbabilisticClassifier:
+        """Continue training the fitted model from where it is on more papers and their (N, K) targets (a few hand
+        labels after the weak ones); returns self."""
+        raise TypeError(f"a {type(self).__name__} cannot be fine-tuned")
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """(N, K) area probabilities."""

@@ -17,7 +17,16 @@ from scipy.special import softmax
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
-from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, epoch_row, read_config, write_config
+from models.base import (
+    EpochCallback,
+    EvalSet,
+    FineTuning,
+    ProbabilisticClassifier,
+    check_soft_labels,
+    epoch_row,
+    read_config,
+    write_config,
+)
 from models.encoder import (
     MeanPoolClassifier,
     collate,
@@ -64,30 +73,52 @@ class MiniLMClassifier(ProbabilisticClassifier):
     def __post_init__(self) -> None:
         self._reset_fast_path()
 
+    def __getstate__(self) -> dict:
+        """Copied or pickled without the ONNX copy and its session (rebuilt on first use)."""
+        return self.__dict__ | {"_int8_onnx_model": None, "_fast_forward": None}
+
     def _fit(self, texts: list[str], targets: np.ndarray, eval_set: EvalSet | None, on_epoch: EpochCallback,
              progress: bool) -> None:
-        """Fine-tune in fp32 with AdamW, linear warmup/decay and length-bucketed batches."""
-        targets = torch.tensor(targets, dtype=torch.float32)
+        """Fine-tune all-MiniLM-L6-v2 (or `model_path`) with a new head; see `_train`."""
         torch.manual_seed(self.seed)
-        rng = np.random.default_rng(self.seed)
         path = self.model_path or default_model_path()
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
         self.module_ = MeanPoolClassifier(AutoModel.from_pretrained(path), targets.shape[1])
         freeze_lowest_layers(self.module_.encoder, self.frozen_layers)
+        self.best_epoch_, self.history_ = self._train(texts, targets, self.epochs, self.learning_rate, eval_set,
+                                                      on_epoch, progress)
+
+    def fine_tune(self, frame: pd.DataFrame, targets: np.ndarray, settings: FineTuning,
+                  progress: bool = False) -> MiniLMClassifier:
+        """Continue training from the fitted weights on more papers and their (N, K) targets, `settings.epochs` at
+        `settings.learning_rate` (continuous fine-tuning on a few clean labels after the weak ones)."""
+        texts = frame_texts(frame)
+        freeze_lowest_layers(self.module_.encoder, self.frozen_layers)
+        torch.manual_seed(self.seed)
+        self._train(texts, check_soft_labels(targets, len(texts)), settings.epochs, settings.learning_rate, None,
+                    lambda row: None, progress)
+        return self
+
+    def _train(self, texts: list[str], targets: np.ndarray, epochs: int, learning_rate: float,
+               eval_set: EvalSet | None, on_epoch: EpochCallback, progress: bool) -> tuple[int, list[dict]]:
+        """Train `module_` in fp32 with AdamW, linear warmup/decay and length-bucketed batches against the label
+        distributions; with `eval_set`, the epoch of the best gold macro-F1 is kept. The epoch kept, and one history
+        row per epoch (each also given to `on_epoch`)."""
+        targets = torch.tensor(targets, dtype=torch.float32)
+        rng = np.random.default_rng(self.seed)
         self._reset_fast_path()
         token_ids = tokenize(self.tokenizer_, texts, self.max_length)
         lengths = [len(ids) for ids in token_ids]
-        optimizer = torch.optim.AdamW(decay_groups(self.module_, self.weight_decay), lr=self.learning_rate)
-        total_steps = self.epochs * math.ceil(len(texts) / self.batch_size)
+        optimizer = torch.optim.AdamW(decay_groups(self.module_, self.weight_decay), lr=learning_rate)
+        total_steps = epochs * math.ceil(len(texts) / self.batch_size)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(self.warmup_ratio * total_steps), total_steps)
-        self.history_: list[dict] = []
-        best_f1, best_state = -math.inf, None
+        best_f1, best_state, best_epoch, history = -math.inf, None, epochs, []
         with (
             torch_threads(self.num_threads),
             Progress("steps", sys.stderr, every=PROGRESS_EVERY, total=total_steps, label="fine-tuning",
                      quiet=not progress) as steps,
         ):
-            for epoch in range(1, self.epochs + 1):
+            for epoch in range(1, epochs + 1):
                 self.module_.train()
                 loss_sum = 0.0
                 for batch in training_batches(lengths, self.batch_size, rng):
@@ -99,23 +130,21 @@ class MiniLMClassifier(ProbabilisticClassifier):
                     scheduler.step()
                     optimizer.zero_grad()
                     loss_sum += loss.item() * len(batch)
-                    steps.advance(1, status=f"epoch {epoch}/{self.epochs}, loss {loss.item():.3f}")
+                    steps.advance(1, status=f"epoch {epoch}/{epochs}, loss {loss.item():.3f}")
                 self.module_.eval()
                 self._reset_fast_path()
                 row = epoch_row(epoch, loss_sum / len(texts), self, eval_set)
-                self.history_.append(row)
+                history.append(row)
                 gold = f", gold macro-F1 {row['gold_macro_f1']:.3f}" if eval_set is not None else ""
-                steps.log(f"epoch {epoch}/{self.epochs} done: train loss {row['train_loss']:.3f}{gold}")
+                steps.log(f"epoch {epoch}/{epochs} done: train loss {row['train_loss']:.3f}{gold}")
                 on_epoch(row)
                 if eval_set is not None and row["gold_macro_f1"] > best_f1:
-                    best_f1 = row["gold_macro_f1"]
+                    best_f1, best_epoch = row["gold_macro_f1"], epoch
                     best_state = {name: value.detach().clone() for name, value in self.module_.state_dict().items()}
-                    self.best_epoch_ = epoch
-        if best_state is None:
-            self.best_epoch_ = self.epochs
-        else:
+        if best_state is not None:
             self.module_.load_state_dict(best_state)
             self._reset_fast_path()
+        return best_epoch, history
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """(N, K) area probabilities; length-sorted batches, ONNX Runtime int8 unless `quantize=False` (one

@@ -19,8 +19,10 @@ from sklearn.linear_model import LogisticRegression
 from models.base import (
     EpochCallback,
     EvalSet,
+    FineTuning,
     ProbabilisticClassifier,
     TrainingDataError,
+    check_soft_labels,
     epoch_row,
     read_config,
     soft_cross_entropy,
@@ -29,6 +31,7 @@ from models.base import (
 from models.text import frame_texts
 
 MIN_WEIGHT = 1e-3  # an area no paper has at least this probability for is not named by the labels
+UNSEEN_OFFSET = 5.0  # logits: how far below the other areas an area no weak label named starts, when refined
 
 
 def _float64(features):
@@ -38,17 +41,20 @@ def _float64(features):
     return np.asarray(features, dtype=np.float64)
 
 
-def softmax_objective(parameters: np.ndarray, features, targets: np.ndarray, C: float) -> tuple[float, np.ndarray]:
+def softmax_objective(parameters: np.ndarray, features, targets: np.ndarray, C: float,
+                      prior: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """C * sum_ik p_ik * -log q_ik + ||W||^2 / 2 and its gradient, q_i = softmax(x_i W + b), a row of P weighted
-    by its total; `parameters` is W (d, K) raveled, then b (K)."""
+    by its total; `parameters` is W (d, K) raveled, then b (K). With `prior` (parameters too) the penalty is
+    ||parameters - prior||^2 / 2, the intercepts included."""
     n_classes = targets.shape[1]
     coef, intercept = parameters[:-n_classes].reshape(-1, n_classes), parameters[-n_classes:]
     row_weights = targets.sum(axis=1)
     logits = features @ coef + intercept
     log_norm = logsumexp(logits, axis=1)
-    loss = C * (row_weights @ log_norm - np.vdot(targets, logits)) + 0.5 * np.vdot(coef, coef)
+    shift = parameters - prior if prior is not None else np.concatenate([coef.ravel(), np.zeros(n_classes)])
+    loss = C * (row_weights @ log_norm - np.vdot(targets, logits)) + 0.5 * np.vdot(shift, shift)
     residual = np.exp(logits - log_norm[:, None]) * row_weights[:, None] - targets  # Q - P for rows summing to 1
-    gradient = np.concatenate([(C * (features.T @ residual) + coef).ravel(), C * residual.sum(axis=0)])
+    gradient = np.concatenate([C * (features.T @ residual).ravel(), C * residual.sum(axis=0)]) + shift
     return float(loss), gradient
 
 
@@ -77,14 +83,40 @@ class SoftmaxRegression:
             loss, gradient = softmax_objective(parameters, features, seen_targets, self.C)
             return scale * loss, scale * gradient
 
+        result = self._minimize(scaled, np.zeros((n_features + 1) * n_seen))
+        return self._set_areas(n_classes, seen, result.x[:-n_seen].reshape(n_features, n_seen).T, result.x[-n_seen:])
+
+    def refine(self, features, targets: np.ndarray, C: float) -> SoftmaxRegression:
+        """Continue from the fitted weights on more rows: the weights W minimise C * their cross-entropy +
+        ||W - W_fitted||^2 / 2 (the fitted model as the prior), the intercepts stay (a few labels of one area must
+        not lift that area for every paper: that is the per-area offsets' job, fitted out of fold). An area the
+        first fit left out (probability 0) gets the intercept of the least likely area seen, less `UNSEEN_OFFSET`,
+        so that only papers whose words its labels name move to it."""
+        features, targets = _float64(features), np.asarray(targets, dtype=np.float64)
+        seen = np.isfinite(self.intercept_)
+        intercept = np.where(seen, self.intercept_, self.intercept_[seen].min() - UNSEEN_OFFSET)
+        prior = self.coef_.T.ravel()
+        n_classes = targets.shape[1]
+        scale = 1.0 / (C * max(targets.sum(), 1.0))
+
+        def scaled(coef: np.ndarray) -> tuple[float, np.ndarray]:
+            loss, gradient = softmax_objective(np.concatenate([coef, intercept]), features, targets, C,
+                                               np.concatenate([prior, intercept]))
+            return scale * loss, scale * gradient[:-n_classes]
+
+        self.coef_ = self._minimize(scaled, prior).x.reshape(-1, n_classes).T
+        self.intercept_ = intercept
+        return self
+
+    def _minimize(self, scaled, start: np.ndarray) -> optimize.OptimizeResult:
         result = optimize.minimize(
-            scaled, np.zeros((n_features + 1) * n_seen), method="L-BFGS-B", jac=True,
+            scaled, start, method="L-BFGS-B", jac=True,
             options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 64 * np.finfo(float).eps, "maxls": 50},
         )
         if not result.success:
             warnings.warn(f"SoftmaxRegression did not converge in {result.nit} iterations: {result.message}",
-                          ConvergenceWarning, stacklevel=2)
-        return self._set_areas(n_classes, seen, result.x[:-n_seen].reshape(n_features, n_seen).T, result.x[-n_seen:])
+                          ConvergenceWarning, stacklevel=3)
+        return result
 
     def _set_areas(self, n_areas: int, areas: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> SoftmaxRegression:
         """`coef_` and `intercept_` of all `n_areas` areas from those of the fitted `areas`; the others get p = 0."""
@@ -137,6 +169,15 @@ class SoftLogisticClassifier(ProbabilisticClassifier):
         row = epoch_row(1, soft_cross_entropy(self.regression_.predict_proba(features), targets), self, eval_set)
         self.history_, self.best_epoch_ = [row], 1
         on_epoch(row)
+
+    def fine_tune(self, frame: pd.DataFrame, targets: np.ndarray, settings: FineTuning,
+                  progress: bool = False) -> SoftLogisticClassifier:
+        """Continue from the fitted regression on more papers and their (N, K) targets, the fitted weights as the
+        prior (`SoftmaxRegression.refine` with `settings.C`, default the model's own); the features stay as fitted."""
+        texts = frame_texts(frame)
+        targets = check_soft_labels(targets, len(texts))
+        self.regression_.refine(self._features(texts, fit=False), targets, settings.C or self.C)
+        return self
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """(N, K) area probabilities; areas without any weak-label probability in training get 0."""

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from labeling import ABSTAIN, KeywordLF, Labeler, Taxonomy, apply_lfs, covered, keyword_lfs, load_taxonomy
-from models.base import ProbabilisticClassifier, read_config, write_config
+from models.base import FineTuning, ProbabilisticClassifier, read_config, write_config
 from models.wrappers import MODEL_FOLDER
 
 TAXONOMY_FILE = "taxonomy.yaml"
@@ -56,6 +56,12 @@ class TaughtClassifier(ProbabilisticClassifier):
 
     def fit(self, *args, **kwargs) -> TaughtClassifier:
         raise TypeError("a TaughtClassifier wraps fitted parts: fit the labeller and the end model, then wrap them")
+
+    def fine_tune(self, frame: pd.DataFrame, targets: np.ndarray, settings: FineTuning,
+                  progress: bool = False) -> TaughtClassifier:
+        """Fine-tune the end model (the teacher's keyword LFs and labeller stay as fitted)."""
+        self.model.fine_tune(frame, targets, settings, progress)
+        return self
 
     def votes(self, frame: pd.DataFrame) -> np.ndarray:
         """The (N, n_votes) votes the teacher sees: the keyword LFs', then abstains for the embedding LFs."""

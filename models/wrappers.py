@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.base import EpochCallback, EvalSet, ProbabilisticClassifier, read_config, write_config
+from models.base import EpochCallback, EvalSet, FineTuning, ProbabilisticClassifier, read_config, write_config
 from models.calibration import Calibrator, calibrator_from_state
 
 MEMBERS_FOLDER = "members"
@@ -39,6 +39,13 @@ class AveragedClassifier(ProbabilisticClassifier):
         main.fit(frame, soft_labels, eval_set=eval_set, on_epoch=on_epoch, progress=progress)
         for member in others:
             member.fit(frame, soft_labels, progress=progress)
+        return self
+
+    def fine_tune(self, frame: pd.DataFrame, targets: np.ndarray, settings: FineTuning,
+                  progress: bool = False) -> AveragedClassifier:
+        """Fine-tune every member (see `ProbabilisticClassifier.fine_tune`)."""
+        for member in self.members:
+            member.fine_tune(frame, targets, settings, progress)
         return self
 
     def member_probabilities(self, frame: pd.DataFrame) -> list[np.ndarray]:

@@ -177,6 +177,20 @@ class EndModelConfig:
 
 
 @schema.dataclass(config=_SCHEMA)
+class HandLabelsConfig:
+    """Papers labelled by hand (`train.py select`, `train.py label`): the end model continues on them after the weak
+    labels, and without gold they calibrate it and are scored on, cross-fitted."""
+
+    sheets: Annotated[list[StrictStr], _Listed, Flag("--hand-labels", "SHEET"),
+                      _about("label sheets (.csv, .jsonl, Label Studio .json export) whose labelled papers the end "
+                             "model is fine-tuned on")] = field(default_factory=list)
+    epochs: Annotated[Count, _about("MiniLM's epochs over the hand labels")] = 3
+    learning_rate: Annotated[Number, Field(gt=0), _about("MiniLM's learning rate on them")] = 3e-5
+    C: Annotated[Number | None, Field(gt=0),
+                 _about("a logistic end model's weight on them against its weak-label fit (None: its own C)")] = None
+
+
+@schema.dataclass(config=_SCHEMA)
 class EmbeddingsConfig:
     """The frozen sentence encoder behind embedding LFs and the `embedding` end model."""
 
@@ -215,6 +229,7 @@ class TrainConfig:
                             _about("Spark master URL for engine spark (None: local[*])")] = None
     label_model: Annotated[LabelModelConfig, _Section] = field(default_factory=LabelModelConfig)
     end_model: Annotated[EndModelConfig, _Section] = field(default_factory=EndModelConfig)
+    hand_labels: Annotated[HandLabelsConfig, _Section] = field(default_factory=HandLabelsConfig)
     embeddings: Annotated[EmbeddingsConfig, _Section] = field(default_factory=EmbeddingsConfig)
     mlflow: Annotated[MlflowConfig, _Section] = field(default_factory=MlflowConfig)
 
@@ -371,6 +386,10 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     for key in ("taxonomy", "gold"):
         if isinstance(raw.get(key), str) and not os.path.isabs(raw[key]):
             raw[key] = os.path.normpath(base / raw[key])
+    sheets = raw.get("hand_labels", {}).get("sheets") if isinstance(raw.get("hand_labels"), dict) else None
+    if isinstance(sheets, list | str):
+        raw["hand_labels"]["sheets"] = [os.path.normpath(base / sheet) if isinstance(sheet, str) else sheet
+                                        for sheet in ([sheets] if isinstance(sheets, str) else sheets)]
     if overrides.get("dumps"):  # the command line's dumps replace the file's, unread
         raw["dumps"] = _resolve_dumps(overrides["dumps"], Path.cwd(), "command line")
     elif isinstance(raw.get("dumps"), list | str):

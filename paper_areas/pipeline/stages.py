@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import sys
@@ -18,6 +19,7 @@ from models import (
     AveragedClassifier,
     CalibratedClassifier,
     CrossFitted,
+    FineTuning,
     ProbabilisticClassifier,
     TaughtClassifier,
     averaged,
@@ -28,6 +30,8 @@ from models import (
 )
 from models.base import EpochCallback
 from models.evaluation import Scores, score, split_by_id
+from paper_areas.hand_labels import HandLabels
+from paper_areas.hand_labels import read_hand_labels as read_sheets
 from paper_areas.pipeline.config import EmbeddingsConfig, TrainConfig
 from paper_areas.pipeline.corpus import Corpus, read_corpus
 from paper_areas.pipeline.data import DataError, Gold, GoldError, read_gold
@@ -60,6 +64,7 @@ class Inputs:
     n_distinct_texts: int  # papers read less those repeating an earlier paper's abstract
     read_fingerprint: str
     keyword_coverage: float  # of all papers read
+    hand: HandLabels | None = None  # the papers labelled by hand (`hand_labels.sheets`)
 
 
 def read(config: TrainConfig) -> Inputs:
@@ -67,6 +72,7 @@ def read(config: TrainConfig) -> Inputs:
     taxonomy = load_taxonomy(config.taxonomy)
     lfs = keyword_lfs(taxonomy)
     gold = read_gold(config.gold, taxonomy) if config.gold else None
+    hand = read_hand_labels(config, taxonomy)
     if gold and (config.end_model.calibration != "none" or config.end_model.class_offsets):
         check_calibration_gold(gold, len(taxonomy.areas), config.gold, "to score on it without calibrating: "
                                "end_model.calibration: none and end_model.class_offsets: false")
@@ -81,7 +87,7 @@ def read(config: TrainConfig) -> Inputs:
         rows, n_distinct = sample(corpus, len(taxonomy.areas), config.end_model.max_papers, config.end_model.seed)
         votes = Votes(list(lfs), corpus.votes[rows].astype(np.int64), apply_lfs(lfs, gold.frame) if gold else None)
         return Inputs(taxonomy, votes, corpus.papers(rows), gold, len(corpus), n_distinct, corpus.fingerprint,
-                      float(keyword_covered.mean()))
+                      float(keyword_covered.mean()), hand)
     finally:
         corpus.close()
 
@@ -152,6 +158,51 @@ def with_teacher(model: ProbabilisticClassifier, taxonomy: Taxonomy, choice: Lab
     return TaughtClassifier(model, taxonomy, choice.labeler, n_votes, weight) if weight > 0 else model
 
 
+@dataclass
+class HandLabelled:
+    """The served model fine-tuned on the hand labels, and what it was worth: the served probabilities of the
+    hand-labelled papers before fine-tuning and out of fold (each paper by a copy fine-tuned on the other fold)."""
+
+    model: ProbabilisticClassifier
+    labels: Gold  # the hand-labelled papers and their areas, shaped as gold (they score and calibrate like it)
+    before: np.ndarray
+    out_of_fold: np.ndarray
+    seconds: float
+
+
+def read_hand_labels(config: TrainConfig, taxonomy: Taxonomy) -> HandLabels | None:
+    """The labelled papers of the config's `hand_labels.sheets` (None: no sheet); a sheet without one raises."""
+    if not config.hand_labels.sheets:
+        return None
+    hand = read_sheets(config.hand_labels.sheets, taxonomy)
+    if not len(hand):
+        raise DataError(f"no labelled paper in {', '.join(config.hand_labels.sheets)} (fill the label column: "
+                        "train.py label --input SHEET)")
+    return hand
+
+
+def fine_tune_on_hand_labels(model: ProbabilisticClassifier, hand: HandLabels, n_areas: int,
+                             settings: FineTuning) -> HandLabelled:
+    """Hand-labels stage: `model` (served, uncalibrated) fine-tuned on every hand label; before that, a copy per
+    fold (two folds by id) fine-tuned on the other fold scores its papers, so that every figure on the hand labels
+    is out of fold."""
+    started = time.perf_counter()
+    labels = Gold(hand.frame, hand.y)
+    targets = np.eye(n_areas)[hand.y]
+    before = model.predict_proba(hand.frame)
+    out_of_fold = before.copy()  # a fold with no other fold to learn from keeps the model's own
+    fold = split_by_id(hand.frame["id"])
+    for held_out in (fold, ~fold):
+        if held_out.any() and not held_out.all():
+            say(f"fine-tuning a copy on {int((~held_out).sum())} hand labels to score the other "
+                f"{int(held_out.sum())}")
+            fold_model = copy.deepcopy(model).fine_tune(hand.frame[~held_out], targets[~held_out], settings)
+            out_of_fold[held_out] = fold_model.predict_proba(hand.frame[held_out])
+    say(f"fine-tuning the end model on {len(hand)} hand labels")
+    model.fine_tune(hand.frame, targets, settings, progress=True)
+    return HandLabelled(model, labels, before, out_of_fold, time.perf_counter() - started)
+
+
 def gold_probabilities(model: ProbabilisticClassifier, kinds: list[str], gold: Gold, names: list[str]
                        ) -> tuple[np.ndarray, dict[str, Scores]]:
     """The uncalibrated served model's probabilities on gold, its parts scored on the way: an average's members
@@ -188,6 +239,15 @@ def check_calibration_gold(gold: Gold, n_areas: int, where: str, hint: str = "")
                         f"{needed}: a calibration fitted on a few areas is theirs, not the model's{hint})")
 
 
+def can_calibrate_on(gold: Gold, n_areas: int) -> bool:
+    """Whether `gold` (or hand labels shaped as gold) is enough to calibrate on (`check_calibration_gold`)."""
+    try:
+        check_calibration_gold(gold, n_areas, "")
+    except GoldError:
+        return False
+    return True
+
+
 def calibration_name(kind: str, class_offsets: bool) -> str:
     """What a calibration does, as said in tags and messages: "class offsets + isotonic", "temperature", ..."""
     return " + ".join((["class offsets"] if class_offsets else []) + ([kind] if kind != "none" else []))
@@ -202,16 +262,16 @@ def calibrate_on_gold(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gol
     return CalibratedClassifier(model, calibrator().fit(raw, gold.y)), crossed
 
 
-def calibrate_without_gold(model: ProbabilisticClassifier, kinds: list[str], setting: str
+def calibrate_without_gold(model: ProbabilisticClassifier, kinds: list[str], setting: str, why: str = "no gold"
                            ) -> tuple[ProbabilisticClassifier, str]:
-    """Calibration stage without gold: `model` wrapped with the map shipped for its `kinds` (unless `setting` is
-    "none"), and what was done, in words."""
+    """Calibration stage without gold (`why`: why not on gold): `model` wrapped with the map shipped for its `kinds`
+    (unless `setting` is "none"), and what was done, in words."""
     name = "+".join(kinds)
     shipped = no_gold_map(kinds) if setting == "shipped" else None
     if shipped is None:
-        why = "end_model.calibration_without_gold: none" if setting == "none" else f"no map shipped for {name}"
-        return model, f"none (no gold; {why})"
-    return CalibratedClassifier(model, shipped), f"{shipped.KIND} map shipped for {name} (no gold)"
+        reason = "end_model.calibration_without_gold: none" if setting == "none" else f"no map shipped for {name}"
+        return model, f"none ({why}; {reason})"
+    return CalibratedClassifier(model, shipped), f"{shipped.KIND} map shipped for {name} ({why})"
 
 
 def evaluation(gold: Gold, predicted: np.ndarray, names: list[str], member_scores: dict[str, Scores],

@@ -20,12 +20,14 @@ from models import (
     CalibratedClassifier,
     Calibrator,
     CrossFitted,
+    FineTuning,
     ProbabilisticClassifier,
     log_pyfunc_model,
     uncalibrated,
 )
 from models.evaluation import Scores, reliability_diagram, score
 from paper_areas.core import UserError
+from paper_areas.hand_labels import HandLabels
 from paper_areas.pipeline import stages
 from paper_areas.pipeline.config import REPO, MlflowConfig, TrainConfig
 from paper_areas.pipeline.data import Gold, fingerprint
@@ -48,16 +50,22 @@ from paper_areas.tracking import (
     tracked_run,
 )
 
+GOLD, HAND_LABELS = "gold", "hand_labels"  # what a run is measured on: the prefixes of its metrics
+MEASURED_ON = {GOLD: "gold", HAND_LABELS: "the hand labels (out of fold)"}
+HAND_LABELS_TAG = "hand_labels"  # on a registered version: how many hand labels it was fine-tuned on
+MIN_RANDOM_LABELS = 20  # hand labels chosen at random needed to report an accuracy on them alone
+
 
 @dataclass
 class TrainResult:
     run_id: str
     experiment_id: str
     registration: Registration
-    scores: dict[str, Scores]  # predictor -> gold scores (empty without gold)
+    scores: dict[str, Scores]  # predictor -> scores on gold, else on the hand labels (empty without either)
     n_papers: int
     n_trained: int
     seconds: float
+    measured_on: str = GOLD  # GOLD or HAND_LABELS: what `scores` are on
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -76,7 +84,8 @@ def train(config: TrainConfig) -> TrainResult:
             raise
         seconds = time.perf_counter() - started
         mlflow.log_metric("run.seconds", seconds)
-    return TrainResult(run.info.run_id, experiment_id, registration, scores, inputs.n_read, n_trained, seconds)
+    return TrainResult(run.info.run_id, experiment_id, registration, scores, inputs.n_read, n_trained, seconds,
+                       GOLD if inputs.gold else HAND_LABELS)
 
 
 def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Registration, dict[str, Scores], int]:
@@ -93,44 +102,91 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
     model = stages.end_model(config, training, gold, on_epoch=_log_epoch)
     mlflow.set_tag("end_model.best_epoch", str(model.best_epoch_))
     model = stages.with_teacher(model, taxonomy, training.choice, len(all_votes.lfs), config.end_model.teacher_weight)
+    weak_only = None  # with gold and hand labels: the served model before the hand labels, on gold
+    if gold and inputs.hand:
+        weak_only = stages.gold_probabilities(model, config.end_model.kinds, gold, names)[0]
+    tuned = None
+    if inputs.hand:
+        settings = FineTuning(config.hand_labels.epochs, config.hand_labels.learning_rate, config.hand_labels.C)
+        tuned = stages.fine_tune_on_hand_labels(model, inputs.hand, len(names), settings)
+        model = tuned.model
+        _log_hand_labels(tuned, inputs.hand, names)
     scores: dict[str, Scores] = {}
     predicted = None
-    if gold:
-        raw, member_scores = stages.gold_probabilities(model, config.end_model.kinds, gold, names)
+    measure = gold or (tuned.labels if tuned else None)  # without gold, the hand labels score and calibrate
+    if measure:
+        if gold:
+            raw, member_scores = stages.gold_probabilities(model, config.end_model.kinds, gold, names)
+        else:
+            raw, member_scores = tuned.out_of_fold, {}
+        if tuned:  # the served model before the hand labels, on what the run is measured on
+            before = weak_only if gold else tuned.before
+            member_scores["weak_labels_only"] = score(measure.y, before.argmax(axis=1), names)
         predicted = raw.argmax(axis=1)
         kind, offsets = config.end_model.calibration, config.end_model.class_offsets
-        if kind != "none" or offsets:
-            model, crossed = stages.calibrate_on_gold(model, raw, gold, kind, offsets)
-            log_calibration(model, crossed, raw, gold, calibration_name(kind, offsets))
+        on = GOLD if gold else HAND_LABELS
+        if (kind != "none" or offsets) and stages.can_calibrate_on(measure, len(names)):
+            model, crossed = stages.calibrate_on_gold(model, raw, measure, kind, offsets)
+            log_calibration(model, crossed, raw, measure, calibration_name(kind, offsets), on)
             predicted = crossed.calibrated.argmax(axis=1)  # held out
-            say(f"confidence calibrated ({calibration_name(kind, offsets)}): expected calibration error on gold "
-                f"{crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted)")
+            say(f"confidence calibrated ({calibration_name(kind, offsets)}) on {MEASURED_ON[on]}: expected "
+                f"calibration error {crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted)")
+        elif kind != "none" or offsets:
+            model = _calibrate_without_gold(model, config, "too few hand labels to calibrate on")
         else:
             mlflow.set_tag("calibration", "off")
-        scores = stages.evaluation(gold, predicted, names, member_scores, training.choice.gold_scores)
-        _log_scores(scores, names)
+        scores = stages.evaluation(measure, predicted, names, member_scores,
+                                   training.choice.gold_scores if gold else {})
+        _log_scores(scores, names, on)
     else:
-        model, done = stages.calibrate_without_gold(model, config.end_model.served,
-                                                    config.end_model.calibration_without_gold)
-        if isinstance(model, CalibratedClassifier):
-            mlflow.log_metrics(_calibration_numbers(model.calibrator))
-        mlflow.set_tag("calibration", done)
-        say(f"confidence calibration: {done}")
-    distributions = stages.label_distributions(training.soft_labels, gold, predicted, len(names))
+        model = _calibrate_without_gold(model, config)
+    distributions = stages.label_distributions(training.soft_labels, measure, predicted, len(names))
     log_label_distribution(distributions, taxonomy.slugs, "labeling/label_distribution.png")
     say("logging and registering the model")
-    registration = register(model, config, taxonomy, scores["end_model"].macro_f1 if gold else None, gold, run_id)
+    registration = register(model, config, taxonomy, scores["end_model"].macro_f1 if measure else None, measure,
+                            run_id, len(inputs.hand) if inputs.hand else 0)
     return registration, scores, len(training.frame)
 
 
+def _calibrate_without_gold(model: ProbabilisticClassifier, config: TrainConfig, why: str = "no gold"
+                            ) -> ProbabilisticClassifier:
+    """The shipped no-gold map on `model` (unless configured off), tagged and said."""
+    model, done = stages.calibrate_without_gold(model, config.end_model.served,
+                                                config.end_model.calibration_without_gold, why)
+    if isinstance(model, CalibratedClassifier):
+        mlflow.log_metrics(_calibration_numbers(model.calibrator))
+    mlflow.set_tag("calibration", done)
+    say(f"confidence calibration: {done}")
+    return model
+
+
+def _log_hand_labels(tuned: stages.HandLabelled, hand: HandLabels, names: list[str]) -> None:
+    """What the hand labels were worth, out of fold: the weak model on them, the fine-tuned one, and on the papers
+    chosen at random (an unbiased sample of the pool) when there are enough of them."""
+    y = tuned.labels.y
+    metrics = {"hand_labels.count": len(y), "hand_labels.fine_tune_seconds": tuned.seconds}
+    for name, probabilities in (("weak_labels_only", tuned.before), ("out_of_fold", tuned.out_of_fold)):
+        result = score(y, probabilities.argmax(axis=1), names)
+        metrics |= {f"hand_labels.{name}.accuracy": result.accuracy, f"hand_labels.{name}.macro_f1": result.macro_f1}
+    random = (hand.frame["chosen_by"] == "random").to_numpy()
+    if random.sum() >= MIN_RANDOM_LABELS:
+        result = score(y[random], tuned.out_of_fold[random].argmax(axis=1), names)
+        metrics |= {"hand_labels.random.count": int(random.sum()), "hand_labels.random.accuracy": result.accuracy}
+    mlflow.log_metrics(metrics)
+    say(f"{len(y)} hand labels: accuracy on them {metrics['hand_labels.weak_labels_only.accuracy']:.3f} with the weak "
+        f"labels only, {metrics['hand_labels.out_of_fold.accuracy']:.3f} fine-tuned on them (out of fold)")
+
+
 def register(model: ProbabilisticClassifier, config: TrainConfig, taxonomy: Taxonomy, macro_f1: float | None,
-             gold: Gold | None, run_id: str) -> Registration:
+             gold: Gold | None, run_id: str, hand_labels: int = 0) -> Registration:
     """Registration stage: log `model` as the run's pyfunc model, register it and move the champion alias by the
-    champion rule (on gold macro-F1); tag the run with the version."""
+    champion rule (on the macro-F1 on `gold`: the gold file, else the hand labels); tag the run with the version
+    and the version with the number of hand labels it was fine-tuned on."""
     info = log_pyfunc_model(model, taxonomy.slugs, taxonomy.names, name="model", taxonomy=taxonomy.name)
     registration = register_and_promote(
         info.model_uri, config.mlflow.registered_model, config.mlflow.champion_alias, macro_f1,
-        tags={"run_id": run_id, "end_model": config.end_model.name}, taxonomy=taxonomy.name,
+        tags={"run_id": run_id, "end_model": config.end_model.name, HAND_LABELS_TAG: str(hand_labels)},
+        taxonomy=taxonomy.name,
         taxonomy_file=config.taxonomy, gold_fingerprint=gold.fingerprint() if gold else None)
     mlflow.set_tags({"registered_model.version": registration.version,
                      "registered_model.promoted": str(registration.promoted)})
@@ -150,7 +206,7 @@ def _log_dataset(frame: pd.DataFrame, source: str, name: str, context: str, targ
 
 
 def _log_inputs(inputs: Inputs, config: TrainConfig) -> None:
-    """The papers read (count and fingerprint), the training sample and gold as MLflow datasets."""
+    """The papers read (count and fingerprint), the training sample, gold and the hand labels as MLflow datasets."""
     columns = ["id", "title", "abstract"]
     mlflow.log_param("data.read.fingerprint", inputs.read_fingerprint)
     mlflow.log_metrics({"data.papers_read": inputs.n_read, "data.papers_distinct_texts": inputs.n_distinct_texts,
@@ -159,6 +215,9 @@ def _log_inputs(inputs: Inputs, config: TrainConfig) -> None:
     _log_dataset(inputs.frame[columns], ",".join(config.dumps)[:1000], "train", "training")
     if inputs.gold is not None:
         _log_dataset(inputs.gold.frame[[*columns, "label"]], config.gold, "gold", "evaluation", targets="label")
+    if inputs.hand is not None:
+        labelled = inputs.hand.frame[columns].assign(label=[inputs.taxonomy.names[k] for k in inputs.hand.y])
+        _log_dataset(labelled, ",".join(config.hand_labels.sheets)[:1000], "hand_labels", "training", targets="label")
 
 
 def _log_labels(training: Labels, all_votes: stages.Votes, gold: Gold | None) -> None:
@@ -173,11 +232,13 @@ def _log_labels(training: Labels, all_votes: stages.Votes, gold: Gold | None) ->
         log_frame(lf_table(all_votes.gold, all_votes.lfs, gold.y).round(4), "labeling/lf_table_gold.csv")
 
 
-def log_calibration(model: CalibratedClassifier, crossed: CrossFitted, raw: np.ndarray, gold: Gold, name: str) -> None:
-    """A calibration fitted on gold: tag, cross-fitted ECE before and after, fitted numbers, reliability diagram."""
-    mlflow.set_tag("calibration", f"{name} fitted on gold")
-    mlflow.log_metrics({"gold.end_model.ece_uncalibrated": crossed.ece_before, "gold.end_model.ece": crossed.ece_after}
-                       | _calibration_numbers(model.calibrator))
+def log_calibration(model: CalibratedClassifier, crossed: CrossFitted, raw: np.ndarray, gold: Gold, name: str,
+                    on: str = GOLD) -> None:
+    """A calibration fitted on gold (`on`: GOLD, or HAND_LABELS): tag, cross-fitted ECE before and after (metrics
+    `<on>.end_model.ece*`), fitted numbers, reliability diagram."""
+    mlflow.set_tag("calibration", f"{name} fitted on {MEASURED_ON[on]}")
+    mlflow.log_metrics({f"{on}.end_model.ece_uncalibrated": crossed.ece_before,
+                        f"{on}.end_model.ece": crossed.ece_after} | _calibration_numbers(model.calibrator))
     figure = reliability_diagram({"uncalibrated": (raw, gold.y),
                                   "calibrated (cross-fitted halves)": (crossed.calibrated, gold.y)})
     log_figure(figure, "evaluation/reliability_diagram.png")
@@ -188,19 +249,21 @@ def _calibration_numbers(calibrator: Calibrator) -> dict[str, float]:
     return {f"calibration.{key}": value for key, value in calibrator.state().items() if isinstance(value, float)}
 
 
-def _log_scores(scores: dict[str, Scores], names: list[str]) -> None:
+def _log_scores(scores: dict[str, Scores], names: list[str], on: str) -> None:
     for predictor, result in scores.items():
-        mlflow.log_metrics({f"gold.{predictor}.{key}": value for key, value in result.summary().items()})
+        mlflow.log_metrics({f"{on}.{predictor}.{key}": value for key, value in result.summary().items()})
     report = pd.concat({predictor: result.per_area for predictor, result in scores.items()}, axis=1)
     log_frame(report.round(4), "evaluation/per_area_report.csv")
-    log_confusion_matrix(scores["end_model"].confusion, names, "End model on gold", "evaluation/confusion_matrix.png")
+    log_confusion_matrix(scores["end_model"].confusion, names, f"End model on {MEASURED_ON[on]}",
+                         "evaluation/confusion_matrix.png")
 
 
-def print_summary(scores: dict[str, Scores]) -> None:
-    """The closing table: one row per predictor."""
+def print_summary(scores: dict[str, Scores], on: str = GOLD) -> None:
+    """The closing table: one row per predictor, on gold or (`on`: HAND_LABELS) the hand labels."""
     if not scores:
         say("no gold given: nothing to score")
         return
+    say(f"on {MEASURED_ON[on]}, {next(iter(scores.values())).n} papers:")
     width = max(len(predictor) for predictor in ["predictor", *scores])
     say(f"{'predictor':<{width}} {'accuracy':>9} {'macro-F1':>9} {'coverage':>9}")
     for predictor, result in scores.items():
