@@ -70,7 +70,7 @@ def run_on_gold(args: argparse.Namespace) -> int:
         from paper_areas.pipeline.evaluate import run_evaluate
 
         return run_evaluate(args.model, args.gold, args.json, taxonomy, mlflow_settings.tracking_uri)
-    from paper_areas.pipeline.training import run_calibrate
+    from paper_areas.pipeline.versions import run_calibrate
 
     return run_calibrate(args.model, args.gold, taxonomy, args.kind, args.class_offsets, mlflow_settings)
 
@@ -95,6 +95,27 @@ def run_select(args: argparse.Namespace) -> int:
     from paper_areas.prediction.select import run_select as select
 
     return select(settings, args.n, args.output, args.pool, args.labelled, args.model, args.seed)
+
+
+def add_hand_label_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="a registered model: models:/NAME/VERSION or models:/NAME@ALIAS")
+    parser.add_argument("--hand-labels", required=True, nargs="+", metavar="SHEET",
+                        help="this round's label sheets (the model has learnt the earlier rounds')")
+    parser.add_argument("--config", help="YAML config: taxonomy, store, gold (scores and calibrates, when given) and "
+                                         "the hand_labels settings (default: configs/default.yaml)")
+    gold = parser.add_mutually_exclusive_group()
+    gold.add_argument("--gold", metavar="GOLD.jsonl", help="score and calibrate on these labelled papers")
+    gold.add_argument("--no-gold", action="store_true",
+                      help="ignore the config's gold: score and calibrate on the hand labels, out of fold")
+
+
+def run_add_labels(args: argparse.Namespace) -> int:
+    settings = config.load_config(args.config, {"gold": args.gold, "hand_labels": {"sheets": args.hand_labels}})
+    if args.no_gold:
+        settings.gold = None
+    from paper_areas.pipeline.versions import run_add_labels as add_labels
+
+    return add_labels(args.model, settings)
 
 
 def add_label_arguments(parser: argparse.ArgumentParser) -> None:
@@ -133,6 +154,8 @@ COMMANDS = {  # name: (help, add its arguments, run it)
     "evaluate": ("score a model against a gold file", add_evaluate_arguments, run_on_gold),
     "calibrate": ("calibrate a registered model's confidence on gold papers, without retraining (a new version)",
                   add_calibrate_arguments, run_on_gold),
+    "add-labels": ("fine-tune a registered model on a round of hand labels, without the weak-label training (a new "
+                   "version)", add_hand_label_arguments, run_add_labels),
 }
 
 

@@ -33,7 +33,8 @@ from paper_areas.core import UserError
 from paper_areas.dumps import papers_frame, read_dumps
 from paper_areas.pipeline.config import REPO, load_config
 from paper_areas.pipeline.data import GoldError, read_gold
-from paper_areas.pipeline.training import calibrate_registered, print_next_steps, train
+from paper_areas.pipeline.training import print_next_steps, train
+from paper_areas.pipeline.versions import calibrate_registered
 from paper_areas.tracking import connect, register_and_promote
 
 MODEL = "paper-area-classifier"

@@ -17,6 +17,7 @@ from paper_areas.hand_labels import Row, Sheet
 from paper_areas.pipeline.config import DEFAULT_TAXONOMY
 from paper_areas.pipeline.data import DataError
 from paper_areas.pipeline.training import HAND_LABELS, train
+from paper_areas.pipeline.versions import add_hand_labels
 
 pytestmark = pytest.mark.slow
 TAXONOMY = load_taxonomy(DEFAULT_TAXONOMY)
@@ -75,3 +76,27 @@ def test_a_sheet_without_a_label_is_refused_before_the_run(mlflow_store, tmp_pat
     with pytest.raises(DataError, match=f"no labelled paper in {empty}"):
         train(config)
     assert not MlflowClient().search_runs(["0", *[e.experiment_id for e in MlflowClient().search_experiments()]])
+
+
+def test_add_labels_fine_tunes_a_registered_model_into_a_new_version_without_the_weak_label_training(
+        mlflow_store, hand_sheet):
+    path, papers, areas = hand_sheet
+    config = make_config(mlflow_store, kind="tfidf", average_with=[], teacher_weight=0.0)
+    trained = train(config)
+    before = uncalibrated(mlflow.pyfunc.load_model(f"models:/{MODEL}/1").unwrap_python_model().classifier)
+    assert (before.predict(papers.iloc[:12]) == SURPRISE).mean() < 0.5
+    config.hand_labels.sheets = [str(path)]
+    added = add_hand_labels(f"models:/{MODEL}/1", config)
+    assert added.registration.version == "2" and added.measured_on == HAND_LABELS
+    version = MlflowClient().get_model_version(MODEL, "2")
+    assert version.tags["hand_labels"] == "60" and version.tags["hand_labels_added_to"] == "1"
+    assert version.tags["end_model"] == "tfidf"
+    run = MlflowClient().get_run(version.run_id)
+    assert run.info.experiment_id == trained.experiment_id and run.info.run_name == "hand-labels-iclr2025"
+    assert run.data.metrics["hand_labels.count"] == 60
+    assert added.scores["weak_labels_only"].accuracy == run.data.metrics["hand_labels.weak_labels_only.accuracy"]
+    tuned = uncalibrated(mlflow.pyfunc.load_model(f"models:/{MODEL}/2").unwrap_python_model().classifier)
+    assert (tuned.predict(papers.iloc[:12]) == SURPRISE).mean() >= 0.9
+    # A second round on top: the count adds up.
+    assert add_hand_labels(f"models:/{MODEL}/2", config).registration.version == "3"
+    assert MlflowClient().get_model_version(MODEL, "3").tags["hand_labels"] == "120"

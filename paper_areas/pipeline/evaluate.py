@@ -47,7 +47,7 @@ def _carried_if_readable(model_uri: str, tracking_uri: str) -> str | None:
         return None
 
 
-def _refuse_another_taxonomy(model_uri: str, carried: str | None, taxonomy: Taxonomy) -> None:
+def refuse_another_taxonomy(model_uri: str, carried: str | None, taxonomy: Taxonomy) -> None:
     if carried is not None and carried != taxonomy.name:
         raise TaxonomyError(f"model {model_uri} carries taxonomy {carried!r}, not {taxonomy.name!r} of "
                             f"{taxonomy.path} (pass the model's taxonomy with --taxonomy)")
@@ -60,11 +60,11 @@ def checked_gold_and_model(model_uri: str, gold_path: str, taxonomy: Taxonomy, t
     try:
         gold = read_gold(gold_path, taxonomy)
     except GoldError:  # labels of another taxonomy: say so when the model carries another one
-        _refuse_another_taxonomy(model_uri, _carried_if_readable(model_uri, tracking_uri), taxonomy)
+        refuse_another_taxonomy(model_uri, _carried_if_readable(model_uri, tracking_uri), taxonomy)
         raise
     model = load_model(model_uri, tracking_uri)
     carried = (model.metadata.metadata or {}).get(TAXONOMY_KEY)
-    _refuse_another_taxonomy(model_uri, carried, taxonomy)
+    refuse_another_taxonomy(model_uri, carried, taxonomy)
     return gold, model, carried
 
 

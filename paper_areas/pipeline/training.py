@@ -13,9 +13,8 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.tracking import MlflowClient
 
-from labeling import Taxonomy, lf_table, load_taxonomy
+from labeling import Taxonomy, lf_table
 from models import (
     CalibratedClassifier,
     Calibrator,
@@ -23,19 +22,16 @@ from models import (
     FineTuning,
     ProbabilisticClassifier,
     log_pyfunc_model,
-    uncalibrated,
 )
 from models.evaluation import Scores, reliability_diagram, score
 from paper_areas.core import UserError
 from paper_areas.hand_labels import HandLabels
 from paper_areas.pipeline import stages
-from paper_areas.pipeline.config import REPO, MlflowConfig, TrainConfig
+from paper_areas.pipeline.config import REPO, TrainConfig
 from paper_areas.pipeline.data import Gold, fingerprint
-from paper_areas.pipeline.evaluate import checked_gold_and_model
-from paper_areas.pipeline.stages import Inputs, Labels, calibration_name, check_calibration_gold, say
+from paper_areas.pipeline.stages import Inputs, Labels, calibration_name, say
 from paper_areas.tracking import (
     Registration,
-    SourceScore,
     connect,
     git_commit,
     log_confusion_matrix,
@@ -44,7 +40,6 @@ from paper_areas.tracking import (
     log_label_distribution,
     mask_credentials,
     register_and_promote,
-    registered_version,
     repo_store_uri,
     resolve_tracking_uri,
     tracked_run,
@@ -53,6 +48,7 @@ from paper_areas.tracking import (
 GOLD, HAND_LABELS = "gold", "hand_labels"  # what a run is measured on: the prefixes of its metrics
 MEASURED_ON = {GOLD: "gold", HAND_LABELS: "the hand labels (out of fold)"}
 HAND_LABELS_TAG = "hand_labels"  # on a registered version: how many hand labels it was fine-tuned on
+END_MODEL_TAG = "end_model"  # on a run and a registered version: what is served (`EndModelConfig.name`)
 MIN_RANDOM_LABELS = 20  # hand labels chosen at random needed to report an accuracy on them alone
 
 
@@ -110,7 +106,7 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
         settings = FineTuning(config.hand_labels.epochs, config.hand_labels.learning_rate, config.hand_labels.C)
         tuned = stages.fine_tune_on_hand_labels(model, inputs.hand, len(names), settings)
         model = tuned.model
-        _log_hand_labels(tuned, inputs.hand, names)
+        log_hand_labels(tuned, inputs.hand, names)
     scores: dict[str, Scores] = {}
     predicted = None
     measure = gold or (tuned.labels if tuned else None)  # without gold, the hand labels score and calibrate
@@ -160,7 +156,7 @@ def _calibrate_without_gold(model: ProbabilisticClassifier, config: TrainConfig,
     return model
 
 
-def _log_hand_labels(tuned: stages.HandLabelled, hand: HandLabels, names: list[str]) -> None:
+def log_hand_labels(tuned: stages.HandLabelled, hand: HandLabels, names: list[str]) -> None:
     """What the hand labels were worth, out of fold: the weak model on them, the fine-tuned one, and on the papers
     chosen at random (an unbiased sample of the pool) when there are enough of them."""
     y = tuned.labels.y
@@ -185,7 +181,7 @@ def register(model: ProbabilisticClassifier, config: TrainConfig, taxonomy: Taxo
     info = log_pyfunc_model(model, taxonomy.slugs, taxonomy.names, name="model", taxonomy=taxonomy.name)
     registration = register_and_promote(
         info.model_uri, config.mlflow.registered_model, config.mlflow.champion_alias, macro_f1,
-        tags={"run_id": run_id, "end_model": config.end_model.name, HAND_LABELS_TAG: str(hand_labels)},
+        tags={"run_id": run_id, END_MODEL_TAG: config.end_model.name, HAND_LABELS_TAG: str(hand_labels)},
         taxonomy=taxonomy.name,
         taxonomy_file=config.taxonomy, gold_fingerprint=gold.fingerprint() if gold else None)
     mlflow.set_tags({"registered_model.version": registration.version,
@@ -216,8 +212,13 @@ def _log_inputs(inputs: Inputs, config: TrainConfig) -> None:
     if inputs.gold is not None:
         _log_dataset(inputs.gold.frame[[*columns, "label"]], config.gold, "gold", "evaluation", targets="label")
     if inputs.hand is not None:
-        labelled = inputs.hand.frame[columns].assign(label=[inputs.taxonomy.names[k] for k in inputs.hand.y])
-        _log_dataset(labelled, ",".join(config.hand_labels.sheets)[:1000], "hand_labels", "training", targets="label")
+        log_hand_labels_input(inputs.hand, inputs.taxonomy, config)
+
+
+def log_hand_labels_input(hand: HandLabels, taxonomy: Taxonomy, config: TrainConfig) -> None:
+    """The hand-labelled papers and their areas as the run's `hand_labels` dataset (count and fingerprint too)."""
+    labelled = hand.frame[["id", "title", "abstract"]].assign(label=[taxonomy.names[k] for k in hand.y])
+    _log_dataset(labelled, ",".join(config.hand_labels.sheets)[:1000], "hand_labels", "training", targets="label")
 
 
 def _log_labels(training: Labels, all_votes: stages.Votes, gold: Gold | None) -> None:
@@ -297,49 +298,3 @@ def print_next_steps(result: TrainResult, config: TrainConfig) -> None:
         f"  {make} serve    # REST: POST http://127.0.0.1:5001/invocations",
     ]
     say("\n".join(lines))
-
-
-def calibrate_registered(model_uri: str, gold_path: str, taxonomy_path: str, kind: str, class_offsets: bool = False,
-                         settings: MlflowConfig | None = None) -> tuple[CrossFitted, Registration]:
-    """Calibrate the registered model `model_uri` on gold in a new run of its training run's experiment and register
-    the result as its next version; the champion rule decides the alias on the cross-fitted scores (a calibrated
-    champion is compared with the champion as served, on this gold). `settings`: the store and the champion alias."""
-    settings = settings or MlflowConfig()
-    if not model_uri.startswith("models:/"):
-        raise UserError(f"{model_uri}: calibrate takes a registered model, models:/NAME/VERSION or models:/NAME@ALIAS")
-    taxonomy = load_taxonomy(taxonomy_path)
-    gold, model, carried = checked_gold_and_model(model_uri, gold_path, taxonomy, settings.tracking_uri)
-    check_calibration_gold(gold, len(taxonomy.areas), gold_path)
-    source = registered_version(model_uri)
-    served = model.unwrap_python_model()
-    classifier = uncalibrated(served.classifier)
-    raw = classifier.predict_proba(gold.frame)
-    calibrated_as_served = isinstance(served.classifier, CalibratedClassifier)
-    as_served = served.classifier.calibrator.transform(raw) if calibrated_as_served else raw
-    source_score = SourceScore(str(source.version), score(gold.y, as_served.argmax(axis=1), taxonomy.names).macro_f1)
-    experiment_id = MlflowClient().get_run(source.run_id).info.experiment_id
-    with tracked_run(experiment_id, f"calibrated-{taxonomy.name}") as run:
-        mlflow.set_tags({"calibrated_from": f"models:/{source.name}/{source.version}", "taxonomy": taxonomy.name})
-        mlflow.log_params({"calibration.kind": kind, "calibration.class_offsets": class_offsets,
-                           "data.gold.papers": len(gold.y), "data.gold.fingerprint": fingerprint(gold.frame)})
-        calibrated, crossed = stages.calibrate_on_gold(classifier, raw, gold, kind, class_offsets)
-        log_calibration(calibrated, crossed, raw, gold, calibration_name(kind, class_offsets))
-        scores = score(gold.y, crossed.calibrated.argmax(axis=1), taxonomy.names)
-        mlflow.log_metrics({f"gold.end_model.{key}": value for key, value in scores.summary().items()})
-        info = log_pyfunc_model(calibrated, served.slugs, served.names, name="model", taxonomy=carried)
-        registration = register_and_promote(
-            info.model_uri, source.name, settings.champion_alias, scores.macro_f1,
-            tags={"run_id": run.info.run_id, "calibrated_from": str(source.version)},
-            taxonomy=carried, taxonomy_file=taxonomy.path, gold_fingerprint=gold.fingerprint(), source=source_score)
-    return crossed, registration
-
-
-def run_calibrate(model_uri: str, gold_path: str, taxonomy_path: str, kind: str, class_offsets: bool = False,
-                  settings: MlflowConfig | None = None) -> int:
-    """`train.py calibrate`: calibrate a registered model on gold and say what changed."""
-    crossed, registration = calibrate_registered(model_uri, gold_path, taxonomy_path, kind, class_offsets, settings)
-    print(f"confidence calibrated ({calibration_name(kind, class_offsets)}) on {gold_path}: expected calibration "
-          f"error {crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted on two halves of the gold papers)",
-          file=sys.stderr)
-    print("\n".join(registration.summary_lines()), file=sys.stderr)
-    return 0
