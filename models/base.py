@@ -25,8 +25,8 @@ class FineTuning:
     """How a fitted end model continues on a few clean labels: MiniLM's epochs and learning rate over them; a
     logistic regression's weight `C` on them against its fitted weights as the prior (None: its own `C`)."""
 
-    epochs: int = 3
-    learning_rate: float = 3e-5
+    epochs: int = 6
+    learning_rate: float = 1e-4
     C: float | None = None
 
 

@@ -155,17 +155,28 @@ def test_a_single_kind_to_average_with_is_a_list_of_one(tmp_path):
     assert load_config(path).end_model.kinds == ["embedding", "minilm"]
 
 
+def test_hand_label_sheets_are_relative_to_the_config_and_their_settings_checked(tmp_path, monkeypatch):
+    path = write(tmp_path, "dumps: [x]\ntaxonomy: t.yaml\nhand_labels: {sheets: round1.csv}\n")
+    monkeypatch.chdir(tmp_path.parent)
+    assert load_config(path).hand_labels.sheets == [str(tmp_path / "round1.csv")]  # one sheet is a list of one
+    assert load_config(path, {"hand_labels": {"sheets": ["r2.csv"]}}).hand_labels.sheets == ["r2.csv"]  # as typed
+    bad = write(tmp_path, "dumps: [x]\ntaxonomy: t.yaml\nhand_labels: {learning_rate: 0}\n")
+    with pytest.raises(ConfigError, match=r"hand_labels\.learning_rate: must be greater than 0"):
+        load_config(bad)
+
+
 def test_the_flags_of_train_py_set_the_schema_keys_they_name():
     import train
 
     parser = train.build_parser()
     args = parser.parse_args(["train", "--end-model", "tfidf", "--average-with", "--epochs", "5", "--max-length", "64",
                               "--seed", "3", "--max-papers", "9", "--experiment", "x", "--engine", "spark",
-                              "--master", "local[2]", "--gold", "g.jsonl", "--teacher-weight", "0.25"])
+                              "--master", "local[2]", "--gold", "g.jsonl", "--teacher-weight", "0.25",
+                              "--hand-labels", "a.csv", "b.json"])
     assert flag_overrides(args) == {
         "dumps": None, "gold": "g.jsonl", "engine": "spark", "spark_master": "local[2]", "mlflow": {"experiment": "x"},
         "end_model": {"kind": "tfidf", "average_with": [], "epochs": 5, "max_length": 64, "seed": 3, "max_papers": 9,
-                      "teacher_weight": 0.25}}
+                      "teacher_weight": 0.25}, "hand_labels": {"sheets": ["a.csv", "b.json"]}}
     assert flag_overrides(parser.parse_args(["train"]))["end_model"]["epochs"] is None  # not given: the config's
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--gold", "g.jsonl", "--no-gold"])

@@ -44,7 +44,7 @@ def test_the_pwc_config_trains_on_a_slice_into_its_own_registered_model(mlflow_s
 
     client = MlflowClient()
     run = client.get_run(result.run_id)
-    assert run.info.status == "FINISHED" and run.info.run_name == "minilm+tfidf-paperswithcode"
+    assert run.info.status == "FINISHED" and run.info.run_name == "minilm+tfidf+teacher-paperswithcode"
     assert client.get_experiment(result.experiment_id).name == "paper-areas-pwc"
     assert run.data.tags["taxonomy"] == "paperswithcode"
     assert result.registration.name == "paper-area-classifier-pwc" and result.registration.promoted

@@ -184,8 +184,8 @@ class HandLabelsConfig:
     sheets: Annotated[list[StrictStr], _Listed, Flag("--hand-labels", "SHEET"),
                       _about("label sheets (.csv, .jsonl, Label Studio .json export) whose labelled papers the end "
                              "model is fine-tuned on")] = field(default_factory=list)
-    epochs: Annotated[Count, _about("MiniLM's epochs over the hand labels")] = 3
-    learning_rate: Annotated[Number, Field(gt=0), _about("MiniLM's learning rate on them")] = 3e-5
+    epochs: Annotated[Count, _about("MiniLM's epochs over the hand labels")] = 6
+    learning_rate: Annotated[Number, Field(gt=0), _about("MiniLM's learning rate on them")] = 1e-4
     C: Annotated[Number | None, Field(gt=0),
                  _about("a logistic end model's weight on them against its weak-label fit (None: its own C)")] = None
 

@@ -1,0 +1,136 @@
+"""What n hand labels buy: a trained model fine-tuned on n labels of one dev half, as the product does it, scored on
+the other half, against the same learners trained on the n labels alone and against the weak labels alone.
+
+    .venv/bin/python bench/bench_few_labels.py --model STORE MODEL_URI CONFIG [--sizes 25 50 100 200 400]
+        [--draws 3] [--alone-draws 1] [--quick]
+
+The model (STORE, MODEL_URI, CONFIG: the config gives its gold, taxonomy and `hand_labels` settings) is read
+uncalibrated (served with its teacher, if it has one). One dev half (`evaluation.split_by_id`) is the pool a user
+labels, the other is scored, both ways round; only the labels of the papers chosen are revealed, as a user would
+reveal them (inside this bench the revealed dev labels are training labels by design; nowhere else). Per n:
+- chosen: `train.py select`'s choice (`paper_areas.hand_labels.choose`, its random share included) on the pool as
+  the model sees it; random: n papers drawn uniformly, `--draws` times;
+- weak + labels (the product, `train.py --hand-labels` / `add-labels`): the model fine-tuned on the labels
+  (`stages.fine_tune_on_hand_labels`, with the config's `hand_labels` settings), then per-area offsets and the
+  isotonic map fitted on its out-of-fold probabilities of the labelled papers (the config's calibration, when the
+  labels are enough to calibrate on); also the fine-tuned model before the offsets, and its end model without the
+  teacher;
+- labels alone: the TF-IDF end model and a linear SVM on the labels (cheap, every selection), and the product's
+  end models (MiniLM + TF-IDF as configured, MiniLM for `EPOCHS_ALONE` epochs) on the labels alone
+  (`--alone-draws` selections of each kind, chosen first);
+- weak only: the model as trained (n = 0).
+Every cell is the mean over both directions and the draws, each half scored on its own: accuracy / macro-F1, and the
+seconds a round of fine-tuning took. --quick: the quick TF-IDF model, sizes 10 and 20, one draw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import numpy as np
+from bench_hand_labels import tfidf_svm
+from harness import config_gold, load_classifier, quick_model, run, start
+
+from models import FineTuning, TfidfClassifier, build_end_model, frame_texts, teacher_of
+from models.evaluation import score, split_by_id
+from paper_areas.hand_labels import HandLabels, choose, text_features
+from paper_areas.pipeline import stages
+from paper_areas.prediction.select import pool_view
+
+EPOCHS_ALONE = 10  # MiniLM on the labels alone: a few hundred papers need more passes than 8,000 weak labels
+
+
+def product(base, labelled, y, test, config, n_areas: int) -> dict[str, np.ndarray]:
+    """The product's model fine-tuned on the labelled papers: test probabilities after offsets and calibration
+    (when the labels are enough), before them, and its end model alone; and the seconds it took."""
+    hand = HandLabels(labelled.assign(chosen_by=""), y)
+    settings = FineTuning(config.hand_labels.epochs, config.hand_labels.learning_rate, config.hand_labels.C)
+    started = time.perf_counter()
+    tuned = stages.fine_tune_on_hand_labels(copy.deepcopy(base), hand, n_areas, settings)
+    model = tuned.model
+    kind, offsets = config.end_model.calibration, config.end_model.class_offsets
+    calibrated = model
+    if (kind != "none" or offsets) and stages.can_calibrate_on(tuned.labels, n_areas):
+        calibrated, _ = stages.calibrate_on_gold(model, tuned.out_of_fold, tuned.labels, kind, offsets)
+    seconds = time.perf_counter() - started
+    found = {"weak + labels (the product)": calibrated.predict_proba(test),
+             "weak + labels, before offsets": model.predict_proba(test)}
+    taught = teacher_of(model)
+    if taught is not None:
+        found["weak + labels, end model without its teacher"] = taught.model.predict_proba(test)
+    return found | {"seconds": seconds}
+
+
+def alone(labelled, y, test, config, n_areas: int, with_end_models: bool) -> dict[str, np.ndarray]:
+    """The learners trained on the labelled papers alone (one-hot), their test probabilities."""
+    one_hot = np.eye(n_areas)[y]
+    found = {"labels alone: TF-IDF": TfidfClassifier().fit(labelled, one_hot, progress=False).predict_proba(test),
+             "labels alone: TF-IDF linear SVM": tfidf_svm(labelled, y, test, n_areas)}
+    if with_end_models:
+        settings = config.flat() | {"end_model.epochs": EPOCHS_ALONE}
+        model = build_end_model(config.end_model.kinds, settings).fit(labelled, one_hot, progress=False)
+        found[f"labels alone: {'+'.join(config.end_model.kinds)}"] = model.predict_proba(test)
+    return found
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", nargs=3, metavar=("STORE", "MODEL_URI", "CONFIG"))
+    parser.add_argument("--sizes", nargs="+", type=int, default=[25, 50, 100, 200, 400])
+    parser.add_argument("--draws", type=int, default=3, help="random selections per n")
+    parser.add_argument("--alone-draws", type=int, default=1,
+                        help="selections per kind (chosen, random) whose labels also train the end models alone")
+
+
+def main(argv: list[str] | None = None):
+    args, report = start(__file__, __doc__, argv, add_arguments)
+    spec = quick_model() if args.quick else args.model
+    if not spec:
+        raise SystemExit("give --model STORE MODEL_URI CONFIG")
+    sizes, draws = ([10, 20], 1) if args.quick else (args.sizes, args.draws)
+    config, taxonomy, gold = config_gold(spec[2])
+    names, n_areas = taxonomy.names, len(taxonomy.names)
+    base = load_classifier(spec[1], spec[0])
+    half_a = split_by_id(gold.frame["id"])
+    report.note(model=spec[1], gold_papers=len(gold.y), half_a=int(half_a.sum()), sizes=sizes, draws=draws,
+                hand_labels=config.hand_labels)
+    cells: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
+    seconds: dict[tuple[int, str], list[float]] = {}
+    for direction, pool_mask in enumerate((half_a, ~half_a)):
+        pool_rows, test_rows = np.flatnonzero(pool_mask), np.flatnonzero(~pool_mask)
+        pool, test, y_test = gold.frame.iloc[pool_rows], gold.frame.iloc[test_rows], gold.y[test_rows]
+        weak = base.predict_proba(test)
+        cells.setdefault(("weak labels only (the model as trained)", 0, ""), []).append(_scores(y_test, weak, names))
+        seen = pool_view(base, pool.reset_index(drop=True))
+        features = text_features(frame_texts(pool))
+        for n in sizes:
+            selections = [("chosen", choose(features, seen, n, n_areas, seed=direction)["row"].to_numpy())]
+            rng = np.random.default_rng(1000 * n + direction)
+            selections += [("random", rng.choice(len(pool_rows), n, replace=False)) for _ in range(draws)]
+            for i, (how, rows) in enumerate(selections):
+                labelled, y = pool.iloc[rows].reset_index(drop=True), gold.y[pool_rows[rows]]
+                found = product(base, labelled, y, test, config, n_areas)
+                seconds.setdefault((n, how), []).append(found.pop("seconds"))
+                alone_round = i == 0 or (how == "random" and i <= args.alone_draws)
+                found |= alone(labelled, y, test, config, n_areas, with_end_models=alone_round)
+                for predictor, probabilities in found.items():
+                    cells.setdefault((predictor, n, how), []).append(_scores(y_test, probabilities, names))
+                print({"direction": direction, "n": n, "how": how, **{predictor: cells[(predictor, n, how)][-1]
+                                                                     for predictor in found}}, flush=True)
+    rows = [{"predictor": predictor, "hand labels": n, "chosen or random": how, "cells": len(pairs),
+             "accuracy": float(np.mean([pair[0] for pair in pairs])),
+             "macro-F1": float(np.mean([pair[1] for pair in pairs])),
+             "fine-tuning seconds": float(np.mean(seconds[(n, how)])) if predictor.startswith("weak + ") else None}
+            for (predictor, n, how), pairs in cells.items()]
+    report.table("accuracy / macro-F1 on the other half, the mean of both directions (and draws)", rows)
+    return report.write()
+
+
+def _scores(y, probabilities: np.ndarray, names: list[str]) -> tuple[float, float]:
+    result = score(y, probabilities.argmax(axis=1), names)
+    return result.accuracy, result.macro_f1
+
+
+if __name__ == "__main__":
+    run(main)
