@@ -2,7 +2,7 @@
 the other half, against the same learners trained on the n labels alone and against the weak labels alone.
 
     .venv/bin/python bench/bench_few_labels.py --model STORE MODEL_URI CONFIG [--sizes 25 50 100 200 400]
-        [--draws 3] [--alone-draws 1] [--quick]
+        [--draws 3] [--alone-draws 0] [--quick]
 
 The model (STORE, MODEL_URI, CONFIG: the config gives its gold, taxonomy and `hand_labels` settings) is read
 uncalibrated (served with its teacher, if it has one). One dev half (`evaluation.split_by_id`) is the pool a user
@@ -33,7 +33,7 @@ import numpy as np
 from bench_hand_labels import tfidf_svm
 from harness import config_gold, load_classifier, quick_model, run, start
 
-from models import FineTuning, TfidfClassifier, build_end_model, frame_texts, teacher_of
+from models import FineTuning, TfidfClassifier, averaged, build_end_model, frame_texts, teacher_of
 from models.evaluation import score, split_by_id
 from paper_areas.hand_labels import HandLabels, choose, text_features
 from paper_areas.pipeline import stages
@@ -55,12 +55,17 @@ def product(base, labelled, y, test, config, n_areas: int) -> dict[str, np.ndarr
     if (kind != "none" or offsets) and stages.can_calibrate_on(tuned.labels, n_areas):
         calibrated, _ = stages.calibrate_on_gold(model, tuned.out_of_fold, tuned.labels, kind, offsets)
     seconds = time.perf_counter() - started
-    found = {"weak + labels (the product)": calibrated.predict_proba(test),
-             "weak + labels, before offsets": model.predict_proba(test)}
     taught = teacher_of(model)
-    if taught is not None:
-        found["weak + labels, end model without its teacher"] = taught.model.predict_proba(test)
-    return found | {"seconds": seconds}
+    if taught is None:
+        before_offsets = model.predict_proba(test)
+        found = {}
+    else:  # one pass of the end model: the served average, and the end model alone
+        student, teacher, voted = taught.parts(test)
+        before_offsets = averaged(student, teacher, voted, taught.weight)
+        found = {"weak + labels, end model without its teacher": student}
+    served = calibrated.calibrator.transform(before_offsets) if calibrated is not model else before_offsets
+    return {"weak + labels (the product)": served, "weak + labels, before offsets": before_offsets, **found,
+            "seconds": seconds}
 
 
 def alone(labelled, y, test, config, n_areas: int, with_end_models: bool) -> dict[str, np.ndarray]:
@@ -79,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", nargs=3, metavar=("STORE", "MODEL_URI", "CONFIG"))
     parser.add_argument("--sizes", nargs="+", type=int, default=[25, 50, 100, 200, 400])
     parser.add_argument("--draws", type=int, default=3, help="random selections per n")
-    parser.add_argument("--alone-draws", type=int, default=1,
+    parser.add_argument("--alone-draws", type=int, default=0,
                         help="selections per kind (chosen, random) whose labels also train the end models alone")
 
 
