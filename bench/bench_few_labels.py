@@ -2,7 +2,7 @@
 the other half, against the same learners trained on the n labels alone and against the weak labels alone.
 
     .venv/bin/python bench/bench_few_labels.py --model STORE MODEL_URI CONFIG [--sizes 25 50 100 200 400]
-        [--draws 3] [--alone-draws 0] [--quick]
+        [--draws 3] [--alone-draws 0] [--time-add-labels N] [--quick]
 
 The model (STORE, MODEL_URI, CONFIG: the config gives its gold, taxonomy and `hand_labels` settings) is read
 uncalibrated (served with its teacher, if it has one). One dev half (`evaluation.split_by_id`) is the pool a user
@@ -20,24 +20,31 @@ reveal them (inside this bench the revealed dev labels are training labels by de
   (`--alone-draws` selections of each kind, chosen first);
 - weak only: the model as trained (n = 0).
 Every cell is the mean over both directions and the draws, each half scored on its own: accuracy / macro-F1, and the
-seconds a round of fine-tuning took. --quick: the quick TF-IDF model, sizes 10 and 20, one draw.
+seconds a round of fine-tuning took. --time-add-labels N: instead, `train.py add-labels` of N labels (half A, drawn
+at random) timed as a user runs it. --quick: the quick TF-IDF model, sizes 10 and 20, one draw.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import os
+import shutil
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from bench_hand_labels import tfidf_svm
-from harness import config_gold, load_classifier, quick_model, run, start
+from harness import REPO, config_gold, load_classifier, quick_model, run, run_process, start
 
 from models import FineTuning, TfidfClassifier, averaged, build_end_model, frame_texts, teacher_of
 from models.evaluation import score, split_by_id
-from paper_areas.hand_labels import HandLabels, choose, text_features
+from paper_areas.hand_labels import HandLabels, Row, Sheet, choose, text_features
 from paper_areas.pipeline import stages
 from paper_areas.prediction.select import pool_view
+from paper_areas.tracking.store import sqlite_path
 
 EPOCHS_ALONE = 10  # MiniLM on the labels alone: a few hundred papers need more passes than 8,000 weak labels
 
@@ -80,12 +87,33 @@ def alone(labelled, y, test, config, n_areas: int, with_end_models: bool) -> dic
     return found
 
 
+def time_add_labels(spec: list[str], config_path: str, pool, y, n: int, n_areas: int, names: list[str]) -> dict:
+    """`train.py add-labels` of a sheet of `n` pool papers chosen for labelling (their gold labels revealed), whole
+    process, into a copy of the model's store: its wall seconds and peak RSS."""
+    store = sqlite_path(spec[0])
+    with tempfile.TemporaryDirectory() as folder:
+        copied = Path(folder) / store.name
+        shutil.copy(store, copied)
+        rows = np.random.default_rng(n).choice(len(pool), n, replace=False)
+        sheet = Sheet(Path(folder) / "round.csv", [
+            Row(i + 2, paper.id, paper.title, paper.abstract, label=names[y[row]])
+            for i, (row, paper) in enumerate(zip(rows, pool.iloc[rows].itertuples(), strict=True))])
+        sheet.write()
+        command = [sys.executable, str(REPO / "train.py"), "add-labels", "--model", spec[1], "--config", config_path,
+                   "--hand-labels", str(sheet.path), "--no-gold"]
+        seconds, peak_mb, _ = run_process(command, {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{copied}"})
+    return {"labels": n, "seconds": seconds, "peak RSS MB": peak_mb}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", nargs=3, metavar=("STORE", "MODEL_URI", "CONFIG"))
     parser.add_argument("--sizes", nargs="+", type=int, default=[25, 50, 100, 200, 400])
     parser.add_argument("--draws", type=int, default=3, help="random selections per n")
     parser.add_argument("--alone-draws", type=int, default=0,
                         help="selections per kind (chosen, random) whose labels also train the end models alone")
+    parser.add_argument("--time-add-labels", type=int, metavar="N",
+                        help="only time `train.py add-labels` of N labels of half A (whole process; the new version "
+                             "is registered in a copy of the store, its artifacts where the experiment keeps them)")
 
 
 def main(argv: list[str] | None = None):
@@ -100,6 +128,12 @@ def main(argv: list[str] | None = None):
     half_a = split_by_id(gold.frame["id"])
     report.note(model=spec[1], gold_papers=len(gold.y), half_a=int(half_a.sum()), sizes=sizes, draws=draws,
                 hand_labels=config.hand_labels)
+    if args.time_add_labels:
+        pool_rows = np.flatnonzero(half_a)
+        timing = time_add_labels(spec, spec[2], gold.frame.iloc[pool_rows], gold.y[pool_rows],
+                                 min(args.time_add_labels, len(pool_rows)), n_areas, names)
+        report.table("train.py add-labels, whole process", [timing])
+        return report.write()
     cells: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
     seconds: dict[tuple[int, str], list[float]] = {}
     for direction, pool_mask in enumerate((half_a, ~half_a)):
