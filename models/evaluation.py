@@ -60,9 +60,10 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, area_names: list[str]) -> Scor
     )
 
 
-def split_by_id(ids: Iterable[str]) -> np.ndarray:
-    """Mask of half A: papers whose id's SHA-256 starts with an even byte (stable across runs and machines)."""
-    return np.array([hashlib.sha256(str(paper_id).encode("utf-8")).digest()[0] % 2 == 0 for paper_id in ids],
+def split_by_id(ids: Iterable[str], salt: str = "") -> np.ndarray:
+    """Mask of half A: papers whose `salt` + id's SHA-256 starts with an even byte (stable across runs and
+    machines; another salt, another split, independent of the first)."""
+    return np.array([hashlib.sha256(f"{salt}{paper_id}".encode()).digest()[0] % 2 == 0 for paper_id in ids],
                     dtype=bool)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from labeling import Taxonomy
+from models.evaluation import split_by_id
 from paper_areas.core import UserError
 from paper_areas.dumps import papers_frame, read_dumps
 
@@ -26,10 +27,16 @@ class GoldError(UserError):
 class Gold:
     frame: pd.DataFrame
     y: np.ndarray  # area index of each gold paper
+    salt: str = ""  # of the split into halves: hand labels, which may be papers of one half of a dev set, use another
 
     def fingerprint(self) -> str:
         """The digest of the gold papers and their labels (relabelled papers are other gold)."""
         return fingerprint(self.frame, self.y)
+
+    def halves(self) -> np.ndarray:
+        """Mask of half A (`models.evaluation.split_by_id` with this gold's salt): calibration is cross-fitted on
+        the halves."""
+        return split_by_id(self.frame["id"], self.salt)
 
 
 def read_papers(paths: list[str], verbose: bool = True) -> pd.DataFrame:

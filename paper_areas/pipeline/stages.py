@@ -29,7 +29,7 @@ from models import (
     no_gold_map,
 )
 from models.base import EpochCallback
-from models.evaluation import Scores, score, split_by_id
+from models.evaluation import Scores, score
 from paper_areas.hand_labels import HandLabels
 from paper_areas.hand_labels import read_hand_labels as read_sheets
 from paper_areas.pipeline.config import EmbeddingsConfig, TrainConfig
@@ -40,6 +40,9 @@ from paper_areas.pipeline.weak_labels import LabelerChoice, Votes, add_embedding
 
 _STARTED = time.perf_counter()
 
+# Hand labels are split into folds and halves by another hash than gold's: chosen from one half of a dev set, they
+# would all fall in one half of gold's split.
+HAND_LABEL_SALT = "hand-labels:"
 MIN_GOLD_PER_HALF = 10  # the ECE is cross-fitted: each half of gold fits the calibration the other half measures
 # Gold must have papers of at least this share of the taxonomy's areas: a calibration fitted on a few areas is theirs,
 # not the model's, and per-area offsets push down every area gold has no paper of (fitted on 31 papers of one area,
@@ -187,11 +190,11 @@ def fine_tune_on_hand_labels(model: ProbabilisticClassifier, hand: HandLabels, n
     fold (two folds by id) fine-tuned on the other fold scores its papers, so that every figure on the hand labels
     is out of fold."""
     started = time.perf_counter()
-    labels = Gold(hand.frame, hand.y)
+    labels = Gold(hand.frame, hand.y, HAND_LABEL_SALT)
     targets = np.eye(n_areas)[hand.y]
     before = model.predict_proba(hand.frame)
     out_of_fold = before.copy()  # a fold with no other fold to learn from keeps the model's own
-    fold = split_by_id(hand.frame["id"])
+    fold = labels.halves()
     for held_out in (fold, ~fold):
         if held_out.any() and not held_out.all():
             say(f"fine-tuning a copy on {int((~held_out).sum())} hand labels to score the other "
@@ -229,7 +232,7 @@ def gold_probabilities(model: ProbabilisticClassifier, kinds: list[str], gold: G
 def check_calibration_gold(gold: Gold, n_areas: int, where: str, hint: str = "") -> None:
     """Refuse (GoldError naming `where`, ending with `hint`) gold too small or of too few areas to calibrate on."""
     hint = f"; {hint}" if hint else ""
-    halves = split_by_id(gold.frame["id"])
+    halves = gold.halves()
     if min(halves.sum(), (~halves).sum()) < MIN_GOLD_PER_HALF:
         raise GoldError(f"{where}: {len(gold.y)} gold papers, too few to calibrate on and measure (at least "
                         f"{MIN_GOLD_PER_HALF} in each half by id; a few hundred make a good calibration{hint})")
@@ -258,7 +261,7 @@ def calibrate_on_gold(model: ProbabilisticClassifier, raw: np.ndarray, gold: Gol
     """Calibration stage with gold: `model` wrapped with a calibrator fitted on all of gold from its probabilities
     `raw`, and the ECE before and after, cross-fitted on two halves of gold (whose predictions the scores use)."""
     calibrator = functools.partial(new_calibrator, kind, class_offsets)
-    crossed = cross_fitted_ece(raw, gold.y, split_by_id(gold.frame["id"]), calibrator)
+    crossed = cross_fitted_ece(raw, gold.y, gold.halves(), calibrator)
     return CalibratedClassifier(model, calibrator().fit(raw, gold.y)), crossed
 
 
