@@ -11,10 +11,10 @@ reveal them (inside this bench the revealed dev labels are training labels by de
 - chosen: `train.py select`'s choice (`paper_areas.hand_labels.choose`, its random share included) on the pool as
   the model sees it; random: n papers drawn uniformly, `--draws` times;
 - weak + labels (the product, `train.py --hand-labels` / `add-labels`): the model fine-tuned on the labels
-  (`stages.fine_tune_on_hand_labels`, with the config's `hand_labels` settings), then per-area offsets and the
-  isotonic map fitted on its out-of-fold probabilities of the labelled papers (the config's calibration, when the
-  labels are enough to calibrate on); also the fine-tuned model before the offsets, and its end model without the
-  teacher;
+  (`stages.fine_tune_on_hand_labels`, with the config's `hand_labels` settings), then the config's calibration
+  without per-area offsets (`stages.calibration_settings`) fitted on its out-of-fold probabilities of the labelled
+  papers, when they are enough to calibrate on; also the same with the offsets fitted too, and its end model
+  without the teacher;
 - labels alone: the TF-IDF end model and a linear SVM on the labels (cheap, every selection), and the product's
   end models (MiniLM + TF-IDF as configured, MiniLM for `EPOCHS_ALONE` epochs) on the labels alone
   (`--alone-draws` selections of each kind, chosen first);
@@ -50,29 +50,35 @@ EPOCHS_ALONE = 10  # MiniLM on the labels alone: a few hundred papers need more 
 
 
 def product(base, labelled, y, test, config, n_areas: int) -> dict[str, np.ndarray]:
-    """The product's model fine-tuned on the labelled papers: test probabilities after offsets and calibration
-    (when the labels are enough), before them, and its end model alone; and the seconds it took."""
+    """The product's model fine-tuned on the labelled papers and calibrated on them out of fold (when they are
+    enough; `stages.calibration_settings`): its test probabilities, and those of its end model without the teacher
+    and with the config's per-area offsets fitted on the labels too (what the product does not do); the seconds the
+    product's fine-tuning and calibration took."""
     hand = HandLabels(labelled.assign(chosen_by=""), y)
     settings = FineTuning(config.hand_labels.epochs, config.hand_labels.learning_rate, config.hand_labels.C)
     started = time.perf_counter()
     tuned = stages.fine_tune_on_hand_labels(copy.deepcopy(base), hand, n_areas, settings)
     model = tuned.model
-    kind, offsets = config.end_model.calibration, config.end_model.class_offsets
-    calibrated = model
-    if (kind != "none" or offsets) and stages.can_calibrate_on(tuned.labels, n_areas):
-        calibrated, _ = stages.calibrate_on_gold(model, tuned.out_of_fold, tuned.labels, kind, offsets)
+    calibrators = {}
+    enough = stages.can_calibrate_on(tuned.labels, n_areas)
+    kind, offsets = stages.calibration_settings(config, on_hand_labels=True)
+    if enough and (kind != "none" or offsets):
+        calibrators["weak + labels (the product)"] = stages.calibrate_on_gold(
+            model, tuned.out_of_fold, tuned.labels, kind, offsets)[0].calibrator
     seconds = time.perf_counter() - started
+    if enough and config.end_model.class_offsets:
+        calibrators["weak + labels, with per-area offsets fitted on the labels too"] = stages.calibrate_on_gold(
+            model, tuned.out_of_fold, tuned.labels, config.end_model.calibration, True)[0].calibrator
     taught = teacher_of(model)
     if taught is None:
-        before_offsets = model.predict_proba(test)
+        served = model.predict_proba(test)
         found = {}
     else:  # one pass of the end model: the served average, and the end model alone
         student, teacher, voted = taught.parts(test)
-        before_offsets = averaged(student, teacher, voted, taught.weight)
+        served = averaged(student, teacher, voted, taught.weight)
         found = {"weak + labels, end model without its teacher": student}
-    served = calibrated.calibrator.transform(before_offsets) if calibrated is not model else before_offsets
-    return {"weak + labels (the product)": served, "weak + labels, before offsets": before_offsets, **found,
-            "seconds": seconds}
+    found = {name: calibrator.transform(served) for name, calibrator in calibrators.items()} | found
+    return {"weak + labels (the product)": served} | found | {"seconds": seconds}
 
 
 def alone(labelled, y, test, config, n_areas: int, with_end_models: bool) -> dict[str, np.ndarray]:

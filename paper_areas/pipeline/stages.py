@@ -251,6 +251,13 @@ def can_calibrate_on(gold: Gold, n_areas: int) -> bool:
     return True
 
 
+def calibration_settings(config: TrainConfig, on_hand_labels: bool) -> tuple[str, bool]:
+    """The calibration a run fits (`end_model.calibration`, `class_offsets`); on hand labels (no gold) without the
+    per-area offsets: the fine-tuning has learnt the labels' class balance already, and offsets fitted on 100 of
+    them cost Papers with Code dev 10 points of macro-F1 (BENCHMARKS, "A few hand labels")."""
+    return config.end_model.calibration, config.end_model.class_offsets and not on_hand_labels
+
+
 def calibration_name(kind: str, class_offsets: bool) -> str:
     """What a calibration does, as said in tags and messages: "class offsets + isotonic", "temperature", ..."""
     return " + ".join((["class offsets"] if class_offsets else []) + ([kind] if kind != "none" else []))

@@ -119,7 +119,7 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
             before = weak_only if gold else tuned.before
             member_scores["weak_labels_only"] = score(measure.y, before.argmax(axis=1), names)
         predicted = raw.argmax(axis=1)
-        kind, offsets = config.end_model.calibration, config.end_model.class_offsets
+        kind, offsets = stages.calibration_settings(config, on_hand_labels=not gold)
         on = GOLD if gold else HAND_LABELS
         if (kind != "none" or offsets) and stages.can_calibrate_on(measure, len(names)):
             model, crossed = stages.calibrate_on_gold(model, raw, measure, kind, offsets)

@@ -177,7 +177,7 @@ def _calibrated(classifier: ProbabilisticClassifier, raw: np.ndarray, measured: 
                 source: Source, on: str) -> tuple[ProbabilisticClassifier, np.ndarray]:
     """The fine-tuned model calibrated as `config` says on `measured` (else with the shipped map of its kinds,
     read from the source's `end_model` tag), and its held-out predictions there."""
-    kind, offsets = config.end_model.calibration, config.end_model.class_offsets
+    kind, offsets = stages.calibration_settings(config, on_hand_labels=on == HAND_LABELS)
     if (kind == "none" and not offsets) or not stages.can_calibrate_on(measured, raw.shape[1]):
         kinds = source.version.tags.get(END_MODEL_TAG, "").split("+")
         model, done = stages.calibrate_without_gold(classifier, kinds, config.end_model.calibration_without_gold,
