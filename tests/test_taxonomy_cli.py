@@ -62,7 +62,8 @@ def test_help_lists_every_command(tmp_path: Path) -> None:
     done = run_train_py("--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert re.findall(r"^    (\S+)", done.stdout, re.MULTILINE) == ["train", "init-taxonomy", "suggest", "lfs",
-                                                                       "evaluate", "calibrate"]
+                                                                       "select", "label", "evaluate", "calibrate",
+                                                                       "add-labels"]
     assert list(tmp_path.iterdir()) == []
 
 
