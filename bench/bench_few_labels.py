@@ -39,7 +39,7 @@ import numpy as np
 from bench_hand_labels import tfidf_svm
 from harness import REPO, config_gold, load_classifier, quick_model, run, run_process, start
 
-from models import FineTuning, TfidfClassifier, averaged, build_end_model, frame_texts, teacher_of
+from models import TfidfClassifier, averaged, build_end_model, frame_texts, teacher_of
 from models.evaluation import score, split_by_id
 from paper_areas.hand_labels import HandLabels, Row, Sheet, choose, text_features
 from paper_areas.pipeline import stages
@@ -55,9 +55,8 @@ def product(base, labelled, y, test, config, n_areas: int) -> dict[str, np.ndarr
     and with the config's per-area offsets fitted on the labels too (what the product does not do); the seconds the
     product's fine-tuning and calibration took."""
     hand = HandLabels(labelled.assign(chosen_by=""), y)
-    settings = FineTuning(config.hand_labels.epochs, config.hand_labels.learning_rate, config.hand_labels.C)
     started = time.perf_counter()
-    tuned = stages.fine_tune_on_hand_labels(copy.deepcopy(base), hand, n_areas, settings)
+    tuned = stages.fine_tune_on_hand_labels(copy.deepcopy(base), hand, n_areas, stages.fine_tuning(config))
     model = tuned.model
     calibrators = {}
     enough = stages.can_calibrate_on(tuned.labels, n_areas)

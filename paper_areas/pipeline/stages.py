@@ -184,6 +184,11 @@ def read_hand_labels(config: TrainConfig, taxonomy: Taxonomy) -> HandLabels | No
     return hand
 
 
+def fine_tuning(config: TrainConfig) -> FineTuning:
+    """How the end model continues on hand labels: the config's `hand_labels` settings."""
+    return FineTuning(config.hand_labels.epochs, config.hand_labels.learning_rate, config.hand_labels.C)
+
+
 def fine_tune_on_hand_labels(model: ProbabilisticClassifier, hand: HandLabels, n_areas: int,
                              settings: FineTuning) -> HandLabelled:
     """Hand-labels stage: `model` (served, uncalibrated) fine-tuned on every hand label; before that, a copy per

@@ -19,7 +19,6 @@ from models import (
     CalibratedClassifier,
     Calibrator,
     CrossFitted,
-    FineTuning,
     ProbabilisticClassifier,
     log_pyfunc_model,
 )
@@ -103,8 +102,7 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
         weak_only = stages.gold_probabilities(model, config.end_model.kinds, gold, names)[0]
     tuned = None
     if inputs.hand:
-        settings = FineTuning(config.hand_labels.epochs, config.hand_labels.learning_rate, config.hand_labels.C)
-        tuned = stages.fine_tune_on_hand_labels(model, inputs.hand, len(names), settings)
+        tuned = stages.fine_tune_on_hand_labels(model, inputs.hand, len(names), stages.fine_tuning(config))
         model = tuned.model
         log_hand_labels(tuned, inputs.hand, names)
     scores: dict[str, Scores] = {}
@@ -118,24 +116,13 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
         if tuned:  # the served model before the hand labels, on what the run is measured on
             before = weak_only if gold else tuned.before
             member_scores["weak_labels_only"] = score(measure.y, before.argmax(axis=1), names)
-        predicted = raw.argmax(axis=1)
-        kind, offsets = stages.calibration_settings(config, on_hand_labels=not gold)
         on = GOLD if gold else HAND_LABELS
-        if (kind != "none" or offsets) and stages.can_calibrate_on(measure, len(names)):
-            model, crossed = stages.calibrate_on_gold(model, raw, measure, kind, offsets)
-            log_calibration(model, crossed, raw, measure, calibration_name(kind, offsets), on)
-            predicted = crossed.calibrated.argmax(axis=1)  # held out
-            say(f"confidence calibrated ({calibration_name(kind, offsets)}) on {MEASURED_ON[on]}: expected "
-                f"calibration error {crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted)")
-        elif kind != "none" or offsets:
-            model = _calibrate_without_gold(model, config, "too few hand labels to calibrate on")
-        else:
-            mlflow.set_tag("calibration", "off")
+        model, predicted = calibrate_on(model, raw, measure, config, config.end_model.served, on)
         scores = stages.evaluation(measure, predicted, names, member_scores,
                                    training.choice.gold_scores if gold else {})
         _log_scores(scores, names, on)
     else:
-        model = _calibrate_without_gold(model, config)
+        model = _calibrate_without_gold(model, config, config.end_model.served)
     distributions = stages.label_distributions(training.soft_labels, measure, predicted, len(names))
     log_label_distribution(distributions, taxonomy.slugs, "labeling/label_distribution.png")
     say("logging and registering the model")
@@ -144,11 +131,28 @@ def _train_in_run(config: TrainConfig, inputs: Inputs, run_id: str) -> tuple[Reg
     return registration, scores, len(training.frame)
 
 
-def _calibrate_without_gold(model: ProbabilisticClassifier, config: TrainConfig, why: str = "no gold"
-                            ) -> ProbabilisticClassifier:
-    """The shipped no-gold map on `model` (unless configured off), tagged and said."""
-    model, done = stages.calibrate_without_gold(model, config.end_model.served,
-                                                config.end_model.calibration_without_gold, why)
+def calibrate_on(model: ProbabilisticClassifier, raw: np.ndarray, measured: Gold, config: TrainConfig,
+                 kinds: list[str], on: str) -> tuple[ProbabilisticClassifier, np.ndarray]:
+    """Calibration stage on what the run is measured on (`on`: GOLD, or HAND_LABELS out of fold, whose
+    probabilities are `raw`): the config's calibration (`stages.calibration_settings`), logged; too few hand labels:
+    the map shipped for `kinds`. The model, and its predictions on `measured` (held out when calibrated)."""
+    kind, offsets = stages.calibration_settings(config, on_hand_labels=on == HAND_LABELS)
+    if kind == "none" and not offsets:
+        mlflow.set_tag("calibration", "off")
+        return model, raw.argmax(axis=1)
+    if not stages.can_calibrate_on(measured, raw.shape[1]):
+        return _calibrate_without_gold(model, config, kinds, "too few hand labels to calibrate on"), raw.argmax(axis=1)
+    model, crossed = stages.calibrate_on_gold(model, raw, measured, kind, offsets)
+    log_calibration(model, crossed, raw, measured, calibration_name(kind, offsets), on)
+    say(f"confidence calibrated ({calibration_name(kind, offsets)}) on {MEASURED_ON[on]}: expected calibration error "
+        f"{crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted)")
+    return model, crossed.calibrated.argmax(axis=1)
+
+
+def _calibrate_without_gold(model: ProbabilisticClassifier, config: TrainConfig, kinds: list[str],
+                            why: str = "no gold") -> ProbabilisticClassifier:
+    """The map shipped for `kinds` on `model` (unless configured off), tagged and said."""
+    model, done = stages.calibrate_without_gold(model, kinds, config.end_model.calibration_without_gold, why)
     if isinstance(model, CalibratedClassifier):
         mlflow.log_metrics(_calibration_numbers(model.calibrator))
     mlflow.set_tag("calibration", done)

@@ -17,7 +17,6 @@ from labeling import Taxonomy, load_taxonomy
 from models import (
     CalibratedClassifier,
     CrossFitted,
-    FineTuning,
     ProbabilisticClassifier,
     log_pyfunc_model,
     uncalibrated,
@@ -29,13 +28,13 @@ from paper_areas.pipeline import stages
 from paper_areas.pipeline.config import MlflowConfig, TrainConfig
 from paper_areas.pipeline.data import Gold, fingerprint
 from paper_areas.pipeline.evaluate import checked_gold_and_model, load_model, refuse_another_taxonomy
-from paper_areas.pipeline.stages import calibration_name, check_calibration_gold, say
+from paper_areas.pipeline.stages import calibration_name, check_calibration_gold
 from paper_areas.pipeline.training import (
     END_MODEL_TAG,
     GOLD,
     HAND_LABELS,
     HAND_LABELS_TAG,
-    MEASURED_ON,
+    calibrate_on,
     log_calibration,
     log_hand_labels,
     log_hand_labels_input,
@@ -152,14 +151,14 @@ def add_hand_labels(model_uri: str, config: TrainConfig) -> LabelsAdded:
                            if key.startswith("hand_labels.")} | {"gold": config.gold})
         log_hand_labels_input(hand, taxonomy, config)
         before_on_gold = classifier.predict_proba(gold.frame) if gold else None
-        settings = FineTuning(config.hand_labels.epochs, config.hand_labels.learning_rate, config.hand_labels.C)
-        tuned = stages.fine_tune_on_hand_labels(classifier, hand, len(names), settings)
+        tuned = stages.fine_tune_on_hand_labels(classifier, hand, len(names), stages.fine_tuning(config))
         log_hand_labels(tuned, hand, names)
         measured = gold or tuned.labels
         on = GOLD if gold else HAND_LABELS
         raw = classifier.predict_proba(gold.frame) if gold else tuned.out_of_fold
         source_score = source.score(before_on_gold if gold else tuned.before, measured, names)
-        model, predicted = _calibrated(classifier, raw, measured, config, source, on)
+        kinds = source.version.tags.get(END_MODEL_TAG, "").split("+")
+        model, predicted = calibrate_on(classifier, raw, measured, config, kinds, on)
         scores = {"end_model": score(measured.y, predicted, names),
                   "weak_labels_only": score(measured.y, source.as_served(before_on_gold if gold else tuned.before)
                                             .argmax(axis=1), names)}
@@ -171,24 +170,6 @@ def add_hand_labels(model_uri: str, config: TrainConfig) -> LabelsAdded:
                                          HAND_LABELS_TAG: str(learnt),
                                          END_MODEL_TAG: source.version.tags.get(END_MODEL_TAG, "")})
     return LabelsAdded(registration, scores, on, tuned.seconds)
-
-
-def _calibrated(classifier: ProbabilisticClassifier, raw: np.ndarray, measured: Gold, config: TrainConfig,
-                source: Source, on: str) -> tuple[ProbabilisticClassifier, np.ndarray]:
-    """The fine-tuned model calibrated as `config` says on `measured` (else with the shipped map of its kinds,
-    read from the source's `end_model` tag), and its held-out predictions there."""
-    kind, offsets = stages.calibration_settings(config, on_hand_labels=on == HAND_LABELS)
-    if (kind == "none" and not offsets) or not stages.can_calibrate_on(measured, raw.shape[1]):
-        kinds = source.version.tags.get(END_MODEL_TAG, "").split("+")
-        model, done = stages.calibrate_without_gold(classifier, kinds, config.end_model.calibration_without_gold,
-                                                    "too few hand labels to calibrate on")
-        mlflow.set_tag("calibration", "off" if kind == "none" and not offsets else done)
-        return model, raw.argmax(axis=1)
-    model, crossed = stages.calibrate_on_gold(classifier, raw, measured, kind, offsets)
-    log_calibration(model, crossed, raw, measured, calibration_name(kind, offsets), on)
-    say(f"confidence calibrated ({calibration_name(kind, offsets)}) on {MEASURED_ON[on]}: expected calibration error "
-        f"{crossed.ece_before:.3f} -> {crossed.ece_after:.3f} (cross-fitted)")
-    return model, crossed.calibrated.argmax(axis=1)
 
 
 def run_calibrate(model_uri: str, gold_path: str, taxonomy_path: str, kind: str, class_offsets: bool = False,
