@@ -56,7 +56,7 @@ def product(base, labelled, y, test, config, n_areas: int, scores_only: bool) ->
     and with the config's per-area offsets fitted on the labels too (what the product does not do); the seconds the
     product's fine-tuning and calibration took. `scores_only`: only the final fine-tuning (no out-of-fold copies, so
     no calibration and no offsets row), which gives the product's accuracy and macro-F1 at a third of the cost as long
-    as its calibration keeps every paper's top area (a top-label map does; per-area offsets do not)."""
+    as its calibration keeps every paper's top area (every kind does; per-area offsets do not: `main` checks)."""
     started = time.perf_counter()
     calibrators = {}
     if scores_only:
@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None):
         raise SystemExit("give --model STORE MODEL_URI CONFIG")
     sizes, draws = ([10, 20], 1) if args.quick else (args.sizes, args.draws)
     config, taxonomy, gold = config_gold(spec[2])
+    if args.scores_only and stages.calibration_settings(config, on_hand_labels=True)[1]:
+        raise SystemExit("--scores-only: the product fits per-area offsets on hand labels, which can change a "
+                         "paper's top area; run without it")
     names, n_areas = taxonomy.names, len(taxonomy.names)
     base = load_classifier(spec[1], spec[0])
     half_a = split_by_id(gold.frame["id"])
